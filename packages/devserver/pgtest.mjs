@@ -1,0 +1,23 @@
+import { PGlite } from '@electric-sql/pglite';
+
+let t0 = Date.now();
+const db = new PGlite('/tmp/pgdir1');
+await db.waitReady;
+console.log('dir ready', Date.now() - t0);
+await db.exec('create table if not exists a(id int)');
+const dump = await db.dumpDataDir('none');
+console.log('dump size', dump.size);
+await db.close();
+t0 = Date.now();
+const db2 = new PGlite('/tmp/pgdir1');
+await db2.waitReady;
+console.log('reopen', Date.now() - t0);
+await db2.close();
+t0 = Date.now();
+const db3 = new PGlite({ loadDataDir: dump });
+await db3.waitReady;
+console.log('from dump (mem)', Date.now() - t0);
+t0 = Date.now();
+const db4 = new PGlite();
+await db4.waitReady;
+console.log('fresh mem', Date.now() - t0);

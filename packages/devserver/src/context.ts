@@ -1,0 +1,121 @@
+/** What every route module receives: the database, one collection per resource, files, settings. */
+import type { FastifyRequest } from 'fastify';
+import { Collection, type Doc } from './db/collection.ts';
+import type { Database } from './db/database.ts';
+import { compileFilters, type Query, type Where } from './db/filters.ts';
+import { RESOURCES, type ResourceName } from './db/resources.ts';
+import { ApiError } from './errors.ts';
+import type { Faults } from './faults.ts';
+import { type MediaStore, renderMediaUrls } from './media.ts';
+
+export interface DevContext {
+  db: Database;
+  collections: Record<ResourceName, Collection>;
+  media: MediaStore;
+  faults: Faults | null;
+  /** Absolute base URL clients reach this server at, without a trailing slash. */
+  publicUrl: string;
+  /** Where the devserver keeps its state (files, tmp). */
+  dataDir: string;
+  /** Hooks other parts (the agent, executors) attach to. */
+  hooks: DevHooks;
+}
+
+export interface DevHooks {
+  /** Called after `plugins/<x>/run/` creates a job for a `job` action. */
+  onJobCreated?: (job: Doc) => void;
+}
+
+export function createCollections(db: Database): Record<ResourceName, Collection> {
+  return Object.fromEntries(
+    Object.entries(RESOURCES).map(([name, def]) => [name, new Collection(db, def)]),
+  ) as Record<ResourceName, Collection>;
+}
+
+export const MAX_PAGE_SIZE = 100;
+
+function queryOf(req: FastifyRequest): Query {
+  return req.query as Query;
+}
+
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** `fields=a,b` keeps only those top-level keys (unknown names ignored). */
+export function selectFields(req: FastifyRequest, doc: Doc): Record<string, unknown> {
+  const raw = queryOf(req).fields;
+  if (!raw) return doc;
+  const fields = new Set(
+    (Array.isArray(raw) ? raw : [raw])
+      .flatMap((f) => f.split(','))
+      .map((f) => f.trim())
+      .filter(Boolean),
+  );
+  return Object.fromEntries(Object.entries(doc).filter(([k]) => fields.has(k)));
+}
+
+/** `expand=x,y` (or repeated) as a set of names. */
+export function expansions(req: FastifyRequest): Set<string> {
+  const raw = queryOf(req).expand;
+  return new Set(
+    (Array.isArray(raw) ? raw : raw ? [raw] : []).flatMap((e) => e.split(',')).map((e) => e.trim()),
+  );
+}
+
+/** A detail response: `fields` applied, media references made absolute. */
+export function present(ctx: DevContext, req: FastifyRequest, doc: Doc): unknown {
+  return renderMediaUrls(selectFields(req, doc), ctx.publicUrl);
+}
+
+function pageLink(ctx: DevContext, req: FastifyRequest, page: number | null): string {
+  const url = new URL(req.url, ctx.publicUrl);
+  if (page === null || page === 1) url.searchParams.delete('page');
+  else url.searchParams.set('page', String(page));
+  return `${ctx.publicUrl}${url.pathname}${url.search}`;
+}
+
+export interface ListOptions {
+  /** Extra conditions beyond the query-string filters. */
+  where?: Where;
+  /** Turns stored documents into wire objects (expansions, derived fields). */
+  serialize?: (docs: Doc[]) => Promise<Doc[]> | Doc[];
+}
+
+/** The paginated list response of a collection: `{count, next, previous, results}`. */
+export async function listResponse(
+  ctx: DevContext,
+  req: FastifyRequest,
+  coll: Collection,
+  opts: ListOptions = {},
+) {
+  const query = queryOf(req);
+  const pageRaw = first(query.page) ?? '1';
+  const page = /^\d+$/.test(pageRaw) ? Number(pageRaw) : Number.NaN;
+  if (!(page >= 1)) throw new ApiError(404, { detail: 'Invalid page.' });
+  const sizeRaw = Number(first(query.page_size));
+  const pageSize =
+    Number.isInteger(sizeRaw) && sizeRaw > 0 ? Math.min(sizeRaw, MAX_PAGE_SIZE) : MAX_PAGE_SIZE;
+  const where = compileFilters(coll.def, query, opts.where);
+  const { count, results } = await coll.page(where, page, pageSize);
+  if (results.length === 0 && page > 1) throw new ApiError(404, { detail: 'Invalid page.' });
+  const docs = opts.serialize ? await opts.serialize(results) : results;
+  return {
+    count,
+    next: page * pageSize < count ? pageLink(ctx, req, page + 1) : null,
+    previous: page > 1 ? pageLink(ctx, req, page - 1) : null,
+    results: docs.map((d) => present(ctx, req, d)),
+  };
+}
+
+/** The object with this id, or 404 `{"detail": "Not found."}`. */
+export async function getOr404(coll: Collection, id: number | string): Promise<Doc> {
+  const doc = await coll.get(id);
+  if (!doc) throw new ApiError(404, { detail: 'Not found.' });
+  return doc;
+}
+
+/** Base URL for links the client follows, keeping the `/api` prefix when the request used it. */
+export function apiBase(ctx: DevContext, req: FastifyRequest): string {
+  return req.url.startsWith('/api/') ? `${ctx.publicUrl}/api` : ctx.publicUrl;
+}

@@ -1,0 +1,96 @@
+/**
+ * Emulator-only surface (backend-api.md §15): reset, bulk fixtures, readiness control,
+ * canned run results, recorded requests, and fault injection when enabled.
+ */
+import type { FastifyRequest } from 'fastify';
+import { getOr404 } from '../context.ts';
+import { RESOURCES, type ResourceName } from '../db/resources.ts';
+import { badRequest, notFound } from '../errors.ts';
+import type { Fault } from '../faults.ts';
+import type { RouteModule } from './index.ts';
+
+/** Bootstrap state (the user, its tokens, the agent, the default storage) survives a reset. */
+const KEPT: ResourceName[] = ['users', 'agents', 'storages'];
+const RECORDED_MAX = 500;
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: unknown;
+  headers: Record<string, unknown>;
+  body: unknown;
+}
+
+const routes: RouteModule = (app, ctx) => {
+  const recorded: RecordedRequest[] = [];
+
+  app.addHook('preHandler', async (req: FastifyRequest) => {
+    if (req.url.includes('/_emulator/')) return;
+    const body = req.isMultipart() ? '<multipart>' : req.body;
+    recorded.push({
+      method: req.method,
+      path: req.url.split('?')[0],
+      query: req.query,
+      headers: req.headers,
+      body,
+    });
+    if (recorded.length > RECORDED_MAX) recorded.shift();
+  });
+
+  app.post('/_emulator/reset', async () => {
+    for (const name of Object.keys(RESOURCES) as ResourceName[]) {
+      if (!KEPT.includes(name)) await ctx.collections[name].clear();
+    }
+    await ctx.db.query(`DELETE FROM settings WHERE key LIKE 'run_fixture:%'`);
+    recorded.length = 0;
+    ctx.faults?.clear();
+    return { status: 'reset' };
+  });
+
+  app.post('/_emulator/fixtures', { bodyLimit: 1024 ** 3 }, async (req) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const created: Record<string, Array<number | string>> = {};
+    for (const [name, items] of Object.entries(body)) {
+      if (!(name in RESOURCES)) throw badRequest({ [name]: ['Unknown fixture collection.'] });
+      if (!Array.isArray(items)) throw badRequest({ [name]: ['Expected a list of objects.'] });
+      const docs = await ctx.collections[name as ResourceName].createMany(
+        items as Array<Record<string, unknown>>,
+      );
+      created[name] = docs.map((d) => d.id);
+    }
+    return created;
+  });
+
+  app.patch('/_emulator/serve_applications/:id', async (req) => {
+    const app = await getOr404(ctx.collections.serve_applications, (req.params as { id: string }).id);
+    const { status } = (req.body ?? {}) as { status?: string };
+    return ctx.collections.serve_applications.update(app.id, { status, modified: new Date().toISOString() });
+  });
+
+  app.put('/_emulator/run_fixtures/:code/:action', async (req) => {
+    const { code, action } = req.params as { code: string; action: string };
+    await ctx.db.query(
+      'INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value',
+      [`run_fixture:${code}:${action}`, JSON.stringify(req.body ?? null)],
+    );
+    return { code, action, result: req.body ?? null };
+  });
+
+  app.get('/_emulator/requests', async () => recorded);
+
+  app.post('/_emulator/faults', async (req) => {
+    if (!ctx.faults) throw notFound('Fault injection is off: start the devserver with faults enabled.');
+    const fault = (req.body ?? {}) as Fault;
+    if (fault.status === undefined && fault.hang_ms === undefined) {
+      throw badRequest({ non_field_errors: ['Give "status" or "hang_ms".'] });
+    }
+    ctx.faults.add(fault);
+    return fault;
+  });
+
+  app.delete('/_emulator/faults', async (_req, reply) => {
+    ctx.faults?.clear();
+    return reply.code(204).send();
+  });
+};
+export default routes;

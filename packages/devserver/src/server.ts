@@ -1,0 +1,135 @@
+/**
+ * The local platform: the backend's v1 surface and the agent API on one Fastify server, backed
+ * by the embedded database and a media folder (backend-api.md §15).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import multipart from '@fastify/multipart';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import agentRoutes from './agent/routes.ts';
+import { authenticate, type Bootstrap, bootstrap } from './auth.ts';
+import { createCollections, type DevContext } from './context.ts';
+import { openDatabase } from './db/database.ts';
+import { ApiError } from './errors.ts';
+import { Faults } from './faults.ts';
+import { MediaStore } from './media.ts';
+import { ROUTES } from './routes/index.ts';
+
+export interface DevServerOptions {
+  /** Port to listen on; 0 (default) picks a free one. */
+  port?: number;
+  host?: string;
+  /** Keep state here (database and files). Without it, state lives in memory and a temp folder. */
+  dataDir?: string;
+  /** Use a real PostgreSQL (`postgres://...`) instead of the embedded database. */
+  databaseUrl?: string;
+  /** The URL clients use to reach the server; default `http://<host>:<port>`. */
+  publicUrl?: string;
+  /** Enable `_emulator/faults` (never on unless asked). */
+  faults?: boolean;
+  /** Log each request (pino) to stdout. */
+  logRequests?: boolean;
+}
+
+export interface DevServer {
+  /** Base URL of the backend API. */
+  url: string;
+  /** Base URL of the agent API. */
+  agentUrl: string;
+  credentials: Bootstrap;
+  ctx: DevContext;
+  app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+const MULTIPART_LIMIT = 8 * 1024 ** 3;
+
+export async function startDevServer(opts: DevServerOptions = {}): Promise<DevServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const ephemeral = !opts.dataDir;
+  const dataDir = opts.dataDir ? resolve(opts.dataDir) : await mkdtemp(join(tmpdir(), 'synapse-dev-'));
+  const db = await openDatabase({
+    dataDir: ephemeral ? undefined : join(dataDir, 'db'),
+    databaseUrl: opts.databaseUrl,
+  });
+
+  const app = Fastify({
+    logger: opts.logRequests ?? false,
+    bodyLimit: 256 * 1024 * 1024,
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 500 },
+  });
+  const ctx: DevContext = {
+    db,
+    collections: createCollections(db),
+    media: new MediaStore(join(dataDir, 'media')),
+    faults: opts.faults ? new Faults() : null,
+    publicUrl: '',
+    dataDir,
+    hooks: {},
+  };
+
+  await app.register(multipart, { limits: { fileSize: MULTIPART_LIMIT, fieldSize: 64 * 1024 * 1024 } });
+
+  app.setErrorHandler((error: FastifyError | ApiError, req, reply) => {
+    if (error instanceof ApiError)
+      return reply.code(error.statusCode).headers(error.headers).send(error.body);
+    const status = (error as FastifyError).statusCode ?? 500;
+    if (status >= 500) {
+      req.log.error(error);
+      return reply.code(500).send({ detail: 'Internal server error.' });
+    }
+    const detail =
+      error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.name === 'SyntaxError'
+        ? `JSON parse error - ${error.message}`
+        : error.message;
+    return reply.code(status).send({ detail });
+  });
+  app.setNotFoundHandler((_req, reply) => reply.code(404).send({ detail: 'Not found.' }));
+
+  app.addHook('onRequest', async (req, reply) => {
+    const path = req.url.split('?')[0].replace(/^\/api(?=\/)/, '');
+    const fault = ctx.faults && !path.startsWith('/_emulator') ? ctx.faults.take(path) : null;
+    if (fault?.hang_ms) await new Promise((r) => setTimeout(r, fault.hang_ms));
+    if (fault?.status) {
+      return reply
+        .code(fault.status)
+        .headers(fault.headers ?? {})
+        .send(fault.body ?? { detail: 'Injected fault.' });
+    }
+    const isPublic = (req.routeOptions.config as { public?: boolean } | undefined)?.public;
+    if (!isPublic && !path.startsWith('/agent/') && req.routeOptions.url) await authenticate(ctx, req);
+  });
+
+  for (const prefix of ['', '/api']) {
+    await app.register(
+      async (scope) => {
+        scope.get('/health/', { config: { public: true } }, async () => ({}));
+        for (const register of ROUTES) await register(scope, ctx);
+        await scope.register(async (agent) => agentRoutes(agent, ctx), { prefix: '/agent' });
+      },
+      { prefix },
+    );
+  }
+
+  const address = await app.listen({ port: opts.port ?? 0, host });
+  const port = new URL(address).port;
+  ctx.publicUrl = (opts.publicUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(
+    /\/+$/,
+    '',
+  );
+  const credentials = await bootstrap(ctx);
+
+  return {
+    url: ctx.publicUrl,
+    agentUrl: `${ctx.publicUrl}/agent`,
+    credentials,
+    ctx,
+    app,
+    async close() {
+      await app.close();
+      await db.close();
+      if (ephemeral) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

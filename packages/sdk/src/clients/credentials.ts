@@ -1,0 +1,78 @@
+/** Credentials from the environment and `~/.synapse/config.json` (client.md §2.2). */
+
+import { readFileSync } from 'node:fs';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { BackendClient, DEFAULT_BACKEND_URL } from './backend/index.ts';
+
+export interface AgentCredentials {
+  id?: number;
+  name?: string;
+  url: string;
+  token: string;
+}
+
+export interface Credentials {
+  host?: string;
+  accessToken?: string;
+  tenant?: string;
+  agent?: AgentCredentials;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** The CLI's config file; `SYNAPSE_CONFIG_DIR` moves it (tests, several profiles). */
+export function configPath(env: Env = process.env): string {
+  return join(env.SYNAPSE_CONFIG_DIR ?? join(homedir(), '.synapse'), 'config.json');
+}
+
+function readConfig(env: Env): Record<string, any> {
+  try {
+    return JSON.parse(readFileSync(configPath(env), 'utf8'));
+  } catch {
+    return {};
+  }
+}
+
+export function loadCredentials(env: Env = process.env): Credentials {
+  const file = readConfig(env);
+  return {
+    host: env.SYNAPSE_HOST ?? file.host,
+    accessToken: env.SYNAPSE_ACCESS_TOKEN ?? file.access_token,
+    tenant: file.tenant,
+    agent: file.agent,
+  };
+}
+
+/** Merges `values` into the config file, which only its owner may read. */
+export async function saveCredentials(
+  values: Record<string, unknown>,
+  env: Env = process.env,
+): Promise<string> {
+  const path = configPath(env);
+  const current = await readFile(path, 'utf8').then(JSON.parse, () => ({}));
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await writeFile(path, `${JSON.stringify({ ...current, ...values }, null, 2)}\n`, { mode: 0o600 });
+  await chmod(path, 0o600);
+  return path;
+}
+
+export function createBackendClient(env: Env = process.env): BackendClient | null {
+  const { host, accessToken } = loadCredentials(env);
+  if (!accessToken) return null;
+  return new BackendClient(host ?? DEFAULT_BACKEND_URL, { accessToken });
+}
+
+/** The client of code running inside a plugin run: the run's user token, else the user's own. */
+export function createRunClient(env: Env = process.env): BackendClient | null {
+  const host = env.SYNAPSE_PLUGIN_RUN_HOST;
+  const token = env.SYNAPSE_PLUGIN_RUN_USER_TOKEN;
+  if (host || token) {
+    return new BackendClient(host ?? 'http://localhost:8000', {
+      authorizationToken: token,
+      tenant: env.SYNAPSE_PLUGIN_RUN_TENANT,
+    });
+  }
+  return createBackendClient(env);
+}

@@ -1,0 +1,329 @@
+/**
+ * The HTTP transport shared by the backend and agent clients (client.md §3): URL building,
+ * headers, bodies, connect/read timeouts, retries with backoff, and error mapping.
+ */
+import { openAsBlob } from 'node:fs';
+import { basename } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, type Dispatcher, FormData, fetch as undiciFetch } from 'undici';
+import {
+  ClientConnectionError,
+  ClientTimeoutError,
+  FileNotFoundError,
+  raiseForStatus,
+  ServerError,
+} from './errors.ts';
+import { appendQuery, buildUrl, type QueryParams } from './url.ts';
+
+export interface TimeoutConfig {
+  /** Seconds to establish the connection. */
+  connect: number;
+  /** Seconds to wait for response headers, and between body chunks. */
+  read: number;
+}
+
+export interface RetryConfig {
+  total: number;
+  backoffFactor: number;
+  statuses: number[];
+  methods: HttpMethod[];
+}
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type FileInput = string | { data: Uint8Array | Blob; filename: string };
+
+export interface RequestOptions {
+  params?: QueryParams;
+  data?: unknown;
+  files?: Record<string, FileInput>;
+  headers?: Record<string, string>;
+  timeout?: number | Partial<TimeoutConfig>;
+  signal?: AbortSignal;
+}
+
+export interface ClientOptions {
+  timeout?: Partial<TimeoutConfig>;
+  retry?: Partial<RetryConfig>;
+  fetch?: typeof undiciFetch;
+  dispatcher?: Dispatcher;
+}
+
+export const DEFAULT_RETRY: RetryConfig = {
+  total: 3,
+  backoffFactor: 1,
+  statuses: [502, 503, 504],
+  methods: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'],
+};
+
+const MAX_BACKOFF_S = 120;
+
+/** Delay in seconds before retry `n` (1-based): 0, then `factor * 2^(n-1)`, capped. */
+export function backoffDelay(n: number, factor: number): number {
+  return n <= 1 ? 0 : Math.min(factor * 2 ** (n - 1), MAX_BACKOFF_S);
+}
+
+/** Seconds from a `Retry-After` header (delta-seconds or HTTP date), or null. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
+  if (!value) return null;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.min(Math.max(seconds, 0), MAX_BACKOFF_S);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? null : Math.min(Math.max((date - now) / 1000, 0), MAX_BACKOFF_S);
+}
+
+/** Hosts and URLs must not reach user-facing messages (they can reveal private endpoints). */
+function redact(text: string): string {
+  return text
+    .replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, '<url>')
+    .replace(/\b\d{1,3}(\.\d{1,3}){3}(:\d+)?\b/g, '<host>')
+    .replace(/\[[0-9a-f:]+\](:\d+)?/gi, '<host>');
+}
+
+const CONNECT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+]);
+
+/** A failure of the transport itself, classified so callers can decide on retry and message. */
+class TransportFailure {
+  constructor(
+    readonly error: Error,
+    readonly retryable: boolean,
+  ) {}
+}
+
+function causeChain(err: unknown): Array<{ code?: string; message?: string; name?: string }> {
+  const chain = [];
+  let e: any = err;
+  for (let i = 0; e && i < 5; i++, e = e.cause) chain.push(e);
+  return chain;
+}
+
+export class BaseClient {
+  readonly baseUrl: string;
+  /** Used in transport error messages: `Backend` or `Agent`. */
+  readonly name: string;
+  protected readonly timeout: TimeoutConfig;
+  protected readonly retry: RetryConfig;
+  private readonly fetchImpl: typeof undiciFetch;
+  private readonly userDispatcher: Dispatcher | undefined;
+  private readonly agents = new Map<string, Agent>();
+
+  constructor(baseUrl: string, name: string, defaults: TimeoutConfig, options: ClientOptions = {}) {
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+    this.name = name;
+    this.timeout = { ...defaults, ...options.timeout };
+    this.retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.fetchImpl = options.fetch ?? undiciFetch;
+    this.userDispatcher = options.dispatcher;
+  }
+
+  /** Auth headers; subclasses add theirs. */
+  getHeaders(): Record<string, string> {
+    return {};
+  }
+
+  buildUrl(path: string, trailingSlash = false): string {
+    return buildUrl(this.baseUrl, path, trailingSlash);
+  }
+
+  get<T = any>(path: string, opts?: RequestOptions): Promise<T> {
+    return this.request<T>('GET', path, opts);
+  }
+  post<T = any>(path: string, opts?: RequestOptions): Promise<T> {
+    return this.request<T>('POST', path, opts);
+  }
+  put<T = any>(path: string, opts?: RequestOptions): Promise<T> {
+    return this.request<T>('PUT', path, opts);
+  }
+  patch<T = any>(path: string, opts?: RequestOptions): Promise<T> {
+    return this.request<T>('PATCH', path, opts);
+  }
+  delete<T = any>(path: string, opts?: RequestOptions): Promise<T> {
+    return this.request<T>('DELETE', path, opts);
+  }
+
+  /** One API call: retried on 502/503/504 and connection failures, mapped to a typed error. */
+  async request<T = any>(method: HttpMethod, path: string, opts: RequestOptions = {}): Promise<T> {
+    const response = await this.send(method, path, opts, false);
+    const detail = await this.readBody(response, opts);
+    raiseForStatus(response.status, detail);
+    return (response.status === 204 ? null : detail) as T;
+  }
+
+  /** A streamed GET without read timeout: yields the body's lines (without `\n`) as they arrive. */
+  async *streamLines(path: string, opts: RequestOptions = {}): AsyncGenerator<string> {
+    const response = await this.send('GET', path, opts, true);
+    if (response.status >= 400) raiseForStatus(response.status, await this.readBody(response, opts));
+    if (!response.body) return;
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of response.body) {
+        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+        let nl = buffer.indexOf('\n');
+        while (nl !== -1) {
+          yield buffer.slice(0, nl).replace(/\r$/, '');
+          buffer = buffer.slice(nl + 1);
+          nl = buffer.indexOf('\n');
+        }
+      }
+    } catch (err) {
+      throw this.mapFailure(err, opts, true).error;
+    }
+    buffer += decoder.decode();
+    if (buffer) yield buffer;
+  }
+
+  /** Releases pooled connections. */
+  async close(): Promise<void> {
+    const agents = [...this.agents.values()];
+    this.agents.clear();
+    await Promise.all(agents.map((a) => a.close()));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  protected timeoutFor(timeout: RequestOptions['timeout']): TimeoutConfig {
+    if (timeout === undefined) return this.timeout;
+    if (typeof timeout === 'number') return { connect: this.timeout.connect, read: timeout };
+    return { ...this.timeout, ...timeout };
+  }
+
+  private dispatcherFor(t: TimeoutConfig, streaming: boolean): Dispatcher {
+    if (this.userDispatcher) return this.userDispatcher;
+    const read = streaming ? 0 : t.read * 1000;
+    const key = `${t.connect}:${read}`;
+    let agent = this.agents.get(key);
+    if (!agent) {
+      agent = new Agent({ connect: { timeout: t.connect * 1000 }, headersTimeout: read, bodyTimeout: read });
+      this.agents.set(key, agent);
+    }
+    return agent;
+  }
+
+  private async body(opts: RequestOptions): Promise<{ body?: string | FormData; contentType?: string }> {
+    if (opts.files) {
+      const form = new FormData();
+      for (const [key, value] of Object.entries(opts.data ?? {})) {
+        if (value === null || value === undefined) continue;
+        form.append(key, typeof value === 'object' ? JSON.stringify(value) : String(value));
+      }
+      for (const [key, file] of Object.entries(opts.files)) {
+        if (typeof file === 'string') {
+          const blob = await openAsBlob(file).catch(() => {
+            throw new FileNotFoundError(`File not found: ${file}`);
+          });
+          form.append(key, blob, basename(file));
+        } else {
+          const blob =
+            file.data instanceof Blob ? file.data : new Blob([file.data as Uint8Array<ArrayBuffer>]);
+          form.append(key, blob, file.filename);
+        }
+      }
+      return { body: form };
+    }
+    if (opts.data === undefined) return {};
+    return { body: JSON.stringify(opts.data), contentType: 'application/json' };
+  }
+
+  private async send(method: HttpMethod, path: string, opts: RequestOptions, streaming: boolean) {
+    const url = appendQuery(this.buildUrl(path), opts.params);
+    const timeout = this.timeoutFor(opts.timeout);
+    const { body, contentType } = method === 'GET' || method === 'DELETE' ? {} : await this.body(opts);
+    const headers: Record<string, string> = { ...this.getHeaders(), ...opts.headers };
+    if (contentType) headers['Content-Type'] = contentType;
+    const retryable = this.retry.methods.includes(method);
+
+    for (let attempt = 0; ; attempt++) {
+      const canRetry = retryable && attempt < this.retry.total;
+      let response: Awaited<ReturnType<typeof undiciFetch>>;
+      try {
+        response = await this.fetchImpl(url, {
+          method,
+          headers,
+          body,
+          signal: opts.signal,
+          dispatcher: this.dispatcherFor(timeout, streaming),
+        });
+      } catch (err) {
+        const failure = this.mapFailure(err, opts, false);
+        if (!failure.retryable || !canRetry) throw failure.error;
+        await sleep(backoffDelay(attempt + 1, this.retry.backoffFactor) * 1000, undefined, {
+          signal: opts.signal,
+        });
+        continue;
+      }
+      if (!canRetry || !this.retry.statuses.includes(response.status)) return response;
+      const retryAfter =
+        response.status === 503 ? parseRetryAfter(response.headers.get('retry-after')) : null;
+      await response.body?.cancel().catch(() => {});
+      const delay = retryAfter ?? backoffDelay(attempt + 1, this.retry.backoffFactor);
+      await sleep(delay * 1000, undefined, { signal: opts.signal });
+    }
+  }
+
+  private async readBody(
+    response: Awaited<ReturnType<typeof undiciFetch>>,
+    opts: RequestOptions,
+  ): Promise<unknown> {
+    if (response.status === 204) return null;
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (err) {
+      throw this.mapFailure(err, opts, true).error;
+    }
+    if (text === '') return response.status >= 400 ? response.statusText : '';
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+
+  /** Maps an exception thrown by fetch or a body read to the spec's transport errors. */
+  private mapFailure(err: unknown, opts: RequestOptions, afterResponse: boolean): TransportFailure {
+    if (opts.signal?.aborted && (err as Error)?.name === 'AbortError') throw err;
+    const chain = causeChain(err);
+    const codes = new Set(chain.map((e) => e.code).filter(Boolean));
+    const t = this.timeoutFor(opts.timeout);
+    const deepest = chain[chain.length - 1] ?? {};
+    const snippet = redact(String(deepest.message ?? err)).slice(0, 100);
+    const cause = { cause: err };
+    if (codes.has('UND_ERR_CONNECT_TIMEOUT')) {
+      return new TransportFailure(
+        new ClientTimeoutError(`${this.name} connection timeout (>${t.connect}s)`, cause),
+        true,
+      );
+    }
+    if (codes.has('UND_ERR_HEADERS_TIMEOUT') || codes.has('UND_ERR_BODY_TIMEOUT')) {
+      return new TransportFailure(
+        new ClientTimeoutError(`${this.name} read timeout (>${t.read}s)`, cause),
+        false,
+      );
+    }
+    if (codes.has('ENOTFOUND') || codes.has('EAI_AGAIN')) {
+      return new TransportFailure(new ClientConnectionError(`${this.name} host unreachable`, cause), true);
+    }
+    if (codes.has('ECONNREFUSED')) {
+      return new TransportFailure(new ClientConnectionError(`${this.name} connection refused`, cause), true);
+    }
+    if (
+      [...codes].some((c) => CONNECT_CODES.has(c as string)) ||
+      (err as Error)?.message === 'fetch failed'
+    ) {
+      const error = new ClientConnectionError(`${this.name} connection error: ${snippet}`, cause);
+      return new TransportFailure(error, !afterResponse);
+    }
+    if (err instanceof FileNotFoundError) return new TransportFailure(err, false);
+    const message = `${this.name} request failed: ${snippet}`;
+    return new TransportFailure(new ServerError(500, message, { ...cause, message }), false);
+  }
+}

@@ -1,0 +1,24 @@
+/** synapse-sdk: clients for the Synapse platform. */
+export { AgentClient, type AgentClientOptions } from './clients/agent/index.ts';
+export * from './clients/backend/index.ts';
+export * from './clients/credentials.ts';
+export * from './clients/errors.ts';
+export {
+  BaseClient,
+  type ClientOptions,
+  DEFAULT_RETRY,
+  type FileInput,
+  type HttpMethod,
+  type RequestOptions,
+  type RetryConfig,
+  type TimeoutConfig,
+} from './clients/http.ts';
+export type { ListResult, Page, PaginatedIterable, PaginateOptions } from './clients/pagination.ts';
+export type { ChunkedUploadOptions, ChunkedUploadResult } from './clients/upload.ts';
+export type { QueryParams, QueryValue } from './clients/url.ts';
+export type {
+  UrlConversion,
+  UrlConverter,
+  UrlDownloadConfig,
+  UrlFunctionMap,
+} from './clients/url-conversion.ts';

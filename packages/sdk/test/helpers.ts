@@ -1,0 +1,47 @@
+/** A real devserver per test file, and clients pointed at it. */
+import { type DevServer, type DevServerOptions, startDevServer } from 'synapse-devserver';
+import { afterAll, beforeAll } from 'vitest';
+import { AgentClient, BackendClient, type BackendClientOptions } from '../src/index.ts';
+
+export interface Harness {
+  server: DevServer;
+  client: BackendClient;
+  /** A client with custom options (timeouts, retries) against the same server. */
+  makeClient(options?: BackendClientOptions): BackendClient;
+  agent: AgentClient;
+  /** Calls an emulator-only route with the access token. */
+  admin(method: string, path: string, body?: unknown): Promise<any>;
+}
+
+export function useDevServer(options: DevServerOptions = {}): Harness {
+  const harness = {} as Harness;
+  const clients: Array<BackendClient | AgentClient> = [];
+  beforeAll(async () => {
+    const server = await startDevServer(options);
+    const token = server.credentials.accessToken;
+    harness.server = server;
+    harness.makeClient = (opts = {}) => {
+      const c = new BackendClient(server.url, { accessToken: token, ...opts });
+      clients.push(c);
+      return c;
+    };
+    harness.client = harness.makeClient();
+    harness.agent = new AgentClient(server.agentUrl, server.credentials.agentToken);
+    clients.push(harness.agent);
+    harness.admin = async (method, path, body) => {
+      const res = await fetch(`${server.url}/${path}`, {
+        method,
+        headers: { 'Synapse-Access-Token': `Token ${token}`, 'Content-Type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`${method} ${path} -> ${res.status} ${text}`);
+      return text ? JSON.parse(text) : null;
+    };
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    await harness.server?.close();
+  });
+  return harness;
+}
