@@ -19,6 +19,16 @@ export interface DevContext {
   dataDir: string;
   /** Hooks other parts (the agent, executors) attach to. */
   hooks: DevHooks;
+  /** The emulated agent's capacity, overriding what this machine has (agent feasibility). */
+  capacity?: CapacityOverride;
+  /** How long a `deployment` run keeps its serve application DEPLOYING before RUNNING (ms). */
+  deploymentDelayMs?: number;
+}
+
+export interface CapacityOverride {
+  cpus?: number;
+  gpus?: number;
+  memoryBytes?: number;
 }
 
 export interface DevHooks {
@@ -40,6 +50,11 @@ function queryOf(req: FastifyRequest): Query {
 
 function first(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
+}
+
+/** The (first) value of a query parameter. */
+export function queryParam(req: FastifyRequest, name: string): string | undefined {
+  return first(queryOf(req)[name]);
 }
 
 /** `fields=a,b` keeps only those top-level keys (unknown names ignored). */

@@ -23,6 +23,11 @@ export class Faults {
     this.queue.push({ ...fault, remaining: fault.count ?? 1 });
   }
 
+  /** Faults still pending, with how many requests each will still hit. */
+  pending(): Array<Fault & { remaining: number }> {
+    return this.queue.map((f) => ({ ...f }));
+  }
+
   clear(): void {
     this.queue = [];
   }

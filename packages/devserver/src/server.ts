@@ -9,7 +9,7 @@ import multipart from '@fastify/multipart';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import agentRoutes from './agent/routes.ts';
 import { authenticate, type Bootstrap, bootstrap } from './auth.ts';
-import { createCollections, type DevContext } from './context.ts';
+import { type CapacityOverride, createCollections, type DevContext } from './context.ts';
 import { openDatabase } from './db/database.ts';
 import { ApiError } from './errors.ts';
 import { Faults } from './faults.ts';
@@ -30,6 +30,10 @@ export interface DevServerOptions {
   faults?: boolean;
   /** Log each request (pino) to stdout. */
   logRequests?: boolean;
+  /** The agent's capacity; default this machine's logical CPUs and memory, and no GPU. */
+  capacity?: CapacityOverride;
+  /** Delay (ms) before a deployed serve application turns RUNNING; default 0. */
+  deploymentDelayMs?: number;
 }
 
 export interface DevServer {
@@ -67,9 +71,25 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     publicUrl: '',
     dataDir,
     hooks: {},
+    capacity: opts.capacity,
+    deploymentDelayMs: opts.deploymentDelayMs,
   };
 
-  await app.register(multipart, { limits: { fileSize: MULTIPART_LIMIT, fieldSize: 64 * 1024 * 1024 } });
+  // Lenient like the platform: an empty JSON body is no body, not an error.
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    if (body === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (err) {
+      done(new ApiError(400, { detail: `JSON parse error - ${(err as Error).message}` }), undefined);
+    }
+  });
+  await app.register(multipart, {
+    limits: { fileSize: MULTIPART_LIMIT, fieldSize: 64 * 1024 * 1024 },
+    // Larger stream buffers: fewer, bigger writes for chunked uploads (the default is 16 KiB).
+    highWaterMark: 1024 * 1024,
+    fileHwm: 1024 * 1024,
+  });
 
   app.setErrorHandler((error: FastifyError | ApiError, req, reply) => {
     if (error instanceof ApiError)

@@ -1,5 +1,16 @@
 /** synapse-sdk: clients for the Synapse platform. */
-export { AgentClient, type AgentClientOptions } from './clients/agent/index.ts';
+export {
+  AgentClient,
+  type AgentClientOptions,
+  type AgentServeApplication,
+  type FeasibilityPayload,
+  type FeasibilityResult,
+  type RayJob,
+  type RunDebugOptions,
+  type RunReleaseOptions,
+  type TailOptions,
+  type TailProtocol,
+} from './clients/agent/index.ts';
 export * from './clients/backend/index.ts';
 export * from './clients/credentials.ts';
 export * from './clients/errors.ts';

@@ -31,7 +31,10 @@ export function useDevServer(options: DevServerOptions = {}): Harness {
     harness.admin = async (method, path, body) => {
       const res = await fetch(`${server.url}/${path}`, {
         method,
-        headers: { 'Synapse-Access-Token': `Token ${token}`, 'Content-Type': 'application/json' },
+        headers: {
+          'Synapse-Access-Token': `Token ${token}`,
+          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       const text = await res.text();

@@ -1,5 +1,272 @@
-/** TODO(foundation): the Agent API (backend-api.md §14), served under `agent/`. */
+/**
+ * The Agent API (backend-api.md §14), played by the devserver's own agent: its release cache,
+ * runs, Ray jobs (the job records), Ray Serve applications (the serve application records) and
+ * capacity all share the backend's state. Auth: the raw agent token in `Authorization`.
+ */
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { FastifyRequest } from 'fastify';
+import { authenticateAgent } from '../auth.ts';
+import { type DevContext, listResponse, present } from '../context.ts';
+import type { Doc } from '../db/collection.ts';
+import { addCondition, emptyWhere } from '../db/filters.ts';
+import { notFound } from '../errors.ts';
+import { consoleLines, isTerminal, statusFields, updateJob } from '../jobs.ts';
+import { findRelease, type RunOutcome, runAction } from '../plugin-run.ts';
 import type { RouteModule } from '../routes/index.ts';
+import { agentServeApp, findServeApp } from '../serve-apps.ts';
+import {
+  checkFeasibility,
+  freeCapacity,
+  GATEKEEPING_POLICY,
+  machineCapacity,
+  parseFeasibilityRequest,
+} from './feasibility.ts';
+import { validateBody } from './validation.ts';
 
-const routes: RouteModule = () => {};
+/** The authenticated agent of each request. */
+const agents = new WeakMap<FastifyRequest, number>();
+
+function agentOf(req: FastifyRequest): number {
+  return agents.get(req)!;
+}
+
+/** Ids of the releases this agent has fetched, in the settings table so they survive a restart. */
+async function cachedReleases(ctx: DevContext, agent: number): Promise<number[]> {
+  const [row] = await ctx.db.query<{ value: number[] }>('SELECT value FROM settings WHERE key = $1', [
+    `agent_releases:${agent}`,
+  ]);
+  return row?.value ?? [];
+}
+
+async function setCachedReleases(ctx: DevContext, agent: number, ids: number[]): Promise<void> {
+  await ctx.db.query(
+    'INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value',
+    [`agent_releases:${agent}`, JSON.stringify(ids)],
+  );
+}
+
+async function cacheRelease(ctx: DevContext, agent: number, release: Doc): Promise<void> {
+  const ids = await cachedReleases(ctx, agent);
+  if (!ids.includes(release.id as number))
+    await setCachedReleases(ctx, agent, [...ids, release.id as number]);
+}
+
+/** A release by id or `code@version`. */
+async function lookupRelease(ctx: DevContext, lookup: string): Promise<Doc | null> {
+  if (/^\d+$/.test(lookup)) return ctx.collections.plugin_releases.get(lookup);
+  const at = lookup.lastIndexOf('@');
+  return at > 0 ? findRelease(ctx, lookup.slice(0, at), lookup.slice(at + 1)) : null;
+}
+
+async function cachedRelease(ctx: DevContext, agent: number, lookup: string): Promise<Doc> {
+  const release = await lookupRelease(ctx, lookup);
+  if (!release || !(await cachedReleases(ctx, agent)).includes(release.id as number)) throw notFound();
+  return release;
+}
+
+/** The agent answers `{job_id}` for job actions and the action's own result otherwise. */
+function runResponse(outcome: RunOutcome): unknown {
+  return 'job' in outcome ? { job_id: outcome.job.id } : outcome.result;
+}
+
+/** A job record as Ray's Jobs API shows it. */
+function rayJob(job: Doc): Record<string, unknown> {
+  return {
+    submission_id: job.id,
+    job_id: String(job.id).replace(/-/g, '').slice(0, 8),
+    status: job.status,
+    entrypoint: 'synapse-entrypoint',
+    message: '',
+    start_time: Date.parse(job.created),
+    end_time: job.completed ? Date.parse(job.completed) : null,
+    metadata: { job_id: job.id, action: job.action },
+    runtime_env: {},
+  };
+}
+
+async function agentJob(ctx: DevContext, agent: number, id: string): Promise<Doc> {
+  const job = await ctx.collections.jobs.get(id);
+  if (job?.agent !== agent) throw notFound();
+  return job;
+}
+
+function agentDocs(ctx: DevContext, name: 'jobs' | 'serve_applications', agent: number, statuses?: string[]) {
+  const where = emptyWhere();
+  addCondition(where, `doc->>'agent' = $?`, String(agent));
+  if (statuses) addCondition(where, `doc->>'status' = ANY($?)`, statuses);
+  return ctx.collections[name].find(where);
+}
+
+async function agentServeAppOr404(ctx: DevContext, agent: number, name: string): Promise<Doc> {
+  const app = await findServeApp(ctx, name, agent);
+  if (!app) throw notFound();
+  return app;
+}
+
+/** The one node of this cluster: the local machine. */
+function localNode(ctx: DevContext): Record<string, unknown> {
+  const capacity = machineCapacity(ctx.capacity);
+  return {
+    node_id: createHash('md5').update(hostname()).digest('hex'),
+    node_ip: '127.0.0.1',
+    node_name: hostname(),
+    state: 'ALIVE',
+    is_head_node: true,
+    resources_total: { CPU: capacity.cpus, GPU: capacity.gpus, memory: capacity.memoryBytes },
+  };
+}
+
+const routes: RouteModule = (app, ctx) => {
+  const releases = ctx.collections.plugin_releases;
+
+  app.addHook('onRequest', async (req) => {
+    if ((req.routeOptions.config as { public?: boolean } | undefined)?.public) return;
+    agents.set(req, await authenticateAgent(ctx, req));
+  });
+
+  app.get('/health/', { config: { public: true } }, async () => ({ status: 'ok' }));
+
+  app.post('/resources/feasibility/', async (req) => {
+    const request = parseFeasibilityRequest(req.body);
+    const apps = await agentDocs(ctx, 'serve_applications', agentOf(req), ['RUNNING', 'DEPLOYING']);
+    const replacing = request.metadata.plugin_code;
+    const free = freeCapacity(
+      machineCapacity(ctx.capacity),
+      apps as Array<Doc & { name: string }>,
+      typeof replacing === 'string' ? replacing : undefined,
+    );
+    return checkFeasibility(request, free);
+  });
+
+  app.get('/resources/gatekeeping_policy/', async () => GATEKEEPING_POLICY);
+
+  app.get('/plugin_releases/', async (req) => {
+    const where = emptyWhere();
+    addCondition(where, 'id = ANY($?)', await cachedReleases(ctx, agentOf(req)));
+    return listResponse(ctx, req, releases, { where });
+  });
+
+  app.get('/plugin_releases/:lookup', async (req) =>
+    present(ctx, req, await cachedRelease(ctx, agentOf(req), (req.params as { lookup: string }).lookup)),
+  );
+
+  app.delete('/plugin_releases/:lookup', async (req, reply) => {
+    const agent = agentOf(req);
+    const release = await cachedRelease(ctx, agent, (req.params as { lookup: string }).lookup);
+    const ids = await cachedReleases(ctx, agent);
+    await setCachedReleases(
+      ctx,
+      agent,
+      ids.filter((id) => id !== release.id),
+    );
+    return reply.code(204).send();
+  });
+
+  app.post('/plugin_releases/', async (req, reply) => {
+    const body = validateBody(req.body, {
+      plugin: { kind: 'string', required: true },
+      version: { kind: 'string', nullable: true },
+    });
+    const release = await findRelease(ctx, body.plugin as string, (body.version ?? undefined) as string);
+    if (!release) throw notFound('Plugin release not found.');
+    await cacheRelease(ctx, agentOf(req), release);
+    return reply.code(201).send(present(ctx, req, release));
+  });
+
+  app.post('/plugin_releases/:lookup/run/', async (req) => {
+    const body = validateBody(req.body, {
+      action: { kind: 'string', required: true },
+      params: { kind: 'object', nullable: true },
+      job_id: { kind: 'string', nullable: true },
+    });
+    const release = await lookupRelease(ctx, (req.params as { lookup: string }).lookup);
+    if (!release) throw notFound('Plugin release not found.');
+    const agent = agentOf(req);
+    await cacheRelease(ctx, agent, release);
+    const outcome = await runAction(ctx, {
+      pluginCode: release.plugin_code,
+      releaseCode: release.code,
+      plugin: release.plugin,
+      release,
+      config: release.config ?? {},
+      action: body.action as string,
+      params: (body.params ?? {}) as Record<string, unknown>,
+      agent,
+      jobId: (body.job_id ?? undefined) as string | undefined,
+    });
+    return runResponse(outcome);
+  });
+
+  app.post('/plugin_releases/run_debug/', async (req) => {
+    const body = validateBody(req.body, {
+      action: { kind: 'string', required: true },
+      params: { kind: 'object', nullable: true },
+      plugin_path: { kind: 'string', nullable: true },
+      config: { kind: 'object', nullable: true },
+      job_id: { kind: 'string', nullable: true },
+    });
+    const config = (body.config ?? {}) as Record<string, unknown>;
+    const code = typeof config.code === 'string' ? config.code : 'debug';
+    const outcome = await runAction(ctx, {
+      pluginCode: code,
+      releaseCode: `${code}@${typeof config.version === 'string' ? config.version : 'debug'}`,
+      plugin: null,
+      release: null,
+      config,
+      action: body.action as string,
+      params: (body.params ?? {}) as Record<string, unknown>,
+      agent: agentOf(req),
+      jobId: (body.job_id ?? undefined) as string | undefined,
+      debug: true,
+    });
+    return runResponse(outcome);
+  });
+
+  app.get('/ray/jobs/', async (req) => (await agentDocs(ctx, 'jobs', agentOf(req))).map(rayJob));
+
+  app.get('/ray/jobs/:id', async (req) =>
+    rayJob(await agentJob(ctx, agentOf(req), (req.params as { id: string }).id)),
+  );
+
+  app.get('/ray/jobs/:id/logs', async (req) => {
+    const job = await agentJob(ctx, agentOf(req), (req.params as { id: string }).id);
+    return { logs: consoleLines(job.console_logs).join('\n') };
+  });
+
+  app.post('/ray/jobs/:id/stop/', async (req) => {
+    const job = await agentJob(ctx, agentOf(req), (req.params as { id: string }).id);
+    if (isTerminal(job.status)) return { stopped: false };
+    await updateJob(ctx, job.id as string, statusFields('STOPPED'));
+    return { stopped: true };
+  });
+
+  app.get('/ray/nodes/', async () => [localNode(ctx)]);
+
+  app.get('/ray/nodes/:id', async (req) => {
+    const node = localNode(ctx);
+    if ((req.params as { id: string }).id !== node.node_id) throw notFound();
+    return node;
+  });
+
+  app.get('/ray/tasks/', async () => []);
+
+  app.get('/ray/tasks/:id', async () => {
+    throw notFound();
+  });
+
+  app.get('/ray/serve_applications/', async (req) =>
+    (await agentDocs(ctx, 'serve_applications', agentOf(req))).map(agentServeApp),
+  );
+
+  app.get('/ray/serve_applications/:name', async (req) =>
+    agentServeApp(await agentServeAppOr404(ctx, agentOf(req), (req.params as { name: string }).name)),
+  );
+
+  app.delete('/ray/serve_applications/:name', async (req, reply) => {
+    const found = await agentServeAppOr404(ctx, agentOf(req), (req.params as { name: string }).name);
+    await ctx.collections.serve_applications.remove(found.id);
+    return reply.code(204).send();
+  });
+};
 export default routes;

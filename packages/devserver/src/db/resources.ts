@@ -67,8 +67,8 @@ export const RESOURCES = {
   }),
   assignments: def({
     table: 'assignments',
+    // `project` is filtered through the assignment's task (routes/assignments.ts).
     fields: {
-      project: 'int',
       task: 'int',
       status_label: 'string',
       status_review: 'string',

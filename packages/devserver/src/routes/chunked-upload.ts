@@ -79,7 +79,7 @@ async function putChunk(ctx: DevContext, req: FastifyRequest, existing: Doc | nu
       await pipeline(
         part.file,
         counter,
-        createWriteStream(path, { flags: existing ? 'r+' : 'w', start: offset }),
+        createWriteStream(path, { flags: existing ? 'r+' : 'w', start: offset, highWaterMark: 1024 * 1024 }),
       );
     } catch (err) {
       await truncate(path, offset).catch(() => {});

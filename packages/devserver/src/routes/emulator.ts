@@ -41,7 +41,7 @@ const routes: RouteModule = (app, ctx) => {
     for (const name of Object.keys(RESOURCES) as ResourceName[]) {
       if (!KEPT.includes(name)) await ctx.collections[name].clear();
     }
-    await ctx.db.query(`DELETE FROM settings WHERE key LIKE 'run_fixture:%'`);
+    await ctx.db.query(`DELETE FROM settings WHERE key LIKE 'run_fixture:%' OR key LIKE 'agent_releases:%'`);
     recorded.length = 0;
     ctx.faults?.clear();
     return { status: 'reset' };
@@ -77,6 +77,10 @@ const routes: RouteModule = (app, ctx) => {
   });
 
   app.get('/_emulator/requests', async () => recorded);
+  app.delete('/_emulator/requests', async (_req, reply) => {
+    recorded.length = 0;
+    return reply.code(204).send();
+  });
 
   app.post('/_emulator/faults', async (req) => {
     if (!ctx.faults) throw notFound('Fault injection is off: start the devserver with faults enabled.');
@@ -86,6 +90,11 @@ const routes: RouteModule = (app, ctx) => {
     }
     ctx.faults.add(fault);
     return fault;
+  });
+
+  app.get('/_emulator/faults', async () => {
+    if (!ctx.faults) throw notFound('Fault injection is off: start the devserver with faults enabled.');
+    return ctx.faults.pending();
   });
 
   app.delete('/_emulator/faults', async (_req, reply) => {

@@ -20,7 +20,10 @@ function eventWhere(req: FastifyRequest): Where {
   const q = req.query as Query;
   const where = emptyWhere();
   const versions = ids('ground_truth_dataset_versions', q.ground_truth_dataset_versions);
-  if (versions.length > 0) addCondition(where, `(doc->>'ground_truth_dataset_version') = ANY($?)`, versions);
+  // One version (the common case) as `=`, so the (version, id) index also gives the page order.
+  if (versions.length === 1) addCondition(where, `(doc->>'ground_truth_dataset_version') = $?`, versions[0]);
+  else if (versions.length > 1)
+    addCondition(where, `(doc->>'ground_truth_dataset_version') = ANY($?)`, versions);
   const datasets = ids('ground_truth_dataset', q.ground_truth_dataset);
   if (datasets.length > 0) {
     addCondition(

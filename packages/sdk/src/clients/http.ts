@@ -2,10 +2,10 @@
  * The HTTP transport shared by the backend and agent clients (client.md §3): URL building,
  * headers, bodies, connect/read timeouts, retries with backoff, and error mapping.
  */
-import { openAsBlob } from 'node:fs';
-import { basename } from 'node:path';
+
+import { STATUS_CODES } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, type Dispatcher, FormData, fetch as undiciFetch } from 'undici';
+import { Agent, type Dispatcher, request as undiciRequest } from 'undici';
 import {
   ClientConnectionError,
   ClientTimeoutError,
@@ -13,6 +13,7 @@ import {
   raiseForStatus,
   ServerError,
 } from './errors.ts';
+import { encodeMultipart, type MultipartFile } from './multipart.ts';
 import { appendQuery, buildUrl, type QueryParams } from './url.ts';
 
 export interface TimeoutConfig {
@@ -30,7 +31,7 @@ export interface RetryConfig {
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-export type FileInput = string | { data: Uint8Array | Blob; filename: string };
+export type FileInput = MultipartFile;
 
 export interface RequestOptions {
   params?: QueryParams;
@@ -44,7 +45,6 @@ export interface RequestOptions {
 export interface ClientOptions {
   timeout?: Partial<TimeoutConfig>;
   retry?: Partial<RetryConfig>;
-  fetch?: typeof undiciFetch;
   dispatcher?: Dispatcher;
 }
 
@@ -109,7 +109,6 @@ export class BaseClient {
   readonly name: string;
   protected readonly timeout: TimeoutConfig;
   protected readonly retry: RetryConfig;
-  private readonly fetchImpl: typeof undiciFetch;
   private readonly userDispatcher: Dispatcher | undefined;
   private readonly agents = new Map<string, Agent>();
 
@@ -118,7 +117,6 @@ export class BaseClient {
     this.name = name;
     this.timeout = { ...defaults, ...options.timeout };
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
-    this.fetchImpl = options.fetch ?? undiciFetch;
     this.userDispatcher = options.dispatcher;
   }
 
@@ -151,15 +149,14 @@ export class BaseClient {
   async request<T = any>(method: HttpMethod, path: string, opts: RequestOptions = {}): Promise<T> {
     const response = await this.send(method, path, opts, false);
     const detail = await this.readBody(response, opts);
-    raiseForStatus(response.status, detail);
-    return (response.status === 204 ? null : detail) as T;
+    raiseForStatus(response.statusCode, detail);
+    return (response.statusCode === 204 ? null : detail) as T;
   }
 
   /** A streamed GET without read timeout: yields the body's lines (without `\n`) as they arrive. */
   async *streamLines(path: string, opts: RequestOptions = {}): AsyncGenerator<string> {
     const response = await this.send('GET', path, opts, true);
-    if (response.status >= 400) raiseForStatus(response.status, await this.readBody(response, opts));
-    if (!response.body) return;
+    if (response.statusCode >= 400) raiseForStatus(response.statusCode, await this.readBody(response, opts));
     const decoder = new TextDecoder();
     let buffer = '';
     try {
@@ -208,47 +205,35 @@ export class BaseClient {
     return agent;
   }
 
-  private async body(opts: RequestOptions): Promise<{ body?: string | FormData; contentType?: string }> {
+  /** The request body, as a factory so a retry sends it again from the start. */
+  private async body(opts: RequestOptions): Promise<{ open?: () => any; headers: Record<string, string> }> {
     if (opts.files) {
-      const form = new FormData();
-      for (const [key, value] of Object.entries(opts.data ?? {})) {
-        if (value === null || value === undefined) continue;
-        form.append(key, typeof value === 'object' ? JSON.stringify(value) : String(value));
-      }
-      for (const [key, file] of Object.entries(opts.files)) {
-        if (typeof file === 'string') {
-          const blob = await openAsBlob(file).catch(() => {
-            throw new FileNotFoundError(`File not found: ${file}`);
-          });
-          form.append(key, blob, basename(file));
-        } else {
-          const blob =
-            file.data instanceof Blob ? file.data : new Blob([file.data as Uint8Array<ArrayBuffer>]);
-          form.append(key, blob, file.filename);
-        }
-      }
-      return { body: form };
+      const form = await encodeMultipart((opts.data ?? {}) as Record<string, unknown>, opts.files);
+      return {
+        open: form.open,
+        headers: { 'Content-Type': form.contentType, 'Content-Length': String(form.length) },
+      };
     }
-    if (opts.data === undefined) return {};
-    return { body: JSON.stringify(opts.data), contentType: 'application/json' };
+    if (opts.data === undefined) return { headers: {} };
+    const json = JSON.stringify(opts.data);
+    return { open: () => json, headers: { 'Content-Type': 'application/json' } };
   }
 
   private async send(method: HttpMethod, path: string, opts: RequestOptions, streaming: boolean) {
     const url = appendQuery(this.buildUrl(path), opts.params);
     const timeout = this.timeoutFor(opts.timeout);
-    const { body, contentType } = method === 'GET' || method === 'DELETE' ? {} : await this.body(opts);
-    const headers: Record<string, string> = { ...this.getHeaders(), ...opts.headers };
-    if (contentType) headers['Content-Type'] = contentType;
+    const body = method === 'GET' || method === 'DELETE' ? { headers: {} } : await this.body(opts);
+    const headers: Record<string, string> = { ...this.getHeaders(), ...opts.headers, ...body.headers };
     const retryable = this.retry.methods.includes(method);
 
     for (let attempt = 0; ; attempt++) {
       const canRetry = retryable && attempt < this.retry.total;
-      let response: Awaited<ReturnType<typeof undiciFetch>>;
+      let response: Dispatcher.ResponseData;
       try {
-        response = await this.fetchImpl(url, {
+        response = await undiciRequest(url, {
           method,
           headers,
-          body,
+          body: body.open?.(),
           signal: opts.signal,
           dispatcher: this.dispatcherFor(timeout, streaming),
         });
@@ -260,27 +245,26 @@ export class BaseClient {
         });
         continue;
       }
-      if (!canRetry || !this.retry.statuses.includes(response.status)) return response;
+      if (!canRetry || !this.retry.statuses.includes(response.statusCode)) return response;
       const retryAfter =
-        response.status === 503 ? parseRetryAfter(response.headers.get('retry-after')) : null;
-      await response.body?.cancel().catch(() => {});
+        response.statusCode === 503
+          ? parseRetryAfter(String(response.headers['retry-after'] ?? '') || null)
+          : null;
+      await response.body.dump().catch(() => {});
       const delay = retryAfter ?? backoffDelay(attempt + 1, this.retry.backoffFactor);
       await sleep(delay * 1000, undefined, { signal: opts.signal });
     }
   }
 
-  private async readBody(
-    response: Awaited<ReturnType<typeof undiciFetch>>,
-    opts: RequestOptions,
-  ): Promise<unknown> {
-    if (response.status === 204) return null;
+  private async readBody(response: Dispatcher.ResponseData, opts: RequestOptions): Promise<unknown> {
+    if (response.statusCode === 204) return null;
     let text: string;
     try {
-      text = await response.text();
+      text = await response.body.text();
     } catch (err) {
       throw this.mapFailure(err, opts, true).error;
     }
-    if (text === '') return response.status >= 400 ? response.statusText : '';
+    if (text === '') return response.statusCode >= 400 ? (STATUS_CODES[response.statusCode] ?? '') : '';
     try {
       return JSON.parse(text);
     } catch {

@@ -45,21 +45,27 @@ export async function createChunkedUpload(
   const handle = await open(filePath, 'r');
   let url = 'chunked_upload/';
   try {
-    // Read the next chunk while the current one is on the wire: disk and network overlap,
-    // and at most two chunks are in memory.
-    const read = async (start: number) => {
-      const buffer = Buffer.allocUnsafe(Math.min(chunkSize, total - start));
+    // The next chunk is read and hashed while the current one is on the wire, so disk, hashing
+    // and the server's work overlap. Two buffers, reused in turn: memory stays at two chunks.
+    const size = Math.min(chunkSize, total);
+    const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(total > size ? size : 0)];
+    let turn = 0;
+    const prepare = async (start: number) => {
+      const buffer = buffers[turn++ % 2].subarray(0, Math.min(chunkSize, total - start));
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, start);
-      return buffer.subarray(0, bytesRead);
+      if (bytesRead !== buffer.length) throw new Error(`File changed during upload: ${filePath}`);
+      md5.update(buffer);
+      return buffer;
     };
     let start = 0;
-    let next = read(0);
+    let next = prepare(0);
     while (start < total) {
       const chunk = await next;
-      if (chunk.length === 0) throw new Error(`File changed during upload: ${filePath}`);
-      md5.update(chunk);
       const end = start + chunk.length - 1;
-      next = end + 1 < total ? read(end + 1) : Promise.resolve(Buffer.alloc(0));
+      if (end + 1 < total) {
+        next = prepare(end + 1);
+        next.catch(() => {}); // awaited next turn; a failed PUT must not leave it unhandled
+      }
       const response = await client.put<ChunkResponse>(url, {
         data: { filename },
         files: { file: { data: chunk, filename: 'chunk' } },

@@ -50,7 +50,7 @@ function isDownloadConfig(c: UrlConversion): c is UrlDownloadConfig {
 }
 
 /** A tiny semaphore: at most `limit` callers run `fn` at once. */
-function limiter(limit: number) {
+export function limiter(limit: number) {
   let active = 0;
   const waiting: Array<() => void> = [];
   return async <R>(fn: () => Promise<R>): Promise<R> => {

@@ -1,6 +1,74 @@
-/** AgentClient: the agent service in front of a compute cluster (client.md §10). */
+/** AgentClient: the agent service in front of a compute cluster (client.md §10, backend-api.md §14). */
 import { loadCredentials } from '../credentials.ts';
 import { BaseClient, type ClientOptions } from '../http.ts';
+import { type ListResult, type PaginateOptions, paginate } from '../pagination.ts';
+import type { QueryParams } from '../url.ts';
+import { type TailOptions, tailJobLogs } from './tail.ts';
+
+export type { TailOptions, TailProtocol } from './tail.ts';
+
+/** The capacity gate's question (inference.md §7.2). */
+export interface FeasibilityPayload {
+  kind: string;
+  num_cpus?: number;
+  num_gpus?: number;
+  memory_bytes?: number | null;
+  replicas?: number;
+  metadata?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+export interface FeasibilityResult {
+  allowed: boolean;
+  reasons: string[];
+  [key: string]: unknown;
+}
+
+/** A job as Ray's Jobs API shows it. */
+export interface RayJob {
+  submission_id: string;
+  job_id: string | null;
+  status: 'PENDING' | 'RUNNING' | 'STOPPED' | 'SUCCEEDED' | 'FAILED';
+  entrypoint: string;
+  message: string;
+  start_time: number | null;
+  end_time: number | null;
+  metadata: Record<string, unknown>;
+  runtime_env: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+/** A serve application as Ray Serve shows it. */
+export interface AgentServeApplication {
+  name: string;
+  status: string;
+  route_prefix: string | null;
+  message: string;
+  last_deployed_time_s: number;
+  docs_path: string | null;
+  deployments: Array<Record<string, unknown>>;
+  [key: string]: unknown;
+}
+
+export interface RunReleaseOptions {
+  action?: string;
+  params?: Record<string, unknown>;
+  /** Sent verbatim instead of the body built from the other options. */
+  data?: Record<string, unknown>;
+  requirements?: string[];
+  jobId?: string;
+}
+
+export interface RunDebugOptions {
+  pluginPath?: string;
+  config?: Record<string, unknown>;
+  modules?: unknown;
+  requirements?: string[];
+  jobId?: string;
+}
+
+/** Path segments keep `@` readable (`my-plugin@1.0.0`); it is valid in a path. */
+const segment = (value: number | string) => encodeURIComponent(String(value)).replace(/%40/g, '@');
 
 export interface AgentClientOptions extends ClientOptions {
   /** Sent as `SYNAPSE-User: Token <t>`. */
@@ -42,5 +110,112 @@ export class AgentClient extends BaseClient {
     if (this.#userToken) headers['SYNAPSE-User'] = `Token ${this.#userToken}`;
     if (this.#tenant) headers['SYNAPSE-Tenant'] = `Token ${this.#tenant}`;
     return headers;
+  }
+
+  healthCheck(): Promise<{ status: string }> {
+    return this.get('health/');
+  }
+
+  /** Releases cached on the agent. */
+  listPluginReleases<O extends PaginateOptions>(
+    params?: QueryParams,
+    opts?: O,
+  ): Promise<ListResult<Record<string, any>, O>> {
+    return paginate(this, 'plugin_releases/', params, opts);
+  }
+
+  /** A cached release by id or `code@version`. */
+  getPluginRelease(lookup: number | string): Promise<Record<string, any>> {
+    return this.get(`plugin_releases/${segment(lookup)}`);
+  }
+
+  /** Makes the agent fetch and cache a release. */
+  createPluginRelease(plugin: string, version: string): Promise<Record<string, any>> {
+    return this.post('plugin_releases/', { data: { plugin, version } });
+  }
+
+  deletePluginRelease(lookup: number | string): Promise<null> {
+    return this.delete(`plugin_releases/${segment(lookup)}`);
+  }
+
+  /** `{job_id}` for job actions, the action's result otherwise. */
+  runPluginRelease(lookup: number | string, opts: RunReleaseOptions = {}): Promise<any> {
+    const { action, params, requirements, jobId } = opts;
+    const data = opts.data ?? { action, params, requirements, job_id: jobId };
+    return this.post(`plugin_releases/${segment(lookup)}/run/`, { data });
+  }
+
+  /** Runs an action of a plugin that is not published (a local checkout on the agent). */
+  runDebugPluginRelease(
+    action: string,
+    params: Record<string, unknown> = {},
+    opts: RunDebugOptions = {},
+  ): Promise<any> {
+    const { pluginPath, config, modules, requirements, jobId } = opts;
+    return this.post('plugin_releases/run_debug/', {
+      data: { action, params, plugin_path: pluginPath, config, modules, requirements, job_id: jobId },
+    });
+  }
+
+  listJobs(): Promise<RayJob[]> {
+    return this.get('ray/jobs/');
+  }
+
+  getJob(jobId: string): Promise<RayJob> {
+    return this.get(`ray/jobs/${segment(jobId)}`);
+  }
+
+  /** The whole log so far: `{logs: "<text>"}`. */
+  getJobLogs(jobId: string): Promise<{ logs: string }> {
+    return this.get(`ray/jobs/${segment(jobId)}/logs`);
+  }
+
+  stopJob(jobId: string): Promise<{ stopped: boolean }> {
+    return this.post(`ray/jobs/${segment(jobId)}/stop/`);
+  }
+
+  listNodes(): Promise<Array<Record<string, any>>> {
+    return this.get('ray/nodes/');
+  }
+
+  getNode(nodeId: string): Promise<Record<string, any>> {
+    return this.get(`ray/nodes/${segment(nodeId)}`);
+  }
+
+  listTasks(): Promise<Array<Record<string, any>>> {
+    return this.get('ray/tasks/');
+  }
+
+  getTask(taskId: string): Promise<Record<string, any>> {
+    return this.get(`ray/tasks/${segment(taskId)}`);
+  }
+
+  listServeApplications(): Promise<AgentServeApplication[]> {
+    return this.get('ray/serve_applications/');
+  }
+
+  getServeApplication(name: string): Promise<AgentServeApplication> {
+    return this.get(`ray/serve_applications/${segment(name)}`);
+  }
+
+  deleteServeApplication(name: string): Promise<null> {
+    return this.delete(`ray/serve_applications/${segment(name)}`);
+  }
+
+  /**
+   * A job's log lines as they come. Arguments are checked at once: a bad job id, timeout or
+   * protocol throws `ClientError(400, ...)` before anything is sent.
+   */
+  tailJobLogs(jobId: string, opts?: TailOptions): AsyncIterable<string> {
+    return tailJobLogs(this, jobId, opts);
+  }
+
+  /** Whether the cluster can take a deployment of this size now. */
+  checkFeasibility(payload: FeasibilityPayload): Promise<FeasibilityResult> {
+    return this.post('resources/feasibility/', { data: payload });
+  }
+
+  getGatekeepingPolicy(): Promise<Record<string, unknown>> {
+    return this.get('resources/gatekeeping_policy/');
   }
 }

@@ -1,0 +1,78 @@
+/**
+ * Job records (backend-api.md §11.1) and their change events: every write goes through
+ * `updateJob`, so console-log tails and agents learn about new lines and terminal states at once.
+ */
+import { EventEmitter } from 'node:events';
+import type { DevContext } from './context.ts';
+import type { Doc } from './db/collection.ts';
+
+export const JOB_STATUSES = ['PENDING', 'RUNNING', 'STOPPED', 'SUCCEEDED', 'FAILED'];
+const TERMINAL = new Set(['STOPPED', 'SUCCEEDED', 'FAILED']);
+
+/** One event per job id, carrying the updated document. Job ids are UUIDs, so one emitter serves every server. */
+const changes = new EventEmitter().setMaxListeners(0);
+
+export function isTerminal(status: unknown): boolean {
+  return TERMINAL.has(status as string);
+}
+
+/** Fields that follow from a (valid, upper-case) status: terminal jobs are completed and inactive. */
+export function statusFields(status: string): Record<string, unknown> {
+  const terminal = isTerminal(status);
+  return { status, completed: terminal ? new Date().toISOString() : null, is_active: !terminal };
+}
+
+export interface JobSpec {
+  /** Reuse this job record (or create it with this id). */
+  id?: string;
+  action: string;
+  plugin: number | null;
+  plugin_release: number | null;
+  agent: number;
+  params: Record<string, unknown>;
+  debug?: boolean;
+  storage?: number | null;
+}
+
+/** A PENDING job record for a run; an existing record with the same id starts over. */
+export async function startJob(ctx: DevContext, spec: JobSpec): Promise<Doc> {
+  const { id, ...values } = spec;
+  const fresh = {
+    ...values,
+    ...statusFields('PENDING'),
+    progress_record: null,
+    metrics_record: null,
+    result: null,
+    console_logs: null,
+  };
+  if (id && (await ctx.collections.jobs.get(id))) return updateJob(ctx, id, fresh) as Promise<Doc>;
+  return ctx.collections.jobs.create(id ? { id, ...fresh } : fresh);
+}
+
+/** Replaces the given top-level fields, stamps `modified`, and notifies watchers. */
+export async function updateJob(
+  ctx: DevContext,
+  id: string,
+  values: Record<string, unknown>,
+): Promise<Doc | null> {
+  const job = await ctx.collections.jobs.update(id, { ...values, modified: new Date().toISOString() });
+  if (job) changes.emit(id, job);
+  return job;
+}
+
+/** Calls `listener` with the job after each update; returns the unsubscribe function. */
+export function watchJob(id: string, listener: (job: Doc) => void): () => void {
+  changes.on(id, listener);
+  return () => changes.off(id, listener);
+}
+
+/**
+ * The console log as lines: a list gives one line per item (non-strings as JSON), a string is
+ * split on newlines, any other object is one JSON line.
+ */
+export function consoleLines(value: unknown): string[] {
+  if (value === null || value === undefined) return [];
+  if (Array.isArray(value)) return value.map((v) => (typeof v === 'string' ? v : JSON.stringify(v)));
+  if (typeof value === 'string') return value.split('\n');
+  return [JSON.stringify(value)];
+}

@@ -1,0 +1,135 @@
+/**
+ * Running a plugin action (backend-api.md §10.3), shared by the backend's `plugins/<x>/run/` and
+ * the agent's release runs. The emulator runs nothing itself: `job` actions become PENDING job
+ * records for an executor hook, `deployment` plays a serve deployment, other actions answer
+ * their canned result.
+ */
+import type { DevContext } from './context.ts';
+import type { Doc } from './db/collection.ts';
+import { addCondition, emptyWhere } from './db/filters.ts';
+import { invalidChoice } from './errors.ts';
+import { type JobSpec, startJob, statusFields, updateJob } from './jobs.ts';
+import { routePrefix, upsertServeApp } from './serve-apps.ts';
+import { isObject } from './validate.ts';
+
+/** Run methods of actions a config does not describe (plugins.md §2.2); anything else is `task`. */
+const DEFAULT_METHODS: Record<string, string> = {
+  upload: 'job',
+  export: 'job',
+  download: 'job',
+  convert: 'job',
+  train: 'job',
+  test: 'job',
+  deployment: 'job',
+  add_task_data: 'job',
+  to_task: 'job',
+  inference: 'serve',
+};
+
+/** Results of actions without a fixture (`PUT _emulator/run_fixtures/<code>/<action>`). */
+const DEFAULT_RESULTS: Record<string, unknown> = { inference: { objects: [] } };
+
+/**
+ * The run method of `action`. A config that lists actions must list this one (else 400); a
+ * config without `actions` (e.g. a bare fixture) runs any action with its default method.
+ */
+export function actionMethod(config: Record<string, unknown>, action: string): string {
+  const defaultMethod = DEFAULT_METHODS[action] ?? 'task';
+  if (!isObject(config.actions)) return defaultMethod;
+  const spec = config.actions[action];
+  if (!isObject(spec)) throw invalidChoice('action', action);
+  return typeof spec.method === 'string' ? spec.method : defaultMethod;
+}
+
+/** The release `version` of a plugin, or its newest release when no version is given. */
+export async function findRelease(
+  ctx: DevContext,
+  pluginCode: string,
+  version?: string,
+): Promise<Doc | null> {
+  const where = emptyWhere();
+  addCondition(where, `doc->>'plugin_code' = $?`, pluginCode);
+  if (version !== undefined) addCondition(where, `doc->>'version' = $?`, version);
+  return ctx.collections.plugin_releases.findOne(where);
+}
+
+export interface Run {
+  pluginCode: string;
+  /** `<plugin code>@<version>`: names the serve application of a deployment. */
+  releaseCode: string;
+  plugin: number | null;
+  release: Doc | null;
+  config: Record<string, unknown>;
+  action: string;
+  params: Record<string, unknown>;
+  agent: number;
+  jobId?: string;
+  debug?: boolean;
+  storage?: number | null;
+}
+
+export type RunOutcome = { job: Doc } | { result: unknown };
+
+export async function runAction(ctx: DevContext, run: Run): Promise<RunOutcome> {
+  const method = actionMethod(run.config, run.action);
+  if (run.action === 'deployment') return { job: await deploy(ctx, run) };
+  if (method === 'job') {
+    const job = await startJob(ctx, jobSpec(run));
+    ctx.hooks.onJobCreated?.(job);
+    return { job };
+  }
+  return { result: await actionResult(ctx, run) };
+}
+
+function jobSpec(run: Run): JobSpec {
+  return {
+    id: run.jobId,
+    action: run.action,
+    plugin: run.plugin,
+    plugin_release: (run.release?.id ?? null) as number | null,
+    agent: run.agent,
+    params: run.params,
+    debug: run.debug ?? false,
+    storage: run.storage ?? null,
+  };
+}
+
+/**
+ * A deployment job and its serve application, DEPLOYING until the configured delay has passed,
+ * then RUNNING with the job SUCCEEDED. The emulator plays the deployment, so no executor hook runs.
+ */
+async function deploy(ctx: DevContext, run: Run): Promise<Doc> {
+  const job = await startJob(ctx, jobSpec(run));
+  const replicas = run.params.num_replicas;
+  const app = await upsertServeApp(ctx, {
+    name: run.releaseCode,
+    agent: run.agent,
+    job: job.id,
+    plugin_release: run.release?.id ?? null,
+    plugin_code: run.pluginCode,
+    route_prefix: routePrefix(run.releaseCode),
+    params: run.params,
+    num_replicas: Number.isInteger(replicas) ? replicas : 1,
+    status: 'DEPLOYING',
+  });
+  const finish = async () => {
+    await ctx.collections.serve_applications.update(app.id, {
+      status: 'RUNNING',
+      modified: new Date().toISOString(),
+    });
+    return updateJob(ctx, job.id as string, statusFields('SUCCEEDED'));
+  };
+  const delay = ctx.deploymentDelayMs ?? 0;
+  if (delay <= 0) return (await finish())!;
+  // The server may close before the delay ends; the deployment then simply never finishes.
+  setTimeout(() => finish().catch(() => {}), delay).unref();
+  return job;
+}
+
+/** The canned result of a non-job action. Forwarding `inference` to a serve gateway plugs in here. */
+async function actionResult(ctx: DevContext, run: Run): Promise<unknown> {
+  const [fixture] = await ctx.db.query<{ value: unknown }>('SELECT value FROM settings WHERE key = $1', [
+    `run_fixture:${run.pluginCode}:${run.action}`,
+  ]);
+  return fixture?.value ?? DEFAULT_RESULTS[run.action] ?? {};
+}

@@ -1,0 +1,52 @@
+/** Request-body checks that answer with DRF's field messages (backend-api.md §1.5). */
+import type { Collection, Doc } from './db/collection.ts';
+import { badRequest, invalidPk, required } from './errors.ts';
+
+export type Body = Record<string, unknown>;
+
+/** The JSON body as an object; anything else (a list, a string) is a DRF `non_field_errors`. */
+export function objectBody(body: unknown): Body {
+  if (body === undefined || body === null) return {};
+  if (typeof body !== 'object' || Array.isArray(body)) {
+    throw badRequest({
+      non_field_errors: [`Invalid data. Expected a dictionary, but got ${pythonType(body)}.`],
+    });
+  }
+  return body as Body;
+}
+
+/** The name Python gives a JSON value's type, as DRF quotes it in messages. */
+function pythonType(value: unknown): string {
+  if (value === null) return 'NoneType';
+  if (Array.isArray(value)) return 'list';
+  if (typeof value === 'object') return 'dict';
+  if (typeof value === 'string') return 'str';
+  if (typeof value === 'boolean') return 'bool';
+  return Number.isInteger(value) ? 'int' : 'float';
+}
+
+export function isObject(value: unknown): value is Body {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A required list field. */
+export function listField(body: Body, field: string): unknown[] {
+  const value = body[field];
+  if (value === undefined || value === null) throw required(field);
+  if (!Array.isArray(value)) {
+    throw badRequest({ [field]: [`Expected a list of items but got type "${pythonType(value)}".`] });
+  }
+  return value;
+}
+
+/** Primary keys that must all exist in `coll` (DRF's many-related field); returns their documents. */
+export async function existingPks(
+  coll: Collection,
+  field: string,
+  values: unknown[],
+): Promise<Map<number | string, Doc>> {
+  const found = await coll.getMany(values.filter((v) => Number.isInteger(v)) as number[]);
+  const missing = values.find((v) => !found.has(v as number));
+  if (missing !== undefined) throw invalidPk(field, missing);
+  return found;
+}

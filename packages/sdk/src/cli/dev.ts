@@ -1,0 +1,84 @@
+/** `synapse dev`: the local platform (devserver) on this machine. */
+import { writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { saveCredentials } from '../clients/credentials.ts';
+import { mask } from './output.ts';
+
+interface DevOptions {
+  port: string;
+  host: string;
+  dataDir: string;
+  seed?: string;
+  faults?: boolean;
+  saveCredentials: boolean;
+}
+
+async function runDev(opts: DevOptions): Promise<void> {
+  const devserver = await import('synapse-devserver').catch(() => {
+    throw new Error('synapse dev needs the synapse-devserver package: npm install synapse-devserver');
+  });
+  const port = Number(opts.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`Invalid --port: ${opts.port}`);
+  const dataDir = resolve(opts.dataDir);
+  const server = await devserver.startDevServer({
+    port,
+    host: opts.host,
+    dataDir,
+    databaseUrl: process.env.DATABASE_URL,
+    faults: opts.faults,
+  });
+  const { credentials } = server;
+  const lines = [
+    `Synapse devserver running at ${server.url}`,
+    `  database: ${process.env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : `embedded, ${join(dataDir, 'db')}`}`,
+    `  agent:    ${server.agentUrl}`,
+  ];
+  if (credentials.password) {
+    const path = join(dataDir, 'login.json');
+    await writeFile(
+      path,
+      `${JSON.stringify({ email: credentials.email, password: credentials.password }, null, 2)}\n`,
+      {
+        mode: 0o600,
+      },
+    );
+    lines.push(`  login:    ${credentials.email} (password in ${path})`);
+  }
+  if (opts.saveCredentials) {
+    const path = await saveCredentials({
+      host: server.url,
+      access_token: credentials.accessToken,
+      agent: { id: credentials.agentId, name: 'local', url: server.agentUrl, token: credentials.agentToken },
+    });
+    lines.push(`  token:    ${mask(credentials.accessToken)} (saved to ${path})`);
+  }
+  if (opts.seed) {
+    if (opts.seed !== 'demo') throw new Error(`Unknown seed "${opts.seed}": the available seed is "demo"`);
+    const seeded = await devserver.seedDemo(server.ctx);
+    lines.push(
+      `  seeded:   project ${seeded.project} with ${seeded.tasks} tasks (data collection ${seeded.dataCollection})`,
+    );
+  }
+  process.stdout.write(`${lines.join('\n')}\nPress Ctrl+C to stop.\n`);
+  const stop = async () => {
+    await server.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+export function registerDev(program: Command): void {
+  program
+    .command('dev')
+    .description('run the local Synapse platform (backend API, agent API, storage) on this machine')
+    .option('-p, --port <port>', 'port to listen on (0 picks a free one)', '8000')
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .option('--data-dir <dir>', 'where the database and files live', join(homedir(), '.synapse', 'dev'))
+    .option('--seed <name>', 'load sample data ("demo": a project with images and pending tasks)')
+    .option('--faults', 'enable fault injection (_emulator/faults) for tests')
+    .option('--no-save-credentials', 'do not write the token to ~/.synapse/config.json')
+    .action(runDev);
+}
