@@ -1,4 +1,5 @@
 /** A real devserver per test file, and clients pointed at it. */
+import { createHash } from 'node:crypto';
 import { type DevServer, type DevServerOptions, startDevServer } from 'synapse-devserver';
 import { afterAll, beforeAll } from 'vitest';
 import { AgentClient, BackendClient, type BackendClientOptions } from '../src/index.ts';
@@ -47,4 +48,27 @@ export function useDevServer(options: DevServerOptions = {}): Harness {
     await harness.server?.close();
   });
   return harness;
+}
+
+let releases = 0;
+
+/** A plugin with one release `1.0.0` of this config, loaded as fixtures (no archive). */
+export async function fixtureRelease(h: Harness, config: Record<string, unknown>) {
+  const code = `fx-${++releases}`;
+  const { plugins } = await h.admin('POST', '_emulator/fixtures', {
+    plugins: [{ code, name: code, category: 'neural_net' }],
+  });
+  const { plugin_releases } = await h.admin('POST', '_emulator/fixtures', {
+    plugin_releases: [
+      {
+        plugin: plugins[0],
+        plugin_code: code,
+        version: '1.0.0',
+        code: `${code}@1.0.0`,
+        checksum: createHash('md5').update(`${code}@1.0.0`).digest('hex'),
+        config: { ...config, code },
+      },
+    ],
+  });
+  return { code, pluginId: plugins[0] as number, releaseId: plugin_releases[0] as number };
 }

@@ -6,23 +6,10 @@
  * the SDK always expands, so nothing depends on the embedded objects without it.
  */
 import type { FastifyRequest } from 'fastify';
+import type { FileSpecification } from 'synapse-sdk';
 import { expansions, getOr404, listResponse, present } from '../context.ts';
 import type { Doc } from '../db/collection.ts';
 import type { RouteModule } from './index.ts';
-
-export interface FileSpecification {
-  id: number;
-  name: string;
-  description: string;
-  file_type: string;
-  is_required: boolean;
-  is_primary: boolean;
-  is_sequential: boolean;
-  function_type: string;
-  index: number;
-  extensions: string[];
-  [key: string]: unknown;
-}
 
 /**
  * A collection's specifications with every field present. Fixtures may give partial specs: a

@@ -8,6 +8,7 @@ import { rm } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
+import type { FileSpecification } from 'synapse-sdk';
 import { type DevContext, getOr404, listResponse, present } from '../context.ts';
 import type { Doc } from '../db/collection.ts';
 import { addCondition, emptyWhere } from '../db/filters.ts';
@@ -15,7 +16,7 @@ import { badRequest, invalidPk, required } from '../errors.ts';
 import { metaSchemaErrors } from '../meta-schema.ts';
 import { type Body, isObject, listField, objectBody } from '../validate.ts';
 import { claimChunkedUpload } from './chunked-upload.ts';
-import { type FileSpecification, fileSpecifications } from './data-collections.ts';
+import { fileSpecifications } from './data-collections.ts';
 import type { RouteModule } from './index.ts';
 
 /** A stored name that is safe in a path and a URL; the original name is kept on the document. */

@@ -7,7 +7,7 @@ import {
   NotFoundError,
   ValidationError,
 } from '../../src/index.ts';
-import { useDevServer } from '../helpers.ts';
+import { fixtureRelease, useDevServer } from '../helpers.ts';
 
 const GiB = 1024 ** 3;
 const h = useDevServer({ capacity: { cpus: 4, gpus: 1, memoryBytes: 8 * GiB } });
@@ -22,26 +22,7 @@ const CONFIG = {
   },
 };
 
-let seq = 0;
-/** A plugin with a published 1.0.0 release, loaded as fixtures. */
-async function fixtureRelease(): Promise<{ code: string; releaseId: number }> {
-  const code = `agent-fx-${++seq}`;
-  const { plugins } = await h.admin('POST', '_emulator/fixtures', {
-    plugins: [{ code, name: code, category: 'neural_net' }],
-  });
-  const { plugin_releases } = await h.admin('POST', '_emulator/fixtures', {
-    plugin_releases: [
-      {
-        plugin: plugins[0],
-        plugin_code: code,
-        version: '1.0.0',
-        code: `${code}@1.0.0`,
-        config: { ...CONFIG, code },
-      },
-    ],
-  });
-  return { code, releaseId: plugin_releases[0] };
-}
+const fixture = () => fixtureRelease(h, CONFIG);
 
 async function collect(lines: AsyncIterable<string>): Promise<string[]> {
   const out: string[] = [];
@@ -68,7 +49,7 @@ describe('AgentClient: auth and health', () => {
 
 describe('AgentClient: plugin releases', () => {
   it('caches, reads by id or code@version, lists and deletes releases', async () => {
-    const { code, releaseId } = await fixtureRelease();
+    const { code, releaseId } = await fixture();
     await expect(h.agent.getPluginRelease(releaseId)).rejects.toBeInstanceOf(NotFoundError);
     const cached = await h.agent.createPluginRelease(code, '1.0.0');
     expect(cached).toMatchObject({ id: releaseId, code: `${code}@1.0.0` });
@@ -103,7 +84,7 @@ describe('AgentClient: plugin releases', () => {
 
 describe('AgentClient: runs and Ray jobs', () => {
   it('runs a job action into a Ray job, with logs, tail and stop', async () => {
-    const { code, releaseId } = await fixtureRelease();
+    const { code, releaseId } = await fixture();
     const { job_id } = await h.agent.runPluginRelease(`${code}@1.0.0`, {
       action: 'to_task',
       params: { a: 1 },
@@ -143,7 +124,7 @@ describe('AgentClient: runs and Ray jobs', () => {
   });
 
   it('sends a verbatim body and debug runs', async () => {
-    const { code } = await fixtureRelease();
+    const { code } = await fixture();
     await h.admin('PUT', `_emulator/run_fixtures/${code}/inference`, { objects: [1] });
     expect(
       await h.agent.runPluginRelease(`${code}@1.0.0`, { data: { action: 'inference', params: {} } }),
@@ -179,7 +160,7 @@ describe('AgentClient: runs and Ray jobs', () => {
 
 describe('AgentClient: serve applications and capacity', () => {
   it('shows deployed applications in the Ray Serve shape and deletes them', async () => {
-    const { code } = await fixtureRelease();
+    const { code } = await fixture();
     await h.agent.runPluginRelease(`${code}@1.0.0`, { action: 'deployment', params: { num_cpus: 1 } });
     const name = `${code}@1.0.0`;
     const app = await h.agent.getServeApplication(name);
@@ -225,7 +206,7 @@ describe('AgentClient: serve applications and capacity', () => {
   });
 
   it('counts running applications, except the one being redeployed', async () => {
-    const { code } = await fixtureRelease();
+    const { code } = await fixture();
     await h.agent.runPluginRelease(`${code}@1.0.0`, {
       action: 'deployment',
       params: { num_cpus: 3, num_gpus: 1 },

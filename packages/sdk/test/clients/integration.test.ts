@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { strToU8, zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { FileNotFoundError, NotFoundError, type PluginRelease, ValidationError } from '../../src/index.ts';
-import { useDevServer } from '../helpers.ts';
+import { fixtureRelease, useDevServer } from '../helpers.ts';
 
 const h = useDevServer();
 
@@ -40,27 +40,7 @@ const CONFIG = {
   },
 };
 
-let seq = 0;
-/** A plugin with one published release, loaded as fixtures. */
-async function fixturePlugin(config: Record<string, unknown> = CONFIG) {
-  const code = `fx-${++seq}`;
-  const { plugins } = await h.admin('POST', '_emulator/fixtures', {
-    plugins: [{ code, name: code, category: 'neural_net' }],
-  });
-  const { plugin_releases } = await h.admin('POST', '_emulator/fixtures', {
-    plugin_releases: [
-      {
-        plugin: plugins[0],
-        plugin_code: code,
-        version: '1.0.0',
-        code: `${code}@1.0.0`,
-        checksum: md5(`${code}@1.0.0`),
-        config: { ...config, code },
-      },
-    ],
-  });
-  return { code, pluginId: plugins[0] as number, releaseId: plugin_releases[0] as number };
-}
+const fixturePlugin = (config: Record<string, unknown> = CONFIG) => fixtureRelease(h, config);
 
 describe('IntegrationClientMixin: agents and storages', () => {
   it('lists agents with their token and connection state', async () => {
