@@ -13,6 +13,27 @@ interface DevOptions {
   seed?: string;
   faults?: boolean;
   saveCredentials: boolean;
+  cpus?: string;
+  gpus?: string;
+  memory?: string;
+}
+
+/** A non-negative number option, or undefined when not given. */
+function amount(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`Invalid --${name}: ${value} (expected a number >= 0)`);
+  return n;
+}
+
+const UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** `--memory 16G` (K, M, G, T; bytes without a unit). */
+function bytes(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(value.trim());
+  if (!m) throw new Error(`Invalid --memory: ${value} (expected e.g. 16G or 17179869184)`);
+  return Math.round(Number(m[1]) * UNITS[m[2].toLowerCase()]);
 }
 
 async function runDev(opts: DevOptions): Promise<void> {
@@ -28,6 +49,11 @@ async function runDev(opts: DevOptions): Promise<void> {
     dataDir,
     databaseUrl: process.env.DATABASE_URL,
     faults: opts.faults,
+    capacity: {
+      cpus: amount('cpus', opts.cpus),
+      gpus: amount('gpus', opts.gpus),
+      memoryBytes: bytes(opts.memory),
+    },
   });
   const { credentials } = server;
   const lines = [
@@ -78,6 +104,9 @@ export function registerDev(program: Command): void {
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .option('--data-dir <dir>', 'where the database and files live', join(homedir(), '.synapse', 'dev'))
     .option('--seed <name>', 'load sample data ("demo": a project with images and pending tasks)')
+    .option('--cpus <n>', "the agent's CPUs (default: this machine's logical CPUs)")
+    .option('--gpus <n>', "the agent's GPUs (default: 0)")
+    .option('--memory <size>', "the agent's memory, e.g. 16G (default: this machine's)")
     .option('--faults', 'enable fault injection (_emulator/faults) for tests')
     .option('--no-save-credentials', 'do not write the token to ~/.synapse/config.json')
     .action(runDev);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
-import { BackendClient, loadCredentials } from '../../src/index.ts';
+import { AgentClient, BackendClient, loadCredentials } from '../../src/index.ts';
 
 const BIN = join(import.meta.dirname, '../../bin/synapse.js');
 
@@ -14,7 +14,22 @@ describe('synapse dev', () => {
     const configDir = await mkdtemp(join(tmpdir(), 'synapse-cli-config-'));
     const child = spawn(
       process.execPath,
-      [BIN, 'dev', '--port', '0', '--data-dir', dataDir, '--seed', 'demo'],
+      [
+        BIN,
+        'dev',
+        '--port',
+        '0',
+        '--data-dir',
+        dataDir,
+        '--seed',
+        'demo',
+        '--cpus',
+        '3',
+        '--gpus',
+        '1',
+        '--memory',
+        '2G',
+      ],
       {
         env: { ...process.env, SYNAPSE_CONFIG_DIR: configDir },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -47,6 +62,20 @@ describe('synapse dev', () => {
     expect(total).toBe(12);
     expect(tasks[0].status).toBe('pending');
     await client.close();
+
+    const agent = AgentClient.fromEnv(env)!;
+    const answer = await agent.checkFeasibility({
+      kind: 'serve',
+      num_cpus: 4,
+      num_gpus: 1,
+      memory_bytes: 2 * 1024 ** 3,
+      replicas: 1,
+    });
+    expect(answer).toMatchObject({
+      allowed: false,
+      reasons: ['insufficient CPU: requested 4.0, available 3.0'],
+    });
+    await agent.close();
 
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
