@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { JobRunner } from './agent/job-runner.ts';
 import agentRoutes from './agent/routes.ts';
 import { authenticate, type Bootstrap, bootstrap } from './auth.ts';
 import { type CapacityOverride, createCollections, type DevContext } from './context.ts';
@@ -34,6 +35,8 @@ export interface DevServerOptions {
   capacity?: CapacityOverride;
   /** Delay (ms) before a deployed serve application turns RUNNING; default 0. */
   deploymentDelayMs?: number;
+  /** Run `job` actions of published releases as local processes; default true. Off, jobs stay PENDING. */
+  runJobs?: boolean;
 }
 
 export interface DevServer {
@@ -139,6 +142,8 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     '',
   );
   const credentials = await bootstrap(ctx);
+  const jobRunner = opts.runJobs === false ? null : new JobRunner(ctx);
+  if (jobRunner) ctx.hooks.onJobCreated = (job) => jobRunner.start(job);
 
   return {
     url: ctx.publicUrl,
@@ -147,6 +152,8 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     ctx,
     app,
     async close() {
+      // Running jobs report to this server until they are stopped.
+      await jobRunner?.close();
       await app.close();
       await db.close();
       if (ephemeral) await rm(dataDir, { recursive: true, force: true });

@@ -1,4 +1,5 @@
-/** synapse-sdk: clients for the Synapse platform. */
+/** synapse-sdk: clients for the Synapse platform, and the plugin framework. */
+export { z } from 'zod';
 export {
   AgentClient,
   type AgentClientOptions,
@@ -33,3 +34,22 @@ export type {
   UrlDownloadConfig,
   UrlFunctionMap,
 } from './clients/url-conversion.ts';
+export {
+  type JobBackend,
+  type JobExecutionStatus,
+  JobExecutor,
+  type JobExecutorOptions,
+  type JobSubmission,
+  LocalExecutor,
+  type LocalExecutorOptions,
+  type OutputStream,
+  parseResult,
+  RESULT_END,
+  RESULT_START,
+  type RunPluginOptions,
+  runPlugin,
+  type SubmitOptions,
+  TaskExecutor,
+  type TaskExecutorOptions,
+} from './executors/index.ts';
+export * from './plugins/index.ts';

@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { saveCredentials } from '../clients/credentials.ts';
-import { mask } from './output.ts';
+import { mask, UsageError } from './output.ts';
 
 interface DevOptions {
   port: string;
@@ -22,7 +22,8 @@ interface DevOptions {
 function amount(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`Invalid --${name}: ${value} (expected a number >= 0)`);
+  if (!Number.isFinite(n) || n < 0)
+    throw new UsageError(`Invalid --${name}: ${value} (expected a number >= 0)`);
   return n;
 }
 
@@ -32,7 +33,7 @@ const UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 **
 function bytes(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(value.trim());
-  if (!m) throw new Error(`Invalid --memory: ${value} (expected e.g. 16G or 17179869184)`);
+  if (!m) throw new UsageError(`Invalid --memory: ${value} (expected e.g. 16G or 17179869184)`);
   return Math.round(Number(m[1]) * UNITS[m[2].toLowerCase()]);
 }
 
@@ -41,7 +42,8 @@ async function runDev(opts: DevOptions): Promise<void> {
     throw new Error('synapse dev needs the synapse-devserver package: npm install synapse-devserver');
   });
   const port = Number(opts.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`Invalid --port: ${opts.port}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`Invalid --port: ${opts.port}`);
   const dataDir = resolve(opts.dataDir);
   const server = await devserver.startDevServer({
     port,
@@ -81,7 +83,8 @@ async function runDev(opts: DevOptions): Promise<void> {
     lines.push(`  token:    ${mask(credentials.accessToken)} (saved to ${path})`);
   }
   if (opts.seed) {
-    if (opts.seed !== 'demo') throw new Error(`Unknown seed "${opts.seed}": the available seed is "demo"`);
+    if (opts.seed !== 'demo')
+      throw new UsageError(`Unknown seed "${opts.seed}": the available seed is "demo"`);
     const seeded = await devserver.seedDemo(server.ctx);
     lines.push(
       `  seeded:   project ${seeded.project} with ${seeded.tasks} tasks (data collection ${seeded.dataCollection})`,

@@ -1,13 +1,26 @@
-/** The `synapse` command. Each command group loads its module only when it runs, so --help is fast. */
-import { Command } from 'commander';
+/** The `synapse` command. Heavy modules load only when their command runs, so --help is fast. */
+import { Command, CommanderError } from 'commander';
 import { registerDev } from './dev.ts';
-import { fail } from './output.ts';
+import { registerLogin } from './login.ts';
+import { fail, UsageError } from './output.ts';
+import { registerPlugin } from './plugin.ts';
 
 const program = new Command('synapse')
   .description('Synapse SDK command line: plugins, jobs, and the local platform')
   .option('--debug', 'show stack traces on errors')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .exitOverride();
 
+registerLogin(program);
+registerPlugin(program);
 registerDev(program);
 
-program.parseAsync(process.argv).catch((err) => fail(err, program.opts().debug));
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Help and version exit 0; commander has already printed its usage message.
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  }
+  fail(err, program.opts().debug);
+}

@@ -91,7 +91,7 @@ describe('synapse dev', () => {
       stderr += d;
     });
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-    expect(code).toBe(1);
-    expect(stderr).toBe('error: Invalid --port: abc\n');
+    expect(code).toBe(2);
+    expect(stderr).toBe('Error: Invalid --port: abc\n');
   });
 });

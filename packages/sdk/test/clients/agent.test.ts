@@ -10,7 +10,8 @@ import {
 import { fixtureRelease, useDevServer } from '../helpers.ts';
 
 const GiB = 1024 ** 3;
-const h = useDevServer({ capacity: { cpus: 4, gpus: 1, memoryBytes: 8 * GiB } });
+// Job records stay PENDING: these tests play the agent's side themselves.
+const h = useDevServer({ capacity: { cpus: 4, gpus: 1, memoryBytes: 8 * GiB }, runJobs: false });
 
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 

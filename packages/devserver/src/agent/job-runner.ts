@@ -1,0 +1,217 @@
+/**
+ * The agent's job runs (emulator's choice, backend-api.md §10.3): a `job` action of a published
+ * release runs as a real process through the SDK's JobExecutor, as the platform's agent runs it
+ * on Ray. The job record follows the process: PENDING → RUNNING → SUCCEEDED | FAILED, with its
+ * output appended to `console_logs` in batches. A job that turns terminal through the API (agent
+ * stop, or a PATCH of its status) has its process stopped.
+ */
+import { mkdir, mkdtemp, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve, sep } from 'node:path';
+import { unzipSync } from 'fflate';
+import { JobExecutor } from 'synapse-sdk';
+import { DEV_EMAIL, issueToken } from '../auth.ts';
+import type { DevContext } from '../context.ts';
+import type { Doc } from '../db/collection.ts';
+import { addCondition, emptyWhere } from '../db/filters.ts';
+import { consoleLines, isTerminal, statusFields, updateJob, watchJob } from '../jobs.ts';
+import { isObject } from '../validate.ts';
+
+/** How often new output lines are written to the job's console log. */
+const CONSOLE_FLUSH_MS = 200;
+
+/** The job's console log: lines collected as the process prints them, written in batches. */
+class ConsoleLog {
+  readonly #lines: string[] = [];
+  #written = 0;
+  #timer: NodeJS.Timeout | null = null;
+  #writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly ctx: DevContext,
+    readonly jobId: string,
+  ) {}
+
+  add(line: string): void {
+    this.#lines.push(line);
+    // A failed write is retried by the next flush.
+    this.#timer ??= setTimeout(() => this.flush().catch(() => {}), CONSOLE_FLUSH_MS);
+  }
+
+  /** Writes the lines not yet written; the tail stream sends each line once, in order. */
+  flush(): Promise<void> {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#writing = this.#writing
+      .catch(() => {})
+      .then(async () => {
+        const count = this.#lines.length;
+        if (count === this.#written) return;
+        await updateJob(this.ctx, this.jobId, { console_logs: this.#lines.slice(0, count) });
+        this.#written = count;
+      });
+    return this.#writing;
+  }
+}
+
+/**
+ * The release's files in `<dataDir>/plugins/<checksum>/`, extracted from its archive once (again
+ * when a debug publish replaced the archive). `synapse-sdk` resolves from there as it does on a
+ * platform image with the SDK installed.
+ */
+async function extractRelease(ctx: DevContext, release: Doc): Promise<string> {
+  const root = join(ctx.dataDir, 'plugins');
+  const dir = join(root, release.checksum);
+  const stampFile = join(dir, '.archive_checksum');
+  const stamp = String(release.archive_checksum);
+  if ((await readFile(stampFile, 'utf8').catch(() => null)) === stamp) return dir;
+
+  await linkSdk(root);
+  const archive = ctx.media.pathOf(release.file);
+  if (!archive) throw new Error(`Plugin release ${release.code} has no archive`);
+  const staging = await mkdtemp(join(root, `.${release.checksum}-`));
+  try {
+    for (const [name, data] of Object.entries(unzipSync(await readFile(archive)))) {
+      if (name.endsWith('/')) continue;
+      const target = resolve(staging, name);
+      if (!target.startsWith(staging + sep)) throw new Error(`Unsafe path in plugin archive: ${name}`);
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(target, data);
+    }
+    await writeFile(join(staging, '.archive_checksum'), stamp);
+    await rm(dir, { recursive: true, force: true });
+    await rename(staging, dir);
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true });
+    throw err;
+  }
+  return dir;
+}
+
+/** `<root>/node_modules/synapse-sdk` → the SDK this server runs (relinked when that moved). */
+async function linkSdk(root: string): Promise<void> {
+  const sdkDir = dirname(createRequire(import.meta.url).resolve('synapse-sdk/package.json'));
+  const link = join(root, 'node_modules', 'synapse-sdk');
+  if ((await readlink(link).catch(() => null)) === sdkDir) return;
+  await rm(link, { recursive: true, force: true });
+  await mkdir(dirname(link), { recursive: true });
+  await symlink(sdkDir, link, 'junction').catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err; // another release's extraction linked it meanwhile
+  });
+}
+
+/** What the job process needs to reach this server as the run's user and as the agent (plugins.md §13). */
+async function runEnv(ctx: DevContext, job: Doc, release: Doc): Promise<Record<string, string>> {
+  const where = emptyWhere();
+  addCondition(where, `doc->>'email' = $?`, DEV_EMAIL);
+  const user = await ctx.collections.users.findOne(where);
+  const agent = await ctx.collections.agents.get(job.agent);
+  const configEnv = isObject(release.config) && isObject(release.config.env) ? release.config.env : {};
+  return {
+    ...(configEnv as Record<string, string>),
+    SYNAPSE_PLUGIN_RUN_HOST: ctx.publicUrl,
+    SYNAPSE_PLUGIN_RUN_USER_TOKEN: await issueToken(ctx, 'user', user!.id as number),
+    SYNAPSE_PLUGIN_RELEASE_CODE: release.code,
+    SYNAPSE_PLUGIN_RELEASE_CHECKSUM: release.checksum,
+    SYNAPSE_AGENT_ID: String(job.agent),
+    SYNAPSE_AGENT_URL: `${ctx.publicUrl}/agent`,
+    SYNAPSE_AGENT_TOKEN: agent?.token ?? '',
+  };
+}
+
+export class JobRunner {
+  readonly #ctx: DevContext;
+  /** Runs in progress by job id, done once their record is final. */
+  readonly #runs = new Map<string, Promise<void>>();
+  /** The executors of the runs whose process has started. */
+  readonly #executors = new Map<string, JobExecutor>();
+  /** One extraction per release archive at a time. */
+  readonly #extracting = new Map<string, Promise<string>>();
+  #closing = false;
+
+  constructor(ctx: DevContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Runs the job in the background; a job that cannot start ends FAILED with the reason in its console log. */
+  start(job: Doc): void {
+    const id = job.id as string;
+    const done = this.#run(job)
+      .catch((err: Error) => this.#fail(id, err.message))
+      .finally(() => {
+        // A rerun of the same job id may have replaced this run meanwhile.
+        if (this.#runs.get(id) !== done) return;
+        this.#runs.delete(id);
+        this.#executors.delete(id);
+      });
+    this.#runs.set(id, done);
+  }
+
+  /** Stops every running job and waits until their records are final. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    await Promise.all([...this.#executors].map(([id, executor]) => executor.stop(id)));
+    await Promise.all(this.#runs.values());
+  }
+
+  async #run(job: Doc): Promise<void> {
+    const ctx = this.#ctx;
+    const id = job.id as string;
+    const release =
+      job.plugin_release == null ? null : await ctx.collections.plugin_releases.get(job.plugin_release);
+    if (!release?.file) throw new Error('The job has no plugin release archive to run');
+    const action =
+      isObject(release.config) && isObject(release.config.actions)
+        ? release.config.actions[job.action]
+        : null;
+    const entrypoint = isObject(action) ? action.entrypoint : undefined;
+    if (typeof entrypoint !== 'string') throw new Error(`Action '${job.action}' has no entrypoint`);
+
+    const workingDir = await this.#extract(release);
+    const executor = new JobExecutor({
+      env: await runEnv(ctx, job, release),
+      workingDir,
+      validateParams: false,
+    });
+    // Stopped while it waited: nothing to run.
+    if (this.#closing || isTerminal((await ctx.collections.jobs.get(id))?.status)) return;
+    await updateJob(ctx, id, statusFields('RUNNING'));
+
+    const log = new ConsoleLog(ctx, id);
+    await executor.submit(entrypoint, job.params ?? {}, { jobId: id, onOutput: (line) => log.add(line) });
+    this.#executors.set(id, executor);
+    const stopIfEnded = (record: Doc | null) => {
+      if (this.#closing || isTerminal(record?.status)) void executor.stop(id);
+    };
+    const unwatch = watchJob(id, stopIfEnded);
+    stopIfEnded(await ctx.collections.jobs.get(id));
+    const status = await executor.wait(id, { timeoutSeconds: Number.POSITIVE_INFINITY }).then(
+      () => 'SUCCEEDED',
+      () => executor.getStatus(id),
+    );
+    unwatch();
+    // The last lines land before the terminal status, which ends the console log tails.
+    await log.flush();
+    if (!isTerminal((await ctx.collections.jobs.get(id))?.status))
+      await updateJob(ctx, id, statusFields(status));
+  }
+
+  #extract(release: Doc): Promise<string> {
+    const key = `${release.checksum}:${release.archive_checksum}`;
+    let extraction = this.#extracting.get(key);
+    if (!extraction) {
+      extraction = extractRelease(this.#ctx, release).finally(() => this.#extracting.delete(key));
+      this.#extracting.set(key, extraction);
+    }
+    return extraction;
+  }
+
+  async #fail(id: string, reason: string): Promise<void> {
+    const job = await this.#ctx.collections.jobs.get(id);
+    if (!job || isTerminal(job.status)) return;
+    await updateJob(this.#ctx, id, {
+      ...statusFields('FAILED'),
+      console_logs: [...consoleLines(job.console_logs), `ERROR: ${reason}`],
+    });
+  }
+}

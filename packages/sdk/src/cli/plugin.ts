@@ -1,0 +1,213 @@
+/** `synapse plugin ...`: scaffold, run, publish, sync config, and follow jobs. */
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import {
+  EXECUTION_MODES,
+  type ExecutionMode,
+  PLUGIN_CATEGORIES,
+  type PluginCategory,
+} from '../plugins/enums.ts';
+import { PluginRunError } from '../plugins/errors.ts';
+import { parseJsonOption, printJson, UsageError } from './output.ts';
+import { backendFromOptions, type ConnectionOptions } from './session.ts';
+
+interface RunOptions extends ConnectionOptions {
+  path: string;
+  params?: string;
+  mode?: string;
+  jobId?: string;
+  plugin?: string;
+  input?: string;
+  inferPath: string;
+}
+
+const REMOTE_ALIASES: Record<string, string> = { infer: 'inference', deploy: 'deployment' };
+
+/** Remote mode: the platform runs the action on the selected agent (`plugins/<code>/run/`). */
+async function runRemote(
+  action: string,
+  params: Record<string, unknown>,
+  opts: RunOptions,
+): Promise<unknown> {
+  const { loadCredentials } = await import('../clients/credentials.ts');
+  const agent = loadCredentials().agent;
+  if (!agent?.id) throw new PluginRunError('No agent configured.');
+  const { loadPluginConfig } = await import('../plugins/config.ts');
+  const code = opts.plugin ?? (await loadPluginConfig(resolve(opts.path))).code;
+  const name = REMOTE_ALIASES[action] ?? action;
+  const body =
+    name === 'inference'
+      ? { ...params, input: await parseJsonOption(opts.input, 'input'), path: opts.inferPath }
+      : params;
+  const client = backendFromOptions(opts);
+  try {
+    return await client.runPlugin(code, { agent: agent.id, action: name, params: body });
+  } catch (err) {
+    throw new PluginRunError(`Failed to run plugin: ${(err as Error).message}`, {}, { cause: err });
+  } finally {
+    await client.close();
+  }
+}
+
+async function runAction(action: string, opts: RunOptions): Promise<void> {
+  const mode = opts.mode === 'jobs-api' ? 'job' : (opts.mode ?? 'local');
+  if (mode !== 'remote' && !EXECUTION_MODES.includes(mode as ExecutionMode)) {
+    throw new UsageError(`Invalid mode: ${opts.mode}. Use local, task, job, or remote.`);
+  }
+  const params = await parseJsonOption(opts.params);
+  if (mode === 'remote') return printJson(await runRemote(action, params, opts));
+  const { runPlugin, RESULT_START, RESULT_END } = await import('../executors/index.ts');
+  // Job mode waits for its job: the job's own lines go to stderr, its result to stdout.
+  let inResult = false;
+  const onOutput = (line: string) => {
+    if (line.trim() === RESULT_START) inResult = true;
+    else if (!inResult) process.stderr.write(`${line}\n`);
+    else if (line.trim() === RESULT_END) inResult = false;
+  };
+  const result = await runPlugin(resolve(opts.path), action, params, {
+    mode: mode as ExecutionMode,
+    jobId: opts.jobId,
+    wait: true,
+    onOutput,
+  }).catch((err) => {
+    // The job's logs were streamed already: its first line says enough.
+    if (mode === 'job' && err instanceof Error) err.message = err.message.split('\n')[0];
+    throw err;
+  });
+  printJson(result);
+}
+
+async function createPlugin(opts: {
+  path?: string;
+  name?: string;
+  code?: string;
+  category?: string;
+}): Promise<void> {
+  if (!opts.name) throw new UsageError('Give the plugin a name with --name.');
+  const category = (opts.category ?? 'custom') as PluginCategory;
+  if (!PLUGIN_CATEGORIES.includes(category)) {
+    throw new UsageError(`Invalid category '${category}'. Must be one of: ${PLUGIN_CATEGORIES.join(', ')}`);
+  }
+  const { scaffoldPlugin } = await import('../plugins/scaffold.ts');
+  const created = await scaffoldPlugin({ dir: opts.path, name: opts.name, code: opts.code, category });
+  process.stdout.write(
+    `Created ${category} plugin "${opts.name}" in ${created.dir}\n` +
+      created.files.map((f) => `  ${f}\n`).join('') +
+      `Next: cd ${created.dir} && npm install && npm test\n`,
+  );
+}
+
+async function publish(
+  opts: ConnectionOptions & { path: string; config?: string; dryRun?: boolean; debug?: boolean },
+) {
+  const { publishPlugin } = await import('../plugins/publish.ts');
+  const client = opts.dryRun ? null : backendFromOptions(opts);
+  try {
+    const result = await publishPlugin(resolve(opts.path), {
+      client,
+      config: opts.config,
+      debug: opts.debug,
+      dryRun: opts.dryRun,
+    });
+    printJson(result);
+  } finally {
+    await client?.close();
+  }
+}
+
+async function updateConfig(opts: { path: string; config?: string }): Promise<void> {
+  const { syncConfigFile } = await import('../plugins/sync-config.ts');
+  const changes = await syncConfigFile(resolve(opts.path), opts.config);
+  const entries = Object.entries(changes);
+  if (entries.length === 0) process.stdout.write('No changes needed.\n');
+  for (const [action, change] of entries) process.stdout.write(`${action}: ${change}\n`);
+}
+
+async function jobGet(jobId: string, opts: ConnectionOptions): Promise<void> {
+  const client = backendFromOptions(opts);
+  try {
+    printJson(await client.getJob(jobId));
+  } finally {
+    await client.close();
+  }
+}
+
+async function jobLogs(jobId: string, opts: ConnectionOptions & { follow?: boolean }): Promise<void> {
+  const client = backendFromOptions(opts);
+  try {
+    if (opts.follow) {
+      for await (const line of client.tailJobConsoleLogs(jobId)) process.stdout.write(line);
+      return;
+    }
+    const logs = (await client.listJobConsoleLogs(jobId)) as { results?: unknown[] };
+    for (const line of logs.results ?? []) process.stdout.write(`${String(line)}\n`);
+  } finally {
+    await client.close();
+  }
+}
+
+function connection(cmd: Command): Command {
+  return cmd
+    .option('--host <url>', 'backend URL (default: saved login)')
+    .option('-t, --token <token>', 'access token');
+}
+
+export function registerPlugin(program: Command): void {
+  const plugin = program.command('plugin').description('create, run and publish plugins; follow their jobs');
+
+  plugin
+    .command('create')
+    .description('scaffold a plugin (config.yaml, an action, a test) for a category')
+    .option('-p, --path <dir>', 'where to create it (default: ./<code>)')
+    .option('-n, --name <name>', 'plugin name')
+    .option('--code <code>', 'plugin code (default: derived from the name)')
+    .option('-c, --category <category>', `one of ${PLUGIN_CATEGORIES.join(', ')}`, 'custom')
+    .option('-y, --yes', 'do not ask (the command never asks)')
+    .action(createPlugin);
+
+  connection(
+    plugin
+      .command('run')
+      .description('run an action of the plugin in --path')
+      .argument('<action>', 'action name from config.yaml')
+      .option('--path <dir>', 'plugin directory', '.')
+      .option('--params <json>', 'params as JSON, or @file.json')
+      .option(
+        '-m, --mode <mode>',
+        'local (in-process), task (warm worker), job (own process) or remote (on the agent)',
+        'local',
+      )
+      .option('--job-id <id>', 'job id to report to (job mode)')
+      .option('-p, --plugin <code>', 'plugin code for remote mode (default: from config.yaml)')
+      .option('-i, --input <json>', 'inference input for remote mode')
+      .option('--infer-path <path>', 'inference route for remote mode', '/'),
+  ).action(runAction);
+
+  connection(
+    plugin
+      .command('publish')
+      .description('archive the plugin and upload it as a release')
+      .option('-p, --path <dir>', 'plugin directory', '.')
+      .option('-c, --config <file>', 'config file (default: config.yaml, then synapse.yaml)')
+      .option('--dry-run', 'build the archive and list it, upload nothing')
+      .option('--debug', 'let the server overwrite an existing version')
+      .option('-y, --yes', 'do not ask for confirmation'),
+  ).action(publish);
+
+  plugin
+    .command('update-config')
+    .description('add the actions found in code to config.yaml and update their entrypoints')
+    .option('-p, --path <dir>', 'plugin directory', '.')
+    .option('-c, --config <file>', 'config file')
+    .action(updateConfig);
+
+  const job = plugin.command('job').description('inspect jobs on the backend');
+  connection(job.command('get').description('print a job').argument('<job-id>')).action(jobGet);
+  connection(
+    job
+      .command('logs')
+      .description("print a job's console logs")
+      .argument('<job-id>')
+      .option('-f, --follow', 'keep printing new lines until the job ends'),
+  ).action(jobLogs);
+}

@@ -1,0 +1,117 @@
+/**
+ * The job entrypoint protocol (plugins.md §10.5): what `synapse-entrypoint` does inside a job
+ * process, and how executors read the result back from the job's output.
+ *
+ * The entrypoint reports only the `result` of the job record; the job's status belongs to
+ * whoever supervises the process (the platform's agent, `JobExecutor`, the devserver), since
+ * only the supervisor sees a crash the process itself cannot report.
+ */
+import { readFile } from 'node:fs/promises';
+import { dispatchAction } from '../plugins/action.ts';
+import { loadEntrypoint } from '../plugins/entrypoint.ts';
+import { ExecutionError } from '../plugins/errors.ts';
+import { runtimeContext } from './runtime.ts';
+
+export const RESULT_START = '__SYNAPSE_RESULT_START__';
+export const RESULT_END = '__SYNAPSE_RESULT_END__';
+/** Params JSON of this length or more goes through a file: environments have size limits. */
+export const PARAMS_ENV_LIMIT = 32_000;
+
+type Env = Record<string, string | undefined>;
+
+/**
+ * Reads output line by line and keeps the text between the last start marker line and the end
+ * marker line that follows it. Lines are compared trimmed, so `\r\n` output reads the same.
+ */
+export class ResultScanner {
+  #block: string[] | null = null;
+  #text: string | null = null;
+
+  line(line: string): void {
+    const trimmed = line.trim();
+    if (trimmed === RESULT_START) {
+      this.#block = [];
+      this.#text = null;
+    } else if (trimmed === RESULT_END && this.#block) {
+      this.#text = this.#block.join('\n');
+      this.#block = null;
+    } else {
+      this.#block?.push(line);
+    }
+  }
+
+  /** The parsed result, or null when no complete marker block was seen. */
+  result(): unknown {
+    if (this.#text === null) return null;
+    try {
+      return JSON.parse(this.#text);
+    } catch (err) {
+      throw new ExecutionError(`Invalid job result: ${(err as Error).message}`, {}, { cause: err });
+    }
+  }
+}
+
+/** The result printed in a job's output (§10.5), or null when there is none. */
+export function parseResult(output: string): unknown {
+  const scanner = new ResultScanner();
+  for (const line of output.split('\n')) scanner.line(line);
+  return scanner.result();
+}
+
+/** The job record and the markers carry objects: anything else is wrapped as `{"result": r}`. */
+function resultPayload(result: unknown): Record<string, unknown> {
+  const isPlainObject = result !== null && typeof result === 'object' && !Array.isArray(result);
+  return isPlainObject ? (result as Record<string, unknown>) : { result: result ?? null };
+}
+
+async function readParams(env: Env): Promise<unknown> {
+  let text = env.SYNAPSE_ACTION_PARAMS;
+  if (text === undefined && env.SYNAPSE_ACTION_PARAMS_FILE) {
+    text = await readFile(env.SYNAPSE_ACTION_PARAMS_FILE, 'utf8');
+  }
+  if (text === undefined) {
+    throw new ExecutionError('No params provided via SYNAPSE_ACTION_PARAMS or SYNAPSE_ACTION_PARAMS_FILE');
+  }
+  return JSON.parse(text);
+}
+
+function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
+  return new Promise((resolve) => stream.write(text, () => resolve()));
+}
+
+/**
+ * Runs the action named by the environment in the current directory and returns the exit code.
+ * The caller exits with it: a plugin's open handles (timers, sockets) must not keep a job alive.
+ */
+export async function runEntrypoint(env: Env = process.env): Promise<number> {
+  try {
+    const entrypoint = env.SYNAPSE_ACTION_ENTRYPOINT;
+    if (!entrypoint) throw new ExecutionError('SYNAPSE_ACTION_ENTRYPOINT not set');
+    const params = await readParams(env);
+    const action = await loadEntrypoint(entrypoint, process.cwd());
+    const ctx = runtimeContext(env, env.SYNAPSE_JOB_ID ?? env.RAY_JOB_ID ?? null);
+    // A stop (SIGTERM) still sends the logs the job has queued.
+    const onStop = () => void ctx.logger.finish().finally(() => process.exit(143));
+    process.once('SIGTERM', onStop);
+    try {
+      const payload = resultPayload(await dispatchAction(action, params, ctx));
+      // The leading newline puts the start marker on its own line after unterminated output.
+      await write(process.stdout, `\n${RESULT_START}\n${JSON.stringify(payload)}\n${RESULT_END}\n`);
+      if (ctx.client && ctx.jobId) {
+        await ctx.client
+          .updateJob(ctx.jobId, { result: payload })
+          .catch((err: Error) =>
+            write(process.stderr, `WARNING: failed to save the job result: ${err.message}\n`),
+          );
+      }
+    } finally {
+      process.off('SIGTERM', onStop);
+      await ctx.logger.finish();
+    }
+    return 0;
+  } catch (err) {
+    const error = err instanceof Error ? err : new Error(String(err));
+    await write(process.stderr, `ERROR: ${error.name}: ${error.message}\n`);
+    return 1;
+  }
+}

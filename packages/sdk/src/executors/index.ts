@@ -1,0 +1,82 @@
+/** Running plugin actions (plugins.md §10): `runPlugin` and the executor of each mode. */
+import { existsSync } from 'node:fs';
+import { PluginDiscovery } from '../plugins/discovery.ts';
+import type { ActionExport } from '../plugins/entrypoint.ts';
+import { EXECUTION_MODES, type ExecutionMode } from '../plugins/enums.ts';
+import { PluginError } from '../plugins/errors.ts';
+import { JobExecutor, type JobExecutorOptions, type SubmitOptions } from './job.ts';
+import { LocalExecutor, type LocalExecutorOptions } from './local.ts';
+import { TaskExecutor } from './task.ts';
+
+export { parseResult, RESULT_END, RESULT_START } from './entrypoint.ts';
+export {
+  type JobBackend,
+  type JobExecutionStatus,
+  JobExecutor,
+  type JobExecutorOptions,
+  type JobSubmission,
+  type OutputStream,
+  type SubmitOptions,
+} from './job.ts';
+export { LocalExecutor, type LocalExecutorOptions } from './local.ts';
+export { TaskExecutor, type TaskExecutorOptions } from './task.ts';
+
+export type RunPluginOptions = LocalExecutorOptions &
+  JobExecutorOptions & {
+    mode?: ExecutionMode;
+    /** Job mode: wait for the job and resolve to its result instead of its id. */
+    wait?: boolean;
+    /** Job mode: each line the job prints. */
+    onOutput?: SubmitOptions['onOutput'];
+    /** Local mode: run this action instead of the one the plugin's config names. */
+    actionClass?: ActionExport;
+  };
+
+/** A plugin directory or config file; anything else is imported as a module of actions. */
+async function discover(plugin: string): Promise<PluginDiscovery> {
+  if (existsSync(plugin)) return PluginDiscovery.fromPath(plugin);
+  return PluginDiscovery.fromModule(await import(plugin));
+}
+
+/**
+ * Runs `action` of `plugin` (a directory, config path or module specifier). Local and task
+ * modes resolve to the action's result, job mode to the id of the job it started (or, with
+ * `wait`, to its result).
+ */
+export async function runPlugin(
+  plugin: string,
+  action: string,
+  params: Record<string, unknown> = {},
+  options: RunPluginOptions = {},
+): Promise<unknown> {
+  const { mode = 'local', actionClass, wait, onOutput, ...executorOptions } = options;
+  if (!EXECUTION_MODES.includes(mode))
+    throw new PluginError(`Invalid mode: ${mode}. Use local, task, or job.`);
+  if (mode === 'local' && actionClass) return new LocalExecutor(executorOptions).execute(actionClass, params);
+
+  const discovery = await discover(plugin);
+  const env = { ...discovery.config.env, ...options.env };
+  if (mode === 'local') {
+    return new LocalExecutor({ ...executorOptions, env }).execute(
+      await discovery.getActionClass(action),
+      params,
+    );
+  }
+  // Task and job modes run the action in another process, which finds it through the plugin's files.
+  if (!discovery.configPath)
+    throw new PluginError(`Mode '${mode}' needs a plugin directory, not a module: ${plugin}`);
+  const entrypoint = discovery.getActionEntrypoint(action);
+  const workingDir = discovery.pluginDir;
+  const jobId = options.jobId ?? undefined;
+  if (mode === 'task') {
+    const executor = new TaskExecutor({ env, workingDir });
+    try {
+      return await executor.execute(entrypoint, params, { jobId });
+    } finally {
+      await executor.close();
+    }
+  }
+  const executor = new JobExecutor({ ...executorOptions, env, workingDir });
+  const id = await executor.submit(entrypoint, params, { jobId, onOutput });
+  return wait ? executor.wait(id, { timeoutSeconds: Number.POSITIVE_INFINITY }) : id;
+}

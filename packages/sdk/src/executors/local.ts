@@ -1,0 +1,47 @@
+/** `LocalExecutor` (plugins.md §10.2): runs an action in this process. */
+import type { AgentClient } from '../clients/agent/index.ts';
+import type { BackendClient } from '../clients/backend/index.ts';
+import { createRunClient } from '../clients/credentials.ts';
+import { dispatchAction } from '../plugins/action.ts';
+import { ExecutionError } from '../plugins/errors.ts';
+import type { BaseLogger } from '../plugins/logging/base.ts';
+import { type EnvVars, runtimeContext } from './runtime.ts';
+
+export interface LocalExecutorOptions {
+  /** Variables over the process environment (the plugin config's `env` comes first). */
+  env?: Record<string, string>;
+  jobId?: string | null;
+  client?: BackendClient | null;
+  agentClient?: AgentClient | null;
+  /** Finished after the run; by default a new JobLogger or ConsoleLogger per run. */
+  logger?: BaseLogger;
+}
+
+export class LocalExecutor {
+  readonly #vars: EnvVars;
+  readonly #options: LocalExecutorOptions;
+  readonly #client: BackendClient | null;
+
+  constructor(options: LocalExecutorOptions = {}) {
+    this.#options = options;
+    this.#vars = { ...process.env, ...options.env };
+    this.#client = options.client !== undefined ? options.client : createRunClient(this.#vars);
+  }
+
+  /** Runs an action export (class, `defineAction` function or plain function) with raw params. */
+  async execute(action: unknown, params: unknown = {}): Promise<unknown> {
+    const { jobId = null, agentClient, logger } = this.#options;
+    const ctx = runtimeContext(this.#vars, jobId, { client: this.#client, agentClient, logger });
+    try {
+      return await dispatchAction(action, params, ctx);
+    } catch (err) {
+      throw new ExecutionError(
+        `Action execution failed: ${(err as Error)?.message ?? err}`,
+        {},
+        { cause: err },
+      );
+    } finally {
+      await ctx.logger.finish();
+    }
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Entrypoints (plugins.md §3.2): from `module.path.Export` or `module/path.ts:Export` to a file of
+ * the plugin, then to the exported action.
+ */
+import { existsSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
+import { type ActionClass, type FunctionAction, isActionClass } from './action.ts';
+import { ActionNotFoundError, ExecutionError } from './errors.ts';
+
+export const MODULE_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs', '.cjs'] as const;
+const TS_EXTENSIONS = ['.ts', '.mts'];
+const INDEX_FILES = ['index.ts', 'index.js'];
+
+/** What an entrypoint may name: an action class, a `defineAction` function, a serve deployment or a plain function. */
+export type ActionExport = ActionClass | FunctionAction | ((params: any, ctx: any) => unknown);
+
+export interface EntrypointTarget {
+  /** The module part as written (`plugin.train`, `./plugin/train.ts`). */
+  module: string;
+  exportName: string;
+  /** Absolute path of the module's file. */
+  file: string;
+}
+
+/** Splits at `:` when present, else at the last `.`. */
+export function splitEntrypoint(entrypoint: string): { module: string; exportName: string } {
+  const at = entrypoint.includes(':') ? entrypoint.lastIndexOf(':') : entrypoint.lastIndexOf('.');
+  return { module: entrypoint.slice(0, at), exportName: entrypoint.slice(at + 1) };
+}
+
+/** The dotted form (`a.b:C` → `a.b.C`), which resolves to the same export. */
+export function normalizeEntrypoint(entrypoint: string): string {
+  return entrypoint.replace(':', '.');
+}
+
+/** The file an entrypoint names, relative to `baseDir`; the first candidate that exists wins. */
+export function resolveEntrypoint(entrypoint: string, baseDir: string): EntrypointTarget {
+  const { module, exportName } = splitEntrypoint(entrypoint);
+  const isPath = module.includes('/') || (MODULE_EXTENSIONS as readonly string[]).includes(extname(module));
+  const stem = isPath ? module : module.replaceAll('.', '/');
+  const candidates =
+    isPath && extname(module)
+      ? [module]
+      : [...MODULE_EXTENSIONS.map((ext) => stem + ext), ...INDEX_FILES.map((index) => `${stem}/${index}`)];
+  const found = candidates.find((candidate) => existsSync(resolve(baseDir, candidate)));
+  if (!found) {
+    throw new ActionNotFoundError(
+      `Cannot resolve entrypoint '${entrypoint}': module '${module}' not found (tried ${candidates.join(', ')})`,
+      { entrypoint, tried: candidates },
+    );
+  }
+  return { module, exportName, file: resolve(baseDir, found) };
+}
+
+/**
+ * Imports a plugin file. Natively first: where a TypeScript loader is active (the CLI registers
+ * tsx; vitest has its own) the plugin then shares this process's module graph, SDK included.
+ * Otherwise TypeScript goes through tsx's `tsImport` (Node 20 cannot strip types).
+ */
+export async function importModule(file: string): Promise<Record<string, unknown>> {
+  const url = pathToFileURL(file).href;
+  try {
+    return await import(url);
+  } catch (e) {
+    const unloadable = (e as NodeJS.ErrnoException).code === 'ERR_UNKNOWN_FILE_EXTENSION';
+    if (!unloadable || !TS_EXTENSIONS.includes(extname(file))) throw e;
+    return tsImport(url, import.meta.url);
+  }
+}
+
+const isClass = (fn: Function) => Function.prototype.toString.call(fn).startsWith('class');
+
+/** An action export; a serve deployment is marked by a static `isServeDeployment = true`. */
+export function isActionExport(value: unknown): value is ActionExport {
+  if (typeof value !== 'function') return false;
+  if (!isClass(value)) return true; // a defineAction() function or a plain (params, ctx) function
+  return isActionClass(value) || (value as { isServeDeployment?: unknown }).isServeDeployment === true;
+}
+
+/** Resolves, imports and returns the action an entrypoint names. */
+export async function loadEntrypoint(entrypoint: string, baseDir: string): Promise<ActionExport> {
+  const { exportName, file } = resolveEntrypoint(entrypoint, baseDir);
+  let mod: Record<string, unknown>;
+  try {
+    mod = await importModule(file);
+  } catch (e) {
+    throw new ExecutionError(
+      `Failed to import action ${entrypoint}: ${(e as Error).message}`,
+      { entrypoint },
+      { cause: e },
+    );
+  }
+  const fallback = mod.default as { name?: string } | undefined;
+  const value = exportName in mod ? mod[exportName] : fallback?.name === exportName ? fallback : undefined;
+  if (value === undefined) {
+    throw new ActionNotFoundError(`Entrypoint '${entrypoint}': module has no export '${exportName}'`, {
+      entrypoint,
+    });
+  }
+  if (!isActionExport(value)) {
+    throw new ActionNotFoundError(
+      `Entrypoint '${entrypoint}': export '${exportName}' is not an action (expected a BaseAction subclass, defineAction() or a function)`,
+      { entrypoint },
+    );
+  }
+  return value;
+}

@@ -1,0 +1,82 @@
+/** `synapse plugin publish` (plugins.md §11.1): sync, archive and upload a plugin release. */
+import { rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { BackendClient } from '../clients/backend/index.ts';
+import { createArchive } from './archive.ts';
+import { findConfigFile } from './config.ts';
+import { PluginDiscovery } from './discovery.ts';
+import { PluginError, PluginUploadError } from './errors.ts';
+import { syncConfigFile } from './sync-config.ts';
+
+export interface PublishOptions {
+  /** Null when the user has no credentials. */
+  client: BackendClient | null;
+  /** An explicit config file (`--config`). */
+  config?: string;
+  /** Let the server overwrite an existing release of this version. */
+  debug?: boolean;
+  /** Build the archive and report it without uploading. */
+  dryRun?: boolean;
+  warn?: (message: string) => void;
+}
+
+export interface PublishResult {
+  /** 0 for a dry run. */
+  release_id: number;
+  name: string;
+  code: string;
+  version: string;
+  checksum: string;
+  files: string[];
+  file_count: number;
+  archive_size: number;
+}
+
+export async function publishPlugin(pluginDir: string, options: PublishOptions): Promise<PublishResult> {
+  const { client, debug = false, dryRun = false } = options;
+  const warn = options.warn ?? ((message: string) => console.warn(`WARNING: ${message}`));
+  // A dry run uploads nothing, so it needs no credentials.
+  const headers = client?.getHeaders() ?? {};
+  if (!dryRun && !(headers['Synapse-Access-Token'] || headers.Authorization)) {
+    throw new PluginUploadError('Not authenticated. Run `synapse login` to authenticate.');
+  }
+
+  if (!options.config && !findConfigFile(pluginDir)) {
+    throw new PluginError(
+      `No config.yaml or synapse.yaml found in ${pluginDir}. Use --config to specify a custom path.`,
+    );
+  }
+  // Validate before touching the file, then load again: syncing may have changed it.
+  const load = () => PluginDiscovery.fromPath(pluginDir, { config: options.config });
+  const { pluginDir: dir, configPath } = await load();
+  await syncConfigFile(dir, configPath!, { warn }).catch((e) =>
+    warn(`Config sync failed: ${(e as Error).message}`),
+  );
+  const plugin = await load();
+  const { name, code, version } = plugin.config;
+
+  const archive = await createArchive(dir);
+  try {
+    const summary = {
+      name,
+      code,
+      version,
+      checksum: archive.checksum,
+      files: archive.files,
+      file_count: archive.files.length,
+      archive_size: archive.size,
+    };
+    if (dryRun) return { release_id: 0, ...summary };
+    const release = await client!
+      .createPluginRelease(
+        { plugin: code, version, config: await plugin.toConfigDict({ includeUiSchemas: true }), debug },
+        { file: archive.path },
+      )
+      .catch((e) => {
+        throw new PluginUploadError(`Failed to upload plugin: ${(e as Error).message}`, {}, { cause: e });
+      });
+    return { release_id: release.id, ...summary };
+  } finally {
+    await rm(dirname(archive.path), { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * `synapse plugin create|run|publish` as a user runs them: each category's template is
+ * scaffolded inside the repository (so `synapse-sdk` resolves), passes its own test, runs in
+ * every local mode through the CLI, and publishes to a real devserver.
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PLUGIN_CATEGORIES } from '../../src/plugins/enums.ts';
+import { useDevServer } from '../helpers.ts';
+
+const run = promisify(execFile);
+const BIN = join(import.meta.dirname, '../../bin/synapse.js');
+const TEMPLATES = join(import.meta.dirname, '../../templates');
+const h = useDevServer();
+let root: string;
+
+beforeAll(async () => {
+  await mkdir(join(import.meta.dirname, '../.tmp'), { recursive: true });
+  root = await mkdtemp(join(import.meta.dirname, '../.tmp/plugins-'));
+  // The pre-annotation template's sample submits to task 1.
+  await h.admin('POST', '_emulator/fixtures', { tasks: [{ id: 1, project: null, data_unit: null }] });
+});
+afterAll(() => rm(root, { recursive: true, force: true }));
+
+function synapse(args: string[], cwd = root) {
+  const env = {
+    ...process.env,
+    SYNAPSE_HOST: h.server.url,
+    SYNAPSE_ACCESS_TOKEN: h.server.credentials.accessToken,
+  };
+  return run(process.execPath, [BIN, ...args], { cwd, env });
+}
+
+async function failure(args: string[], cwd = root) {
+  const err = await synapse(args, cwd).then(
+    () => null,
+    (e) => e,
+  );
+  expect(err).not.toBeNull();
+  return { code: err.code as number, stderr: err.stderr as string };
+}
+
+describe.each(PLUGIN_CATEGORIES)('plugin template %s', (category) => {
+  it('scaffolds, passes its own test, runs locally, in a task worker and as a job, and publishes', async () => {
+    const template = JSON.parse(await readFile(join(TEMPLATES, category, 'template.json'), 'utf8'));
+    const name = `Demo ${category}`;
+    await synapse(['plugin', 'create', '--name', name, '--category', category, '--path', category]);
+    const dir = join(root, category);
+
+    await run(process.execPath, ['--import', 'tsx', '--test', `test/${template.action}.test.ts`], {
+      cwd: dir,
+    });
+
+    const params = JSON.stringify(template.sampleParams);
+    for (const mode of ['local', 'task', 'job']) {
+      const { stdout } = await synapse(
+        ['plugin', 'run', template.action, '--params', params, '--mode', mode],
+        dir,
+      );
+      const printed = JSON.parse(stdout.slice(stdout.lastIndexOf('\n{') + 1));
+      expect(printed, mode).toEqual(template.sampleResult);
+    }
+
+    if (category === 'pre_annotation') expect((await h.client.getTask(1)).data).toEqual({ objects: [] });
+
+    const invalid = await failure(
+      ['plugin', 'run', template.action, '--params', JSON.stringify(template.invalidParams)],
+      dir,
+    );
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toMatch(/^Error: .*Parameter validation failed: /);
+    expect(invalid.stderr.trim().split('\n')).toHaveLength(1);
+
+    if (category === 'custom') {
+      // `custom` exists only in the SDK: the platform refuses it, and says so.
+      const refused = await failure(['plugin', 'publish', '--yes'], dir);
+      expect(refused.stderr).toBe(
+        'Error: Failed to upload plugin: 400: {"category":["\\"custom\\" is not a valid choice."]}\n',
+      );
+      return;
+    }
+    const { stdout } = await synapse(['plugin', 'publish', '--yes'], dir);
+    const published = JSON.parse(stdout);
+    const release = await h.client.getPluginRelease(published.release_id);
+    expect(release.code).toBe(`demo-${category}@0.1.0`);
+    expect(release.config).toMatchObject({
+      category,
+      actions: { [template.action]: { method: expect.any(String) } },
+    });
+  });
+});
+
+describe('plugin CLI errors', () => {
+  it('refuses an invalid mode, bad JSON and an existing directory, each in one line', async () => {
+    await synapse(['plugin', 'create', '--name', 'Errs', '--path', 'errs']);
+    const dir = join(root, 'errs');
+    const mode = await failure(['plugin', 'run', 'hello', '--mode', 'fast'], dir);
+    expect(mode).toEqual({
+      code: 2,
+      stderr: 'Error: Invalid mode: fast. Use local, task, job, or remote.\n',
+    });
+    const json = await failure(['plugin', 'run', 'hello', '--params', '{nope'], dir);
+    expect(json.code).toBe(2);
+    expect(json.stderr).toMatch(/^Error: Invalid JSON params: /);
+    const exists = await failure(['plugin', 'create', '--name', 'Errs', '--path', 'errs']);
+    expect(exists.stderr).toBe(`Error: ${dir} already exists and is not empty\n`);
+    const unknown = await failure(['plugin', 'run', 'nope'], dir);
+    expect(unknown.stderr).toMatch(/Action 'nope' not found/);
+  });
+
+  it('prints help for every command quickly and exits 0', async () => {
+    for (const args of [
+      ['--help'],
+      ['plugin', '--help'],
+      ['plugin', 'run', '--help'],
+      ['dev', '--help'],
+      ['login', '--help'],
+    ]) {
+      const { stdout } = await synapse(args);
+      expect(stdout).toMatch(/^Usage: synapse/);
+    }
+  });
+});

@@ -1,0 +1,175 @@
+/** Job actions run end to end: published to the devserver, run by its agent as real processes. */
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Job, JobExecutor } from '../../src/index.ts';
+import { fixtureRelease, useDevServer } from '../helpers.ts';
+import { pluginZip, RELEASE_CONFIG, until, writePlugin } from './fixtures.ts';
+
+const h = useDevServer();
+const CODE = 'executor-demo';
+const TERMINAL = ['SUCCEEDED', 'FAILED', 'STOPPED'];
+
+let dir: string;
+beforeAll(async () => {
+  dir = await writePlugin();
+  await h.client.createPluginRelease(
+    { plugin: CODE, version: '1.0.0', config: RELEASE_CONFIG },
+    { file: { data: pluginZip(), filename: 'plugin.zip' } },
+  );
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+async function run(action: string, params: Record<string, unknown> = {}): Promise<string> {
+  const res = await h.client.runPlugin(CODE, { agent: h.server.credentials.agentId, action, params });
+  expect(res).toEqual({ job_id: expect.any(String), status: 'PENDING' });
+  return res.job_id;
+}
+
+function finished(jobId: string): Promise<Job> {
+  return until(
+    () => h.client.getJob(jobId),
+    (job) => TERMINAL.includes(job.status),
+  );
+}
+
+async function consoleLines(jobId: string): Promise<string[]> {
+  return ((await h.client.listJobConsoleLogs(jobId)) as { results: string[] }).results;
+}
+
+async function collect(lines: AsyncIterable<string>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const line of lines) out.push(line.replace(/\n$/, ''));
+  return out;
+}
+
+describe('devserver job runs', () => {
+  it('runs a job action to SUCCEEDED with its result, progress, metrics, logs and console log', async () => {
+    const jobId = await run('train', { steps: 4 });
+    const tail = collect(h.client.tailJobConsoleLogs(jobId));
+    const job = await finished(jobId);
+    expect(job).toMatchObject({ status: 'SUCCEEDED', result: { epochs: 4 }, is_active: false });
+    expect(job.completed).toEqual(expect.any(String));
+    const { progress_record: progress, metrics_record: metrics } = job as Record<string, any>;
+    expect(progress.record.categories.train).toMatchObject({ proportion: 100, percent: 100 });
+    expect(progress.current_progress).toMatchObject({ overall: 100 });
+    expect(metrics.record.categories.train).toEqual({ loss: 0.25, accuracy: 0.9 });
+
+    const logs = await h.client.get('logs/', { params: { job: jobId } });
+    expect(logs.results.map((l: { event: string }) => l.event).sort()).toEqual(['epoch_done', 'message']);
+
+    const lines = await consoleLines(jobId);
+    expect(lines).toContain('INFO: [train] Progress: 100.0% (4/4) | ETA: 0s');
+    expect(lines).toContain('SUCCESS: Training finished.');
+    expect(lines.slice(-3)).toEqual(['__SYNAPSE_RESULT_START__', '{"epochs":4}', '__SYNAPSE_RESULT_END__']);
+    // The tail skips blank lines, like the one the entrypoint prints before the result.
+    expect(await tail).toEqual(lines.filter(Boolean));
+    // The run's token and the server's address stay out of the job's output.
+    expect(lines.join('\n')).not.toContain(h.server.url);
+  });
+
+  it('fails a job whose action throws or whose process dies, and keeps serving', async () => {
+    const thrown = await finished(await run('fail'));
+    expect(thrown).toMatchObject({ status: 'FAILED', result: null });
+    expect(await consoleLines(thrown.id)).toContain('ERROR: Error: boom');
+
+    const crashed = await finished(await run('crash'));
+    expect(crashed.status).toBe('FAILED');
+    const lines = await consoleLines(crashed.id);
+    expect(lines).toEqual(expect.arrayContaining(['about to crash', 'Job process exited with code 3']));
+
+    const invalid = await finished(await run('echo', { name: 5 }));
+    expect(invalid.status).toBe('FAILED');
+    expect(await consoleLines(invalid.id)).toContain(
+      'ERROR: PluginValidationError: Parameter validation failed: name: Input should be a valid string',
+    );
+
+    expect(await finished(await run('train', { steps: 1 }))).toMatchObject({ status: 'SUCCEEDED' });
+  });
+
+  it('stops a running job through the agent API or a PATCH of its status', async () => {
+    for (const stop of [
+      (jobId: string) => h.agent.stopJob(jobId),
+      (jobId: string) => h.client.updateJob(jobId, { status: 'stopped' }),
+    ]) {
+      const pidFile = join(dir, `sleep-${Date.now()}.pid`);
+      const jobId = await run('sleep', { seconds: 60, pidFile });
+      const pid = Number(await until(() => readFile(pidFile, 'utf8').catch(() => ''), Boolean));
+      expect((await h.client.getJob(jobId)).status).toBe('RUNNING');
+      await stop(jobId);
+      expect((await h.client.getJob(jobId)).status).toBe('STOPPED');
+      await until(
+        async () => {
+          try {
+            process.kill(pid, 0);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        (alive) => !alive,
+        5000,
+      );
+      expect(await consoleLines(jobId)).toContain('sleeping');
+    }
+  });
+
+  it('fails a job whose release has no archive', async () => {
+    const { code } = await fixtureRelease(h, {
+      actions: { to_task: { entrypoint: 'plugin.x.X', method: 'job' } },
+    });
+    const { job_id } = await h.client.runPlugin(code, {
+      agent: h.server.credentials.agentId,
+      action: 'to_task',
+    });
+    const job = await finished(job_id);
+    expect(job.status).toBe('FAILED');
+    expect(await consoleLines(job_id)).toEqual(['ERROR: The job has no plugin release archive to run']);
+  });
+});
+
+describe('JobExecutor with a backend client', () => {
+  async function jobRecord(): Promise<string> {
+    const { jobs } = await h.admin('POST', '_emulator/fixtures', {
+      jobs: [{ status: 'PENDING', action: 'echo', agent: h.server.credentials.agentId, params: {} }],
+    });
+    return jobs[0];
+  }
+
+  it('keeps the status of the job record; the entrypoint saves the result', async () => {
+    const executor = new JobExecutor({
+      workingDir: dir,
+      client: h.client,
+      env: {
+        GREETING: 'hello',
+        SYNAPSE_PLUGIN_RUN_HOST: h.server.url,
+        SYNAPSE_PLUGIN_RUN_USER_TOKEN: h.server.credentials.accessToken,
+      },
+    });
+    const ok = await executor.submit('plugin.echo.EchoAction', { name: 'Ann' }, { jobId: await jobRecord() });
+    await executor.wait(ok);
+    const done = await finished(ok);
+    expect(done).toMatchObject({ status: 'SUCCEEDED', result: { greeting: 'hello Ann', jobId: ok } });
+
+    const crash = await executor.submit('plugin.crash.CrashAction', {}, { jobId: await jobRecord() });
+    await executor.wait(crash).catch(() => {});
+    expect(await finished(crash)).toMatchObject({ status: 'FAILED', result: null });
+  });
+});
+
+describe('devserver with runJobs: false', () => {
+  const idle = useDevServer({ runJobs: false });
+
+  it('leaves job records PENDING', async () => {
+    await idle.client.createPluginRelease(
+      { plugin: CODE, version: '1.0.0', config: RELEASE_CONFIG },
+      { file: { data: pluginZip(), filename: 'plugin.zip' } },
+    );
+    const { job_id } = await idle.client.runPlugin(CODE, {
+      agent: idle.server.credentials.agentId,
+      action: 'train',
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await idle.client.getJob(job_id)).status).toBe('PENDING');
+  });
+});

@@ -1,0 +1,110 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { LocalExecutor, runPlugin } from '../../src/index.ts';
+import { BaseAction, defineAction } from '../../src/plugins/action.ts';
+import { ExecutionError, PluginError, PluginValidationError } from '../../src/plugins/errors.ts';
+import { BaseLogger, type LoggerRecord } from '../../src/plugins/logging/base.ts';
+import { failure, writePlugin } from './fixtures.ts';
+
+/** Keeps what an action logs, and whether the executor finished it. */
+class MemoryLogger extends BaseLogger {
+  readonly records: LoggerRecord[] = [];
+  protected override write(record: LoggerRecord): void {
+    this.records.push(record);
+  }
+}
+
+class Greet extends BaseAction<{ name: string }> {
+  static override paramsSchema = z.object({ name: z.string() });
+  override execute() {
+    this.log('greeted', { name: this.params.name });
+    return { greeting: `${this.env.getStr('GREETING')} ${this.params.name}`, jobId: this.jobId };
+  }
+}
+
+describe('LocalExecutor', () => {
+  it('runs an action in this process with the executor env and finishes the logger', async () => {
+    const logger = new MemoryLogger();
+    const executor = new LocalExecutor({ env: { GREETING: 'hey' }, jobId: 'j1', client: null, logger });
+    expect(await executor.execute(Greet, { name: 'Ann' })).toEqual({ greeting: 'hey Ann', jobId: 'j1' });
+    expect(logger.records).toMatchObject([{ kind: 'log', event: 'greeted', data: { name: 'Ann' } }]);
+    expect(() => logger.info('late')).toThrow('Cannot log to a finished logger');
+  });
+
+  it('runs function actions', async () => {
+    const double = defineAction(
+      { name: 'double', params: z.object({ n: z.number() }) },
+      (p: { n: number }) => p.n * 2,
+    );
+    expect(await new LocalExecutor({ client: null }).execute(double, { n: 4 })).toBe(8);
+    expect(await new LocalExecutor({ client: null }).execute((p: { a: number }) => p.a + 1, { a: 1 })).toBe(
+      2,
+    );
+  });
+
+  it('wraps any failure as Action execution failed, keeping the cause', async () => {
+    const logger = new MemoryLogger();
+    const err = await failure(new LocalExecutor({ client: null, logger }).execute(Greet, {}));
+    expect(err).toBeInstanceOf(ExecutionError);
+    expect(err.message).toBe('Action execution failed: Parameter validation failed: name: Field required');
+    expect(err.cause).toBeInstanceOf(PluginValidationError);
+    expect(() => logger.info('late')).toThrow('Cannot log to a finished logger');
+  });
+});
+
+describe('runPlugin', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await writePlugin();
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('runs an action of a plugin directory locally, with the config env under the caller env', async () => {
+    expect(await runPlugin(dir, 'echo', { name: 'Bo' }, { client: null })).toMatchObject({
+      greeting: 'hello Bo',
+      pid: process.pid,
+    });
+    const overridden = await runPlugin(
+      `${dir}/config.yaml`,
+      'echo',
+      { name: 'Bo' },
+      { env: { GREETING: 'yo' } },
+    );
+    expect(overridden).toMatchObject({ greeting: 'yo Bo' });
+    expect(await runPlugin(dir, 'double', { n: 5 }, { mode: 'local' })).toBe(10);
+  });
+
+  it('runs a given action class without discovery', async () => {
+    expect(
+      await runPlugin('unused', 'greet', { name: 'Cy' }, { actionClass: Greet, client: null }),
+    ).toMatchObject({
+      greeting: 'undefined Cy',
+    });
+  });
+
+  it('runs task mode in a worker and job mode as a process', async () => {
+    const task = (await runPlugin(dir, 'echo', { name: 'Di' }, { mode: 'task' })) as { pid: number };
+    expect(task).toMatchObject({ greeting: 'hello Di' });
+    expect(task.pid).not.toBe(process.pid);
+    const jobId = await runPlugin(dir, 'echo', { name: 'Ed' }, { mode: 'job', jobId: 'run-plugin-job' });
+    expect(jobId).toBe('run-plugin-job');
+  });
+
+  it('rejects an unknown mode or action', async () => {
+    await expect(runPlugin(dir, 'echo', {}, { mode: 'remote' as never })).rejects.toThrow(
+      'Invalid mode: remote. Use local, task, or job.',
+    );
+    await expect(runPlugin(dir, 'nope')).rejects.toThrow("Action 'nope' not found");
+  });
+
+  it('runs the actions of a module locally only', async () => {
+    const module = pathToFileURL(join(dir, 'plugin/scalar.ts')).href;
+    expect(await runPlugin(module, 'double', { n: 2 }, { client: null })).toBe(4);
+    const err = await failure(runPlugin(module, 'double', { n: 2 }, { mode: 'task' }));
+    expect(err).toBeInstanceOf(PluginError);
+    expect(err.message).toBe(`Mode 'task' needs a plugin directory, not a module: ${module}`);
+  });
+});
