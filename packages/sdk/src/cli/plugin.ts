@@ -97,18 +97,46 @@ async function createPlugin(opts: {
   );
 }
 
+/** Asks on a terminal; scripts (no TTY) and `--yes` go ahead. */
+async function confirm(question: string, yes?: boolean): Promise<boolean> {
+  if (yes || !process.stdin.isTTY) return true;
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
 async function publish(
-  opts: ConnectionOptions & { path: string; config?: string; dryRun?: boolean; debug?: boolean },
+  opts: ConnectionOptions & {
+    path: string;
+    config?: string;
+    dryRun?: boolean;
+    debug?: boolean;
+    yes?: boolean;
+  },
 ) {
   const { publishPlugin } = await import('../plugins/publish.ts');
+  const { loadPluginConfig } = await import('../plugins/config.ts');
+  const dir = resolve(opts.path);
+  const config = await loadPluginConfig(dir, { config: opts.config });
+  const release = `${config.code}@${config.version}`;
+  if (!opts.dryRun && !(await confirm(`Publish plugin ${release} to the logged-in backend?`, opts.yes))) {
+    process.stderr.write('Cancelled.\n');
+    return;
+  }
   const client = opts.dryRun ? null : backendFromOptions(opts);
   try {
-    const result = await publishPlugin(resolve(opts.path), {
+    const result = await publishPlugin(dir, {
       client,
       config: opts.config,
       debug: opts.debug,
       dryRun: opts.dryRun,
     });
+    if (!opts.dryRun)
+      process.stderr.write(`Successfully published "${config.name}" (${release}) to synapse backend!\n`);
     printJson(result);
   } finally {
     await client?.close();

@@ -31,7 +31,7 @@ class Train extends BaseAction<z.infer<typeof Params>> {
   static override paramsSchema = Params;
   static override resultSchema = z.object({ epochs: z.number() }).describe('TrainResult');
 
-  execute() {
+  override execute() {
     return { epochs: this.params.epochs };
   }
 }
@@ -44,10 +44,10 @@ describe('BaseAction.dispatch', () => {
   });
 
   it('lists every invalid field in one error, in the platform wording', async () => {
-    const err = await Train.dispatch(
+    const err: any = await Train.dispatch(
       { epochs: 'x', options: { lr: 'fast' }, tags: [1] },
       capture().ctx,
-    ).catch((e) => e);
+    ).catch((e: any) => e);
     expect(err).toBeInstanceOf(PluginValidationError);
     expect(err.message).toBe(
       'Parameter validation failed: name: Field required; epochs: Input should be a valid number; ' +
@@ -65,11 +65,11 @@ describe('BaseAction.dispatch', () => {
     const schema = z.object({ a: z.number(), b: z.number() }).refine((v) => v.a < v.b, 'a must be below b');
     class Range extends BaseAction {
       static override paramsSchema = schema;
-      execute() {
+      override execute() {
         return 'ok';
       }
     }
-    const err = await Range.dispatch({ a: 2, b: 1 }, capture().ctx).catch((e) => e);
+    const err: any = await Range.dispatch({ a: 2, b: 1 }, capture().ctx).catch((e: any) => e);
     expect(err.message).toBe('Parameter validation failed: non_field_errors: a must be below b');
   });
 
@@ -77,24 +77,24 @@ describe('BaseAction.dispatch', () => {
     class Needs extends BaseAction<{ project: number }> {
       static override paramsSchema = ({ client }: { client: unknown }) =>
         z.object({ project: z.number().refine(() => client !== null, 'No backend to check the project') });
-      execute() {
+      override execute() {
         return this.params.project;
       }
     }
-    const err = await Needs.dispatch({ project: 1 }, capture().ctx).catch((e) => e);
+    const err: any = await Needs.dispatch({ project: 1 }, capture().ctx).catch((e: any) => e);
     expect(err.message).toBe('Parameter validation failed: project: No backend to check the project');
   });
 
   it('warns, without failing, when the result does not match resultSchema', async () => {
     class Bad extends BaseAction {
       static override resultSchema = z.object({ epochs: z.number() }).describe('TrainResult');
-      execute() {
+      override execute() {
         return { epochs: 'many' };
       }
     }
     class Scalar extends BaseAction {
       static override resultSchema = z.object({ epochs: z.number() }).describe('TrainResult');
-      execute() {
+      override execute() {
         return 5;
       }
     }
@@ -107,11 +107,11 @@ describe('BaseAction.dispatch', () => {
 
   it('says how to provide a backend client when an action needs one', async () => {
     class Online extends BaseAction {
-      execute() {
+      override execute() {
         return this.client.listModels();
       }
     }
-    const err = await Online.dispatch({}, capture().ctx).catch((e) => e);
+    const err: any = await Online.dispatch({}, capture().ctx).catch((e: any) => e);
     expect(err).toBeInstanceOf(RuntimeError);
     expect(err.message).toBe('No backend client in context. Provide one via RuntimeContext.');
   });
