@@ -137,7 +137,7 @@ describe('step-based actions', () => {
       if (this.fail) throw new Error('disk full');
       return new StepResult({ data: { id: this.id } });
     }
-    rollback() {
+    override rollback() {
       order.push(`undo ${this.id}`);
     }
   }
