@@ -4,6 +4,8 @@
  * records for an executor hook, `deployment` plays a serve deployment, other actions answer
  * their canned result.
  */
+
+import { defaultMethodFor } from 'synapse-sdk';
 import type { DevContext } from './context.ts';
 import type { Doc } from './db/collection.ts';
 import { addCondition, emptyWhere } from './db/filters.ts';
@@ -11,20 +13,6 @@ import { invalidChoice } from './errors.ts';
 import { type JobSpec, startJob, statusFields, updateJob } from './jobs.ts';
 import { routePrefix, upsertServeApp } from './serve-apps.ts';
 import { isObject } from './validate.ts';
-
-/** Run methods of actions a config does not describe (plugins.md §2.2); anything else is `task`. */
-const DEFAULT_METHODS: Record<string, string> = {
-  upload: 'job',
-  export: 'job',
-  download: 'job',
-  convert: 'job',
-  train: 'job',
-  test: 'job',
-  deployment: 'job',
-  add_task_data: 'job',
-  to_task: 'job',
-  inference: 'serve',
-};
 
 /** Results of actions without a fixture (`PUT _emulator/run_fixtures/<code>/<action>`). */
 const DEFAULT_RESULTS: Record<string, unknown> = { inference: { objects: [] } };
@@ -34,7 +22,7 @@ const DEFAULT_RESULTS: Record<string, unknown> = { inference: { objects: [] } };
  * config without `actions` (e.g. a bare fixture) runs any action with its default method.
  */
 export function actionMethod(config: Record<string, unknown>, action: string): string {
-  const defaultMethod = DEFAULT_METHODS[action] ?? 'task';
+  const defaultMethod = defaultMethodFor(action);
   if (!isObject(config.actions)) return defaultMethod;
   const spec = config.actions[action];
   if (!isObject(spec)) throw invalidChoice('action', action);

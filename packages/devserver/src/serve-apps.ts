@@ -16,9 +16,14 @@ export const SERVE_STATUSES = [
   'DELETING',
 ];
 
-/** A release's serve route: `/` + MD5 of its code (`<plugin code>@<version>`). */
+/** A release's checksum: the MD5 hex of its code (`<plugin code>@<version>`). */
+export function releaseChecksum(releaseCode: string): string {
+  return createHash('md5').update(releaseCode).digest('hex');
+}
+
+/** A release's serve route: `/<checksum>`. */
 export function routePrefix(releaseCode: string): string {
-  return `/${createHash('md5').update(releaseCode).digest('hex')}`;
+  return `/${releaseChecksum(releaseCode)}`;
 }
 
 /** The application of this name on this agent (null: on no agent). */

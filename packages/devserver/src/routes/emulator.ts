@@ -21,6 +21,23 @@ export interface RecordedRequest {
   body: unknown;
 }
 
+const SECRET_KEYS = new Set([
+  'authorization',
+  'synapse-access-token',
+  'synapse-agent',
+  'synapse-user',
+  'password',
+  'token',
+]);
+
+/** Recorded requests keep their shape but not their credentials. */
+function redact(value: unknown): unknown {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [k, SECRET_KEYS.has(k.toLowerCase()) ? '<redacted>' : v]),
+  );
+}
+
 const routes: RouteModule = (app, ctx) => {
   const recorded: RecordedRequest[] = [];
 

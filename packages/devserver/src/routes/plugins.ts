@@ -11,6 +11,7 @@ import type { Doc } from '../db/collection.ts';
 import { addCondition, emptyWhere, parseValue } from '../db/filters.ts';
 import { ApiError, badRequest, invalidPk, notFound, required } from '../errors.ts';
 import { findRelease, runAction } from '../plugin-run.ts';
+import { releaseChecksum } from '../serve-apps.ts';
 import { type Body, isObject, objectBody } from '../validate.ts';
 import type { RouteModule } from './index.ts';
 
@@ -154,7 +155,7 @@ async function publishRelease(ctx: DevContext, fields: Record<string, string>, a
   const existing = await findRelease(ctx, code, version);
   if (existing && !debug) throw badRequest({ version: [`Version ${version} already exists`] });
   const releaseCode = `${code}@${version}`;
-  const checksum = createHash('md5').update(releaseCode).digest('hex');
+  const checksum = releaseChecksum(releaseCode);
   const file = await ctx.media.adopt(ctx.media.pathOf(archive!.ref)!, `plugin_releases/${checksum}.zip`);
   const values = {
     plugin: plugin.id,

@@ -7,7 +7,9 @@ import { registerPlugin } from './plugin.ts';
 
 const program = new Command('synapse')
   .description('Synapse SDK command line: plugins, jobs, and the local platform')
-  .option('--debug', 'show stack traces on errors')
+  .option('--debug', 'show stack traces on errors (before the command: synapse --debug plugin run ...)')
+  // Options after a command are that command's own (e.g. `plugin publish --debug`).
+  .enablePositionalOptions()
   .showHelpAfterError()
   .exitOverride();
 
@@ -22,5 +24,5 @@ try {
     // Help and version exit 0; commander has already printed its usage message.
     process.exit(err.exitCode === 0 ? 0 : 2);
   }
-  fail(err, program.opts().debug);
+  fail(err, program.opts().debug || process.env.SYNAPSE_DEBUG === '1');
 }

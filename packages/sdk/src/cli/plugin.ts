@@ -119,24 +119,24 @@ async function publish(
   },
 ) {
   const { publishPlugin } = await import('../plugins/publish.ts');
-  const { loadPluginConfig } = await import('../plugins/config.ts');
-  const dir = resolve(opts.path);
-  const config = await loadPluginConfig(dir, { config: opts.config });
-  const release = `${config.code}@${config.version}`;
-  if (!opts.dryRun && !(await confirm(`Publish plugin ${release} to the logged-in backend?`, opts.yes))) {
-    process.stderr.write('Cancelled.\n');
-    return;
-  }
   const client = opts.dryRun ? null : backendFromOptions(opts);
   try {
-    const result = await publishPlugin(dir, {
+    // The URL stays out of the prompt, as out of every message; `synapse login` chose it.
+    if (!opts.dryRun && !(await confirm('Publish plugin to the backend you are logged in to?', opts.yes))) {
+      process.stderr.write('Cancelled.\n');
+      return;
+    }
+    const result = await publishPlugin(resolve(opts.path), {
       client,
       config: opts.config,
       debug: opts.debug,
       dryRun: opts.dryRun,
     });
-    if (!opts.dryRun)
-      process.stderr.write(`Successfully published "${config.name}" (${release}) to synapse backend!\n`);
+    if (!opts.dryRun) {
+      process.stderr.write(
+        `Successfully published "${result.name}" (${result.code}@${result.version}) to synapse backend!\n`,
+      );
+    }
     printJson(result);
   } finally {
     await client?.close();

@@ -1,7 +1,7 @@
 /** Credentials from the environment and `~/.synapse/config.json` (client.md §2.2). */
 
 import { readFileSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BackendClient, DEFAULT_BACKEND_URL } from './backend/index.ts';
@@ -53,8 +53,10 @@ export async function saveCredentials(
   const path = configPath(env);
   const current = await readFile(path, 'utf8').then(JSON.parse, () => ({}));
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  await writeFile(path, `${JSON.stringify({ ...current, ...values }, null, 2)}\n`, { mode: 0o600 });
-  await chmod(path, 0o600);
+  // Written whole to a private file, then renamed over: never readable by others, even briefly.
+  const partial = `${path}.${process.pid}.tmp`;
+  await writeFile(partial, `${JSON.stringify({ ...current, ...values }, null, 2)}\n`, { mode: 0o600 });
+  await rename(partial, path);
   return path;
 }
 

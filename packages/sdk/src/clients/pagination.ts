@@ -30,6 +30,9 @@ export interface ListAllOptions extends ListOptions {
 
 export const PAGE_SIZE = 100;
 
+/** Lists of large collections (ground truth, data units): 100 items a page, 60 s read timeout. */
+export const LARGE_LIST = { pageSize: PAGE_SIZE, timeout: 60 };
+
 /** One GET of a paginated endpoint, returned as `[results, count]`. */
 export async function listPage<T>(
   client: BaseClient,

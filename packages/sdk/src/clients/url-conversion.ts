@@ -2,7 +2,7 @@
  * `urlConversion` (client.md §6): rewrite file URLs in responses with a function per field, or
  * download them to a local cache and replace them with paths.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -54,13 +54,15 @@ export function limiter(limit: number) {
   let active = 0;
   const waiting: Array<() => void> = [];
   return async <R>(fn: () => Promise<R>): Promise<R> => {
+    // A finishing caller hands its slot straight to the next waiter, so none can slip in between.
     if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
-    active++;
+    else active++;
     try {
       return await fn();
     } finally {
-      active--;
-      waiting.shift()?.();
+      const next = waiting.shift();
+      if (next) next();
+      else active--;
     }
   };
 }
@@ -82,28 +84,37 @@ export async function downloadToCache(url: string, dir: string): Promise<string>
   }
   const bare = stripQuery(url);
   const path = join(dir, createHash('md5').update(bare).digest('hex') + extname(new URL(bare).pathname));
-  if (
-    await stat(path).then(
-      (s) => s.isFile(),
-      () => false,
-    )
-  )
-    return path;
-  return downloadSlot(async () => {
-    const response = await fetch(url, { signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS) });
-    if (!response.ok || !response.body) {
-      throw new Error(`Download failed with HTTP ${response.status}: ${bare}`);
-    }
-    const partial = `${path}.${process.pid}.part`;
-    try {
-      await pipeline(Readable.fromWeb(response.body as any), createWriteStream(partial));
-      await rename(partial, path);
-    } catch (err) {
-      await rm(partial, { force: true });
-      throw err;
-    }
-    return path;
-  });
+  const cached = await stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+  if (cached) return path;
+  // The same file is often asked for several times at once (event files mirror their data unit's).
+  let download = downloads.get(path);
+  if (!download) {
+    download = downloadSlot(() => fetchTo(url, path)).finally(() => downloads.delete(path));
+    downloads.set(path, download);
+  }
+  return download;
+}
+
+const downloads = new Map<string, Promise<string>>();
+
+async function fetchTo(url: string, path: string): Promise<string> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS) });
+  if (!response.ok || !response.body) {
+    // The path of the URL names the file; its host and query (signatures) stay out of messages.
+    throw new Error(`Download failed with HTTP ${response.status}: ${new URL(url).pathname}`);
+  }
+  const partial = `${path}.${randomUUID()}.part`;
+  try {
+    await pipeline(Readable.fromWeb(response.body as any), createWriteStream(partial));
+    await rename(partial, path);
+  } catch (err) {
+    await rm(partial, { force: true });
+    throw err;
+  }
+  return path;
 }
 
 type Convert = (value: Record<string, unknown> | string) => Promise<unknown>;

@@ -94,12 +94,14 @@ export async function runEntrypoint(env: Env = process.env): Promise<number> {
     const onStop = () => void ctx.logger.finish().finally(() => process.exit(143));
     process.once('SIGTERM', onStop);
     try {
-      const payload = resultPayload(await dispatchAction(action, params, ctx));
+      const result = await dispatchAction(action, params, ctx);
+      const payload = resultPayload(result);
       // The leading newline puts the start marker on its own line after unterminated output.
       await write(process.stdout, `\n${RESULT_START}\n${JSON.stringify(payload)}\n${RESULT_END}\n`);
       if (ctx.client && ctx.jobId) {
         await ctx.client
-          .updateJob(ctx.jobId, { result: payload })
+          // The job keeps the result as it is; only a scalar needs the object wrapper.
+          .updateJob(ctx.jobId, { result: Array.isArray(result) ? result : payload })
           .catch((err: Error) =>
             write(process.stderr, `WARNING: failed to save the job result: ${err.message}\n`),
           );

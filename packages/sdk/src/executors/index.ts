@@ -1,5 +1,6 @@
 /** Running plugin actions (plugins.md §10): `runPlugin` and the executor of each mode. */
 import { existsSync } from 'node:fs';
+import { createRunClient } from '../clients/credentials.ts';
 import { PluginDiscovery } from '../plugins/discovery.ts';
 import type { ActionExport } from '../plugins/entrypoint.ts';
 import { EXECUTION_MODES, type ExecutionMode } from '../plugins/enums.ts';
@@ -32,6 +33,15 @@ export type RunPluginOptions = LocalExecutorOptions &
     actionClass?: ActionExport;
   };
 
+async function runLocal(action: unknown, params: unknown, options: LocalExecutorOptions): Promise<unknown> {
+  const executor = new LocalExecutor(options);
+  try {
+    return await executor.execute(action, params);
+  } finally {
+    await executor.close();
+  }
+}
+
 /** A plugin directory or config file; anything else is imported as a module of actions. */
 async function discover(plugin: string): Promise<PluginDiscovery> {
   if (existsSync(plugin)) return PluginDiscovery.fromPath(plugin);
@@ -52,16 +62,12 @@ export async function runPlugin(
   const { mode = 'local', actionClass, wait, onOutput, ...executorOptions } = options;
   if (!EXECUTION_MODES.includes(mode))
     throw new PluginError(`Invalid mode: ${mode}. Use local, task, or job.`);
-  if (mode === 'local' && actionClass) return new LocalExecutor(executorOptions).execute(actionClass, params);
+  if (mode === 'local' && actionClass) return runLocal(actionClass, params, executorOptions);
 
   const discovery = await discover(plugin);
   const env = { ...discovery.config.env, ...options.env };
-  if (mode === 'local') {
-    return new LocalExecutor({ ...executorOptions, env }).execute(
-      await discovery.getActionClass(action),
-      params,
-    );
-  }
+  if (mode === 'local')
+    return runLocal(await discovery.getActionClass(action), params, { ...executorOptions, env });
   // Task and job modes run the action in another process, which finds it through the plugin's files.
   if (!discovery.configPath)
     throw new PluginError(`Mode '${mode}' needs a plugin directory, not a module: ${plugin}`);
@@ -76,7 +82,9 @@ export async function runPlugin(
       await executor.close();
     }
   }
-  const executor = new JobExecutor({ ...executorOptions, env, workingDir });
+  // A job the backend knows (id given) gets its status kept there; a local one reports nowhere.
+  const client = executorOptions.client ?? (jobId ? createRunClient({ ...process.env, ...env }) : null);
+  const executor = new JobExecutor({ ...executorOptions, client, env, workingDir });
   const id = await executor.submit(entrypoint, params, { jobId, onOutput });
   return wait ? executor.wait(id, { timeoutSeconds: Number.POSITIVE_INFINITY }) : id;
 }

@@ -1,5 +1,5 @@
 /** `LocalExecutor` (plugins.md §10.2): runs an action in this process. */
-import type { AgentClient } from '../clients/agent/index.ts';
+import { AgentClient } from '../clients/agent/index.ts';
 import type { BackendClient } from '../clients/backend/index.ts';
 import { createRunClient } from '../clients/credentials.ts';
 import { dispatchAction } from '../plugins/action.ts';
@@ -21,17 +21,24 @@ export class LocalExecutor {
   readonly #vars: EnvVars;
   readonly #options: LocalExecutorOptions;
   readonly #client: BackendClient | null;
+  readonly #agentClient: AgentClient | null;
 
   constructor(options: LocalExecutorOptions = {}) {
     this.#options = options;
     this.#vars = { ...process.env, ...options.env };
     this.#client = options.client !== undefined ? options.client : createRunClient(this.#vars);
+    this.#agentClient =
+      options.agentClient !== undefined ? options.agentClient : AgentClient.fromEnv(this.#vars);
   }
 
   /** Runs an action export (class, `defineAction` function or plain function) with raw params. */
   async execute(action: unknown, params: unknown = {}): Promise<unknown> {
-    const { jobId = null, agentClient, logger } = this.#options;
-    const ctx = runtimeContext(this.#vars, jobId, { client: this.#client, agentClient, logger });
+    const { jobId = null, logger } = this.#options;
+    const ctx = runtimeContext(this.#vars, jobId, {
+      client: this.#client,
+      agentClient: this.#agentClient,
+      logger,
+    });
     try {
       return await dispatchAction(action, params, ctx);
     } catch (err) {
@@ -43,5 +50,14 @@ export class LocalExecutor {
     } finally {
       await ctx.logger.finish();
     }
+  }
+
+  /** Releases the clients this executor made (not the ones it was given). */
+  async close(): Promise<void> {
+    const owned = [
+      this.#options.client === undefined ? this.#client : null,
+      this.#options.agentClient === undefined ? this.#agentClient : null,
+    ];
+    await Promise.all(owned.map((c) => c?.close()));
   }
 }

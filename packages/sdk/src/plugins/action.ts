@@ -9,7 +9,7 @@ import type { RuntimeContext } from './context.ts';
 import type { LogLevel, MessageContext, PluginCategory } from './enums.ts';
 import type { PluginEnvironment } from './environment.ts';
 import { RuntimeError } from './errors.ts';
-import type { JobLogger } from './logging/job.ts';
+import { declareProportions } from './logging/job.ts';
 import { validateParams } from './params.ts';
 import { BaseStepContext, Orchestrator, StepRegistry } from './steps/index.ts';
 
@@ -100,13 +100,9 @@ export abstract class BaseAction<
         ? this.paramsSchema({ client: ctx.client, env: ctx.env, action: this })
         : this.paramsSchema;
     const params = schema ? await validateParams(schema, rawParams ?? {}) : (rawParams ?? {});
-    // Only a JobLogger weighs categories (checked by shape: the logger may come from another SDK copy).
-    const logger = ctx.logger as Partial<Pick<JobLogger, 'setStepProportions'>>;
-    if (this.progressCategories && typeof logger.setStepProportions === 'function') {
-      const proportions = Object.fromEntries(
-        Object.entries(this.progressCategories).map(([k, v]) => [k, v.proportion]),
-      );
-      logger.setStepProportions(proportions);
+    if (this.progressCategories) {
+      const entries = Object.entries(this.progressCategories).map(([k, v]) => [k, v.proportion]);
+      declareProportions(ctx.logger, Object.fromEntries(entries));
     }
     ctx.actionName ??= this.actionName ?? null;
     const result = await new this(params, ctx).run();

@@ -72,11 +72,11 @@ export async function importModule(file: string): Promise<Record<string, unknown
 
 const isClass = (fn: Function) => Function.prototype.toString.call(fn).startsWith('class');
 
-/** An action export; a serve deployment is marked by a static `isServeDeployment = true`. */
+/** An action export: a BaseAction subclass, a defineAction() function or a plain function. */
 export function isActionExport(value: unknown): value is ActionExport {
   if (typeof value !== 'function') return false;
   if (!isClass(value)) return true; // a defineAction() function or a plain (params, ctx) function
-  return isActionClass(value) || (value as { isServeDeployment?: unknown }).isServeDeployment === true;
+  return isActionClass(value);
 }
 
 /** Resolves, imports and returns the action an entrypoint names. */

@@ -50,6 +50,7 @@ describe('synapse login', () => {
 describe('plugin commands on a scaffolded plugin', () => {
   let dir: string;
   beforeAll(async () => {
+    await synapse(['login', '--host', h.server.url, '--token', h.server.credentials.accessToken]);
     await synapse(['plugin', 'create', '--name', 'Trainer', '--category', 'neural_net', '--path', 'trainer']);
     dir = join(root, 'trainer');
   });

@@ -149,7 +149,6 @@ describe('entrypoint resolution (§3.2)', () => {
     'pkg/index.ts': `export const fromIndex = () => 'index';`,
     'jspkg/index.js': `export const fromJsIndex = () => 'js index';`,
     'broken.ts': `import './does-not-exist.ts';\nexport const x = () => 1;`,
-    'served.ts': `export class Deployment { static isServeDeployment = true; }`,
   };
 
   it('tries the extensions, then index files, relative to the plugin dir', async () => {
@@ -192,7 +191,6 @@ describe('entrypoint resolution (§3.2)', () => {
         index: 'pkg.fromIndex',
         jsindex: 'jspkg.fromJsIndex',
         byDefault: 'plugin.js_action.Main',
-        served: 'served.Deployment',
       }),
     });
     const plugin = await PluginDiscovery.fromPath(dir);
@@ -204,7 +202,6 @@ describe('entrypoint resolution (§3.2)', () => {
     expect(((await plugin.getActionClass('jsindex')) as () => unknown)()).toBe('js index');
     // Not a named export: the default export whose name matches.
     expect((await plugin.getActionClass('byDefault')).name).toBe('Main');
-    expect((await plugin.getActionClass('served')).name).toBe('Deployment');
   });
 
   it('reports import failures, missing exports and exports that are not actions', async () => {

@@ -56,6 +56,18 @@ afterEach(() => {
 });
 
 describe('JobLogger against the devserver', () => {
+  it('loses only the item whose attached file cannot be read, not its batch', async () => {
+    const jobId = await newJob();
+    const logger = new JobLogger(h.client, jobId, { echo: false });
+    logger.info('before');
+    logger.log('info', 'visualization', { group: 'a' }, '/nonexistent/plot.png');
+    logger.info('after');
+    await logger.finish();
+    const messages = (await storedLogs(jobId)).map((l) => l.data.message ?? l.event);
+    expect(messages).toEqual(['before', 'after']);
+    expect(warnings().join('')).toContain('WARNING: JobLogger failed to send logs: ');
+  });
+
   it('coalesces 100,000 progress calls into a few PATCHes and ends with the final state', async () => {
     const jobId = await newJob();
     const logger = new JobLogger(h.client, jobId, { echo: false });

@@ -94,9 +94,11 @@ export class AgentClient extends BaseClient {
    * of the credentials file; null when neither gives both.
    */
   static fromEnv(env: Record<string, string | undefined> = process.env): AgentClient | null {
-    const agent = loadCredentials(env).agent;
-    const url = env.SYNAPSE_AGENT_URL ?? agent?.url;
-    const token = env.SYNAPSE_AGENT_TOKEN ?? agent?.token;
+    // URL and token come from the same source: a token is never paired with another agent's URL.
+    const saved = loadCredentials(env).agent;
+    const [url, token] = env.SYNAPSE_AGENT_URL
+      ? [env.SYNAPSE_AGENT_URL, env.SYNAPSE_AGENT_TOKEN]
+      : [saved?.url, saved?.token];
     if (!url || !token) return null;
     return new AgentClient(url, token, {
       userToken: env.SYNAPSE_PLUGIN_RUN_USER_TOKEN,

@@ -1,7 +1,7 @@
 /** Data collections, data files and data units, and bulk upload of a collection (client.md §8.3). */
 import { stat } from 'node:fs/promises';
 import { FileNotFoundError } from '../errors.ts';
-import { type ListResult, type PaginateOptions, paginate } from '../pagination.ts';
+import { LARGE_LIST, type ListResult, type PaginateOptions, paginate } from '../pagination.ts';
 import { type ChunkedUploadOptions, createChunkedUpload } from '../upload.ts';
 import type { QueryParams } from '../url.ts';
 import { limiter } from '../url-conversion.ts';
@@ -112,8 +112,6 @@ export interface UploadDataCollectionResult {
 }
 
 const CHUNKED_UPLOAD_THRESHOLD = 50 * 1024 * 1024;
-/** Data unit lists can be large: 100 items a page and a 60 s read timeout by default. */
-const LARGE_LIST = { pageSize: 100, timeout: 60 };
 
 export interface DataCollectionClientMixin {
   listDataCollections(params?: QueryParams): Promise<[DataCollection[], number]>;

@@ -246,7 +246,7 @@ const MIME_TYPES: Record<string, string> = {
   '.wav': 'audio/wav',
 };
 
-async function fileToDataUri(path: string): Promise<string> {
+export async function fileToDataUri(path: string): Promise<string> {
   const mime = MIME_TYPES[extname(path).toLowerCase()];
   if (!mime) throw new Error(`Cannot determine MIME type for file: ${path}`);
   const bytes = await readFile(path).catch((err) => {

@@ -1,6 +1,6 @@
 /** Models and ground truth (MLClientMixin, seed 002; client.md §8.6). */
 import { FileNotFoundError } from '../errors.ts';
-import { type ListResult, type PaginateOptions, paginate } from '../pagination.ts';
+import { LARGE_LIST, type ListResult, type PaginateOptions, paginate } from '../pagination.ts';
 import { createChunkedUpload } from '../upload.ts';
 import type { QueryParams } from '../url.ts';
 import { applyUrlConversion, type UrlConversion } from '../url-conversion.ts';
@@ -67,9 +67,6 @@ export interface GroundTruthVersion {
 export interface GroundTruth extends GroundTruthEvent {
   ground_truth_dataset: number;
 }
-
-/** Lists of ground truth are large: they default to 100 items a page and a 60 s read timeout. */
-const LARGE_LIST = { pageSize: 100, timeout: 60 };
 
 export interface MLClientMixin {
   listModels(params?: QueryParams): Promise<[Model[], number]>;

@@ -58,12 +58,6 @@ function lineParts(record: LoggerRecord): [label: string, text: string] {
   }
 }
 
-/** The plain console line of a record (no colour, no bar). */
-export function formatLine(record: LoggerRecord): string {
-  const [label, text] = lineParts(record);
-  return `${label}: ${text}`;
-}
-
 /** Prints records to a stream; shared by ConsoleLogger and JobLogger's echo. */
 export class ConsolePrinter {
   readonly #out: OutputStream;

@@ -8,7 +8,7 @@
  * state goes out with the next call, or at `finish()`.
  */
 import type { BackendClient } from '../../clients/backend/index.ts';
-import type { JobUpdate, LogItem } from '../../clients/backend/integration.ts';
+import { fileToDataUri, type JobUpdate, type LogItem } from '../../clients/backend/integration.ts';
 import { ClientError, ValidationError } from '../../clients/errors.ts';
 import { BaseLogger, type LoggerRecord } from './base.ts';
 import { ConsolePrinter, type OutputStream } from './console.ts';
@@ -119,15 +119,41 @@ export class JobLogger extends BaseLogger {
   async #sendLogs(): Promise<boolean> {
     while (this.#queue.length > 0) {
       const batch = this.#queue.slice(0, MAX_LOG_BATCH);
+      const ready = await this.#attachFiles(batch);
       try {
-        await this.#client.createLogs(batch);
+        if (ready.length > 0) await this.#client.createLogs(ready);
       } catch (err) {
         this.#warn('send logs', err);
         if (worthResending(err)) return false;
+        // The server refused the batch: find the items it refuses, so only they are lost.
+        if (ready.length > 1) await this.#sendEach(ready);
       }
       this.#queue.splice(0, batch.length);
     }
     return true;
+  }
+
+  /** Reads attached files now, one by one: an unreadable file loses its own item, not the batch. */
+  async #attachFiles(items: LogItem[]): Promise<LogItem[]> {
+    const ready: LogItem[] = [];
+    for (const item of items) {
+      if (!item.file || item.file.startsWith('data:')) {
+        ready.push(item);
+        continue;
+      }
+      try {
+        ready.push({ ...item, file: await fileToDataUri(item.file) });
+      } catch (err) {
+        this.#warn('send logs', err);
+      }
+    }
+    return ready;
+  }
+
+  async #sendEach(items: LogItem[]): Promise<void> {
+    for (const item of items) {
+      await this.#client.createLogs([item]).catch((err: unknown) => this.#warn('send logs', err));
+    }
   }
 
   async #updateJob(data: JobUpdate, what: string): Promise<boolean> {
@@ -143,5 +169,19 @@ export class JobLogger extends BaseLogger {
   #warn(what: string, err: unknown): void {
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`WARNING: JobLogger failed to ${what}: ${message}\n`);
+  }
+}
+
+/**
+ * Declares progress weights on a logger that takes them (a JobLogger), checked by shape: the logger
+ * may come from another copy of the SDK. Weights that come after progress has started are ignored.
+ */
+export function declareProportions(logger: object, proportions: Record<string, number>): void {
+  const target = logger as Partial<Pick<JobLogger, 'setStepProportions'>>;
+  if (typeof target.setStepProportions !== 'function') return;
+  try {
+    target.setStepProportions(proportions);
+  } catch (err) {
+    if ((err as Error).name !== 'RuntimeError') throw err;
   }
 }

@@ -3,7 +3,7 @@
  * failure it rolls back every step that ran, the failed one included, newest first (README D31).
  */
 import { RuntimeError } from '../errors.ts';
-import { JobLogger } from '../logging/job.ts';
+import { declareProportions } from '../logging/job.ts';
 import type { BaseStep, BaseStepContext } from './base.ts';
 import type { StepRegistry } from './registry.ts';
 import { StepResult } from './result.ts';
@@ -63,13 +63,7 @@ export class Orchestrator<C extends BaseStepContext = BaseStepContext> {
 
   /** Step proportions become the job's progress weights, unless progress has already started. */
   #declareProportions(): void {
-    const logger = this.#context.runtimeCtx.logger;
-    if (!(logger instanceof JobLogger)) return;
-    try {
-      logger.setStepProportions(this.#registry.getStepProportions());
-    } catch (err) {
-      if (!(err instanceof RuntimeError)) throw err;
-    }
+    declareProportions(this.#context.runtimeCtx.logger, this.#registry.getStepProportions());
   }
 
   /** Skips or executes the step; whatever it throws or wrongly returns becomes a failed result. */
