@@ -51,6 +51,7 @@ export interface DevServer {
 }
 
 const MULTIPART_LIMIT = 8 * 1024 ** 3;
+const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
 export async function startDevServer(opts: DevServerOptions = {}): Promise<DevServer> {
   const host = opts.host ?? '127.0.0.1';
@@ -124,6 +125,14 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     if (!isPublic && !path.startsWith('/agent/') && req.routeOptions.url) await authenticate(ctx, req);
   });
 
+  // A known path asked with a method it does not serve answers 405, as the platform does.
+  const methodsByUrl = new Map<string, Set<string>>();
+  app.addHook('onRoute', (route) => {
+    const methods = methodsByUrl.get(route.url) ?? new Set<string>();
+    for (const method of [route.method].flat()) methods.add(method);
+    methodsByUrl.set(route.url, methods);
+  });
+
   for (const prefix of ['', '/api']) {
     await app.register(
       async (scope) => {
@@ -133,6 +142,16 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
       },
       { prefix },
     );
+  }
+
+  for (const [url, methods] of [...methodsByUrl]) {
+    const missing = HTTP_METHODS.filter((m) => !methods.has(m));
+    if (missing.length === 0) continue;
+    app.route({
+      method: missing,
+      url,
+      handler: (req, reply) => reply.code(405).send({ detail: `Method "${req.method}" not allowed.` }),
+    });
   }
 
   const address = await app.listen({ port: opts.port ?? 0, host });

@@ -79,6 +79,11 @@ describe('devserver wire format', () => {
     expect(await call('GET', 'no_such_thing/')).toEqual({ status: 404, body: { detail: 'Not found.' } });
   });
 
+  it('answers 405 for a known path asked with another method', async () => {
+    expect(await call('DELETE', 'models/')).toEqual({ status: 405, body: { detail: 'Method "DELETE" not allowed.' } });
+    expect((await call('PATCH', 'api/models/1/')).status).toBe(405);
+  });
+
   it('rejects malformed JSON with 400', async () => {
     const res = await fetch(`${server.url}/models/`, {
       method: 'POST',
