@@ -80,7 +80,10 @@ describe('devserver wire format', () => {
   });
 
   it('answers 405 for a known path asked with another method', async () => {
-    expect(await call('DELETE', 'models/')).toEqual({ status: 405, body: { detail: 'Method "DELETE" not allowed.' } });
+    expect(await call('DELETE', 'models/')).toEqual({
+      status: 405,
+      body: { detail: 'Method "DELETE" not allowed.' },
+    });
     expect((await call('PATCH', 'api/models/1/')).status).toBe(405);
   });
 
