@@ -53,3 +53,4 @@ export {
   type TaskExecutorOptions,
 } from './executors/index.ts';
 export * from './plugins/index.ts';
+export * from './serve/index.ts';

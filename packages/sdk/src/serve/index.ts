@@ -1,0 +1,6 @@
+export {
+  createServeMultiplexedModelId,
+  decodeServeMultiplexedModelId,
+  MultiplexTokenError,
+  type ServeModelClaims,
+} from './multiplex-token.ts';
