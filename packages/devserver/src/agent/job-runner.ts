@@ -138,6 +138,8 @@ export class JobRunner {
     const id = job.id as string;
     const done = this.#run(job)
       .catch((err: Error) => this.#fail(id, err.message))
+      // Recording the failure can fail too (database closed): the server must not crash for it.
+      .catch((err: Error) => console.error(`job ${id}: could not record its failure: ${err.message}`))
       .finally(() => {
         // A rerun of the same job id may have replaced this run meanwhile.
         if (this.#runs.get(id) !== done) return;

@@ -44,6 +44,9 @@ async function runDev(opts: DevOptions): Promise<void> {
   const port = Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`Invalid --port: ${opts.port}`);
+  if (opts.seed !== undefined && opts.seed !== 'demo') {
+    throw new UsageError(`Unknown seed "${opts.seed}": the available seed is "demo"`);
+  }
   const dataDir = resolve(opts.dataDir);
   const server = await devserver.startDevServer({
     port,
@@ -83,18 +86,20 @@ async function runDev(opts: DevOptions): Promise<void> {
     lines.push(`  token:    ${mask(credentials.accessToken)} (saved to ${path})`);
   }
   if (opts.seed) {
-    if (opts.seed !== 'demo')
-      throw new UsageError(`Unknown seed "${opts.seed}": the available seed is "demo"`);
     const seeded = await devserver.seedDemo(server.ctx);
     lines.push(
       `  seeded:   project ${seeded.project} with ${seeded.tasks} tasks (data collection ${seeded.dataCollection})`,
     );
   }
   process.stdout.write(`${lines.join('\n')}\nPress Ctrl+C to stop.\n`);
-  const stop = async () => {
-    await server.close();
-    process.exit(0);
-  };
+  const stop = () =>
+    server.close().then(
+      () => process.exit(0),
+      (err: Error) => {
+        process.stderr.write(`Error: stopping the devserver failed: ${err.message}\n`);
+        process.exit(1);
+      },
+    );
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }
