@@ -23,6 +23,8 @@ export interface DevContext {
   capacity?: CapacityOverride;
   /** How long a `deployment` run keeps its serve application DEPLOYING before RUNNING (ms). */
   deploymentDelayMs?: number;
+  /** Serve gateway that `inference` runs are forwarded to when their app is RUNNING (no trailing slash). */
+  serveGatewayUrl?: string;
 }
 
 export interface CapacityOverride {

@@ -5,13 +5,14 @@
  * their canned result.
  */
 
-import { defaultMethodFor } from 'synapse-sdk';
+import { createServeMultiplexedModelId, defaultMethodFor } from 'synapse-sdk';
+import { DEV_EMAIL, issueToken } from './auth.ts';
 import type { DevContext } from './context.ts';
 import type { Doc } from './db/collection.ts';
 import { addCondition, emptyWhere } from './db/filters.ts';
-import { invalidChoice } from './errors.ts';
+import { ApiError, invalidChoice } from './errors.ts';
 import { type JobSpec, startJob, statusFields, updateJob } from './jobs.ts';
-import { routePrefix, upsertServeApp } from './serve-apps.ts';
+import { findServeApp, releaseChecksum, routePrefix, upsertServeApp } from './serve-apps.ts';
 import { isObject } from './validate.ts';
 
 /** Results of actions without a fixture (`PUT _emulator/run_fixtures/<code>/<action>`). */
@@ -114,10 +115,77 @@ async function deploy(ctx: DevContext, run: Run): Promise<Doc> {
   return job;
 }
 
-/** The canned result of a non-job action. Forwarding `inference` to a serve gateway plugs in here. */
+/**
+ * The result of a non-job action: `inference` of a release whose serve application is RUNNING
+ * goes to the serve gateway when one is configured; anything else answers its canned result.
+ */
 async function actionResult(ctx: DevContext, run: Run): Promise<unknown> {
+  if (run.action === 'inference' && ctx.serveGatewayUrl) {
+    const app = await findServeApp(ctx, run.releaseCode, run.agent);
+    if (app?.status === 'RUNNING') return forwardInference(ctx, run, ctx.serveGatewayUrl);
+  }
   const [fixture] = await ctx.db.query<{ value: unknown }>('SELECT value FROM settings WHERE key = $1', [
     `run_fixture:${run.pluginCode}:${run.action}`,
   ]);
   return fixture?.value ?? DEFAULT_RESULTS[run.action] ?? {};
+}
+
+/** A user token for the run's caller (the emulator has one user), issued once per server. */
+const runTokens = new WeakMap<DevContext, Promise<string>>();
+
+function runToken(ctx: DevContext): Promise<string> {
+  let token = runTokens.get(ctx);
+  if (!token) {
+    token = (async () => {
+      const where = emptyWhere();
+      addCondition(where, `doc->>'email' = $?`, DEV_EMAIL);
+      const user = await ctx.collections.users.findOne(where);
+      return issueToken(ctx, 'user', user!.id as number);
+    })();
+    token.catch(() => runTokens.delete(ctx));
+    runTokens.set(ctx, token);
+  }
+  return token;
+}
+
+/**
+ * `POST <gateway>/<checksum><params.path or "/">` with `params.json` as body (backend-api.md
+ * §10.3), selecting `params.model` with the multiplexing token (inference.md §5) signed with
+ * this server's URL. A gateway error answers 400 (4xx) or 500 with its detail.
+ */
+async function forwardInference(ctx: DevContext, run: Run, gateway: string): Promise<unknown> {
+  const { model, json, path } = run.params;
+  const checksum =
+    typeof run.release?.checksum === 'string' ? run.release.checksum : releaseChecksum(run.releaseCode);
+  const subPath = typeof path === 'string' && path !== '' ? (path.startsWith('/') ? path : `/${path}`) : '/';
+  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+  if (model !== undefined && model !== null && (typeof model === 'number' || typeof model === 'string')) {
+    headers.serve_multiplexed_model_id = createServeMultiplexedModelId(
+      model,
+      await runToken(ctx),
+      ctx.publicUrl,
+    );
+  }
+  let response: Response;
+  try {
+    response = await fetch(`${gateway}/${checksum}${subPath}`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify(json ?? {}),
+    });
+  } catch {
+    throw new ApiError(500, { detail: 'Unable to connect to serve application' });
+  }
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = text === '' ? null : JSON.parse(text);
+  } catch {
+    // not JSON: answered as text
+  }
+  if (!response.ok) {
+    const detail = isObject(body) && 'detail' in body ? body.detail : body;
+    throw new ApiError(response.status >= 500 ? 500 : 400, { detail });
+  }
+  return body;
 }

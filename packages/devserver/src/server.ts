@@ -35,6 +35,11 @@ export interface DevServerOptions {
   capacity?: CapacityOverride;
   /** Delay (ms) before a deployed serve application turns RUNNING; default 0. */
   deploymentDelayMs?: number;
+  /**
+   * Base URL of a serve gateway (e.g. `http://localhost:8100`): `inference` runs of a release
+   * with a RUNNING serve application are forwarded there instead of answering their fixture.
+   */
+  serveGatewayUrl?: string;
   /** Run `job` actions of published releases as local processes; default true. Off, jobs stay PENDING. */
   runJobs?: boolean;
 }
@@ -77,6 +82,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     hooks: {},
     capacity: opts.capacity,
     deploymentDelayMs: opts.deploymentDelayMs,
+    serveGatewayUrl: opts.serveGatewayUrl?.replace(/\/+$/, ''),
   };
 
   // Lenient like the platform: an empty JSON body is no body, not an error.

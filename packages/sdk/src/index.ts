@@ -1,5 +1,6 @@
 /** synapse-sdk: clients for the Synapse platform, and the plugin framework. */
 export { z } from 'zod';
+export * from './actions/inference/index.ts';
 export {
   AgentClient,
   type AgentClientOptions,

@@ -4,6 +4,7 @@ import { registerDev } from './dev.ts';
 import { registerLogin } from './login.ts';
 import { fail, UsageError } from './output.ts';
 import { registerPlugin } from './plugin.ts';
+import { registerServe } from './serve.ts';
 
 const program = new Command('synapse')
   .description('Synapse SDK command line: plugins, jobs, and the local platform')
@@ -16,6 +17,7 @@ const program = new Command('synapse')
 registerLogin(program);
 registerPlugin(program);
 registerDev(program);
+registerServe(program);
 
 try {
   await program.parseAsync(process.argv);

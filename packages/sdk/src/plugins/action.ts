@@ -214,6 +214,10 @@ export async function dispatchAction(
   rawParams: unknown,
   ctx: RuntimeContext,
 ): Promise<unknown> {
+  // Loaded lazily: serve/deployment.ts extends BaseAction, so a static import would be a cycle.
+  const { isServeDeploymentClass } = await import('../serve/deployment.ts');
+  // A serve deployment runs as a call to its deployed app: its `dispatch` is `inferRemote` (inference.md §6).
+  if (isServeDeploymentClass(target)) return target.dispatch(rawParams, ctx);
   if (isActionClass(target)) return target.dispatch(rawParams, ctx);
   if (isFunctionAction(target)) {
     const { params: schema, name } = target.actionMeta;

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
+import { type BaseServeDeployment, isServeDeploymentClass } from '../serve/deployment.ts';
 import { type ActionClass, type FunctionAction, isActionClass } from './action.ts';
 import { ActionNotFoundError, ExecutionError } from './errors.ts';
 
@@ -14,7 +15,11 @@ const TS_EXTENSIONS = ['.ts', '.mts'];
 const INDEX_FILES = ['index.ts', 'index.js'];
 
 /** What an entrypoint may name: an action class, a `defineAction` function, a serve deployment or a plain function. */
-export type ActionExport = ActionClass | FunctionAction | ((params: any, ctx: any) => unknown);
+export type ActionExport =
+  | ActionClass
+  | typeof BaseServeDeployment
+  | FunctionAction
+  | ((params: any, ctx: any) => unknown);
 
 export interface EntrypointTarget {
   /** The module part as written (`plugin.train`, `./plugin/train.ts`). */
@@ -72,11 +77,11 @@ export async function importModule(file: string): Promise<Record<string, unknown
 
 const isClass = (fn: Function) => Function.prototype.toString.call(fn).startsWith('class');
 
-/** An action export: a BaseAction subclass, a defineAction() function or a plain function. */
+/** An action export: a BaseAction subclass, a serve deployment class, a defineAction() function or a plain function. */
 export function isActionExport(value: unknown): value is ActionExport {
   if (typeof value !== 'function') return false;
   if (!isClass(value)) return true; // a defineAction() function or a plain (params, ctx) function
-  return isActionClass(value);
+  return isActionClass(value) || isServeDeploymentClass(value);
 }
 
 /** Resolves, imports and returns the action an entrypoint names. */

@@ -1,3 +1,19 @@
+export { getServeBackend, type ServeApp, type ServeBackend, setServeBackend } from './backend.ts';
+export {
+  BaseServeDeployment,
+  currentMultiplexedModelId,
+  isServeDeploymentClass,
+  runInServeRequest,
+  type ServeRequest,
+  ServeRequestError,
+  type ServeRoute,
+  type ServeRouteMethod,
+} from './deployment.ts';
+export {
+  LocalServeBackend,
+  type LocalServeBackendOptions,
+  MULTIPLEX_HEADER,
+} from './local-backend.ts';
 export {
   createServeMultiplexedModelId,
   decodeServeMultiplexedModelId,

@@ -1,0 +1,167 @@
+/**
+ * `inferRemote` (inference.md §6): the `inference` action of a plugin whose entrypoint is a serve
+ * deployment does not run the model itself; it forwards the request to the deployed app through
+ * the serve gateway, selecting the model with the multiplexing token (§5).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { ClientConnectionError } from '../../clients/errors.ts';
+import { BaseClient, type HttpMethod } from '../../clients/http.ts';
+import { deriveCode } from '../../plugins/config.ts';
+import type { RuntimeContext } from '../../plugins/context.ts';
+import type { PluginEnvironment } from '../../plugins/environment.ts';
+import { PluginValidationError, RuntimeError } from '../../plugins/errors.ts';
+import { createServeMultiplexedModelId } from '../../serve/multiplex-token.ts';
+
+export interface InferRemoteParams {
+  /** Model id for multiplexing. */
+  model?: number | string;
+  /** HTTP method, any case; default `post`. */
+  method?: string;
+  /** Request body sent to the serve endpoint. */
+  json: Record<string, unknown>;
+  /** Path under the app's route prefix; default `/`. */
+  path?: string;
+}
+
+export const DEFAULT_SERVE_ADDRESS = 'http://localhost:8100';
+/** Connect 5 s, read 300 s: inference may take long, an unreachable gateway should not. */
+export const SERVE_TIMEOUT = { connect: 5, read: 300 } as const;
+
+const HTTP_METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+export const NO_APP_NAME_MESSAGE =
+  'Cannot determine serve app name. Set SYNAPSE_PLUGIN_RELEASE_CODE env var or ensure config.yaml exists in working directory.';
+
+/** A non-empty string value of the environment, or undefined. */
+export function envString(env: PluginEnvironment, key: string): string | undefined {
+  const value = env.get(key);
+  if (value === undefined || value === null) return undefined;
+  const text = String(value);
+  return text === '' ? undefined : text;
+}
+
+/** `<code>@<version>` of `./config.yaml` (code derived from the name when absent), or null. */
+export function releaseCodeFromConfig(dir: string = process.cwd()): string | null {
+  const file = join(dir, 'config.yaml');
+  if (!existsSync(file)) return null;
+  let config: unknown;
+  try {
+    config = parseYaml(readFileSync(file, 'utf8'));
+  } catch {
+    return null;
+  }
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) return null;
+  const { code, name, version } = config as Record<string, unknown>;
+  const pluginCode =
+    typeof code === 'string' && code.trim() !== ''
+      ? code.trim()
+      : typeof name === 'string'
+        ? deriveCode(name)
+        : '';
+  const pluginVersion = typeof version === 'string' || typeof version === 'number' ? String(version) : '';
+  if (!pluginCode || !pluginVersion.trim()) return null;
+  return `${pluginCode}@${pluginVersion.trim()}`;
+}
+
+/** The serve app name: env `SYNAPSE_PLUGIN_RELEASE_CODE`, else `<code>@<version>` of `./config.yaml`. */
+export function defaultServeAppName(env: PluginEnvironment, dir?: string): string {
+  const name = envString(env, 'SYNAPSE_PLUGIN_RELEASE_CODE') ?? releaseCodeFromConfig(dir);
+  if (!name) throw new RuntimeError(NO_APP_NAME_MESSAGE);
+  return name;
+}
+
+export function md5Hex(text: string): string {
+  return createHash('md5').update(text, 'utf8').digest('hex');
+}
+
+/** `/<SYNAPSE_PLUGIN_RELEASE_CHECKSUM>`, else `/<md5 of the serve app name>`. */
+export function serveRoutePrefix(env: PluginEnvironment, appName: () => string): string {
+  const checksum = envString(env, 'SYNAPSE_PLUGIN_RELEASE_CHECKSUM');
+  return `/${checksum ?? md5Hex(appName())}`;
+}
+
+function invalid(field: string, message: string): PluginValidationError {
+  return new PluginValidationError(`Parameter validation failed: ${field}: ${message}`, {
+    params: { [field]: [message] },
+  });
+}
+
+function isDict(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Checks the params (§6 table); `json` is required and must be an object. */
+export function validateInferRemoteParams(raw: unknown): InferRemoteParams {
+  const params = isDict(raw) ? raw : {};
+  if (!isDict(params.json)) throw invalid('json', 'Input should be a valid dictionary');
+  const { model, method, path } = params;
+  if (model !== undefined && model !== null && typeof model !== 'number' && typeof model !== 'string') {
+    throw invalid('model', 'Input should be a valid integer');
+  }
+  if (method !== undefined && method !== null) {
+    if (typeof method !== 'string') throw invalid('method', 'Input should be a valid string');
+    if (!HTTP_METHODS.includes(method.toUpperCase() as HttpMethod)) {
+      throw invalid('method', `Input should be one of ${HTTP_METHODS.join(', ')}`);
+    }
+  }
+  if (path !== undefined && path !== null && typeof path !== 'string') {
+    throw invalid('path', 'Input should be a valid string');
+  }
+  const result: InferRemoteParams = { json: params.json };
+  if (model !== undefined && model !== null) result.model = model as number | string;
+  if (typeof method === 'string') result.method = method;
+  if (typeof path === 'string') result.path = path;
+  return result;
+}
+
+/** The serve gateway client: errors read `Serve ...`; no retries (inference is not idempotent). */
+class ServeClient extends BaseClient {
+  constructor(address: string) {
+    super(address, 'Serve', { ...SERVE_TIMEOUT }, { retry: { total: 0 } });
+  }
+}
+
+/** The multiplexing header value for `model`, from the run's user token, tenant and backend URL. */
+function multiplexedModelId(model: number | string, env: PluginEnvironment): string {
+  const token = envString(env, 'SYNAPSE_PLUGIN_RUN_USER_TOKEN') ?? envString(env, 'SYNAPSE_ACCESS_TOKEN');
+  if (!token) {
+    throw new RuntimeError(
+      'No user token available for model multiplexing. Set SYNAPSE_PLUGIN_RUN_USER_TOKEN or SYNAPSE_ACCESS_TOKEN.',
+    );
+  }
+  const backendUrl = envString(env, 'SYNAPSE_PLUGIN_RUN_HOST') ?? envString(env, 'SYNAPSE_HOST') ?? '';
+  const tenant = envString(env, 'SYNAPSE_PLUGIN_RUN_TENANT');
+  return createServeMultiplexedModelId(model, token, backendUrl, tenant);
+}
+
+/** Sends the inference request to the deployed serve app and returns its answer (§6). */
+export async function inferRemote(rawParams: unknown, ctx: RuntimeContext): Promise<unknown> {
+  const params = validateInferRemoteParams(rawParams);
+  const env = ctx.env;
+  const prefix = serveRoutePrefix(env, () => defaultServeAppName(env));
+  const address = (envString(env, 'RAY_SERVE_ADDRESS') ?? DEFAULT_SERVE_ADDRESS).replace(/\/+$/, '');
+  const path = params.path ?? '/';
+  const method = (params.method ?? 'post').toUpperCase() as HttpMethod;
+  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+  if (params.model !== undefined) {
+    headers.serve_multiplexed_model_id = multiplexedModelId(params.model, env);
+  }
+
+  const client = new ServeClient(address);
+  try {
+    return await client.request(method, `${prefix}${path.startsWith('/') ? path : `/${path}`}`, {
+      headers,
+      data: method === 'GET' ? undefined : params.json,
+    });
+  } catch (err) {
+    if (err instanceof ClientConnectionError) {
+      throw new ClientConnectionError('Unable to connect to serve application', { cause: err });
+    }
+    throw err;
+  } finally {
+    await client.close();
+  }
+}

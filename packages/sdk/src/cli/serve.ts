@@ -1,0 +1,119 @@
+/**
+ * `synapse serve`: runs a plugin's serve deployment (a `BaseServeDeployment` action) on this
+ * machine through the local serve gateway, with worker-process replicas.
+ */
+import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { UsageError } from './output.ts';
+
+const DEFAULT_ADDRESS = 'http://localhost:8100';
+
+interface ServeOptions {
+  path: string;
+  deployment: string;
+  replicas: string;
+  port?: string;
+  host?: string;
+  maxModelsPerReplica?: string;
+  backendUrl?: string;
+}
+
+function positiveInt(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`Invalid --${name}: ${value} (expected an integer >= 1)`);
+  return n;
+}
+
+async function runServe(opts: ServeOptions): Promise<void> {
+  const [{ loadPluginConfig }, { loadEntrypoint, resolveEntrypoint }, serve, { loadCredentials }] =
+    await Promise.all([
+      import('../plugins/config.ts'),
+      import('../plugins/entrypoint.ts'),
+      import('../serve/index.ts'),
+      import('../clients/credentials.ts'),
+    ]);
+  const replicas = positiveInt('replicas', opts.replicas);
+  const maxModels =
+    opts.maxModelsPerReplica === undefined
+      ? undefined
+      : positiveInt('max-models-per-replica', opts.maxModelsPerReplica);
+  const address = new URL(process.env.RAY_SERVE_ADDRESS ?? DEFAULT_ADDRESS);
+  const port = opts.port === undefined ? Number(address.port || 8100) : Number(opts.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`Invalid --port: ${opts.port}`);
+
+  const dir = resolve(opts.path);
+  const config = await loadPluginConfig(dir);
+  const action = (config.actions as Record<string, { entrypoint?: string }>)[opts.deployment];
+  if (!action) throw new UsageError(`Action '${opts.deployment}' not found in the plugin config`);
+  if (!action.entrypoint) throw new UsageError(`Action '${opts.deployment}' has no entrypoint`);
+  const target = resolveEntrypoint(action.entrypoint, dir);
+  const deployment = await loadEntrypoint(action.entrypoint, dir);
+  if (!serve.isServeDeploymentClass(deployment)) {
+    throw new UsageError(
+      `Action '${opts.deployment}' (${action.entrypoint}) is not a BaseServeDeployment subclass`,
+    );
+  }
+
+  const env = process.env;
+  const name = env.SYNAPSE_PLUGIN_RELEASE_CODE ?? `${config.code}@${config.version}`;
+  const routePrefix = `/${env.SYNAPSE_PLUGIN_RELEASE_CHECKSUM ?? createHash('md5').update(name).digest('hex')}`;
+  const backendUrl =
+    opts.backendUrl ?? env.SYNAPSE_PLUGIN_RUN_HOST ?? env.SYNAPSE_HOST ?? loadCredentials().host ?? '';
+
+  const backend = new serve.LocalServeBackend({ address: address.href, port, host: opts.host });
+  await backend.init();
+  const stop = () =>
+    backend.close().then(
+      () => process.exit(0),
+      (err: Error) => {
+        process.stderr.write(`Error: stopping the serve gateway failed: ${err.message}\n`);
+        process.exit(1);
+      },
+    );
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    await backend.run({
+      name,
+      routePrefix,
+      deployment,
+      initArgs: [backendUrl],
+      actorOptions: {},
+      serveOptions: { num_replicas: replicas, ...(maxModels ? { max_models_per_replica: maxModels } : {}) },
+      modulePath: target.file,
+      exportName: target.exportName,
+    });
+  } catch (err) {
+    await backend.close().catch(() => {});
+    throw err;
+  }
+  const lines = [
+    `Serving ${name} (${target.exportName}) at ${backend.url}${routePrefix}/`,
+    `  route prefix: ${routePrefix}`,
+    `  replicas:     ${replicas} (pids ${backend.replicaPids(name).join(', ')})`,
+    `  models:       ${maxModels ?? deployment.maxModelsPerReplica} per replica`,
+    `  backend:      ${backendUrl || '(none: set SYNAPSE_HOST or --backend-url to load models)'}`,
+    `  routes:       ${deployment.routes.map((r) => `${r.method} ${r.path}`).join(', ')}`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\nPress Ctrl+C to stop.\n`);
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description("serve a plugin's BaseServeDeployment over HTTP on this machine (local serve gateway)")
+    .option('--path <dir>', 'plugin directory', '.')
+    .option('--deployment <action>', 'action whose entrypoint is a BaseServeDeployment', 'inference')
+    .option('--replicas <n>', 'replica worker processes', '1')
+    .option(
+      '-p, --port <port>',
+      'port to listen on (default: RAY_SERVE_ADDRESS port, else 8100; 0 picks one)',
+    )
+    .option('--host <host>', 'address to bind (default: RAY_SERVE_ADDRESS host, else localhost)')
+    .option('--max-models-per-replica <n>', "models each replica keeps loaded (default: the class's)")
+    .option('--backend-url <url>', 'backend the models come from (default: SYNAPSE_HOST or the saved login)')
+    .action(runServe);
+}

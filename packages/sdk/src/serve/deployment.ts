@@ -1,0 +1,254 @@
+/**
+ * `BaseServeDeployment` (inference.md §3): the class a serve backend instantiates per replica.
+ * Routes name instance methods; `getModel()` loads the model the current request selects through
+ * its `serve_multiplexed_model_id` header and keeps up to `maxModelsPerReplica` of them (LRU).
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inferRemote } from '../actions/inference/infer-remote.ts';
+import { DEFAULT_MODEL_LIMITS, downloadAndExtractModel } from '../actions/inference/model-archive.ts';
+import { BackendClient } from '../clients/backend/index.ts';
+import type { Model } from '../clients/backend/ml.ts';
+import { BaseAction } from '../plugins/action.ts';
+import { RuntimeContext } from '../plugins/context.ts';
+import type { PluginCategory } from '../plugins/enums.ts';
+import { decodeServeMultiplexedModelId, MultiplexTokenError } from './multiplex-token.ts';
+
+export type ServeRouteMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface ServeRoute {
+  method: ServeRouteMethod;
+  path: string;
+  handler: string;
+}
+
+/** What a route handler receives as its second argument (plain data: it crosses processes). */
+export interface ServeRequest {
+  method: string;
+  /** The path under the app's route prefix, starting with `/`. */
+  path: string;
+  query: Record<string, unknown>;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** The request scope the serve backend opens around each handler call. */
+export interface ServeRequestScope {
+  multiplexedModelId: string | null;
+}
+
+const SCOPE_KEY = Symbol.for('synapse-sdk.serve-request-scope');
+const DEPLOYMENT_MARK = Symbol.for('synapse-sdk.serve-deployment');
+
+/**
+ * One store per process, shared by every copy of the SDK loaded in it (a plugin may bring its own),
+ * so the scope a backend opens is the one the deployment reads.
+ */
+function requestStorage(): AsyncLocalStorage<ServeRequestScope> {
+  const g = globalThis as unknown as Record<symbol, AsyncLocalStorage<ServeRequestScope> | undefined>;
+  g[SCOPE_KEY] ??= new AsyncLocalStorage<ServeRequestScope>();
+  return g[SCOPE_KEY];
+}
+
+/** Runs `fn` as the handling of one serve request. */
+export function runInServeRequest<T>(scope: ServeRequestScope, fn: () => T): T {
+  return requestStorage().run(scope, fn);
+}
+
+/** The multiplexed model id of the request being handled, or null. */
+export function currentMultiplexedModelId(): string | null {
+  return requestStorage().getStore()?.multiplexedModelId ?? null;
+}
+
+/** An error a serve gateway answers with `statusCode` and `detail` instead of 500. */
+export class ServeRequestError extends Error {
+  constructor(
+    message: string,
+    readonly statusCode: number,
+    readonly detail: string = message,
+  ) {
+    super(message);
+    this.name = 'ServeRequestError';
+  }
+}
+
+/** True for a `BaseServeDeployment` subclass from any copy of the SDK. */
+export function isServeDeploymentClass(value: unknown): value is typeof BaseServeDeployment {
+  return (
+    typeof value === 'function' && (value as unknown as Record<symbol, unknown>)[DEPLOYMENT_MARK] === true
+  );
+}
+
+interface CachedModel {
+  model: unknown;
+  dir: string;
+}
+
+async function releaseModel(entry: CachedModel): Promise<void> {
+  const m = entry.model as { dispose?: () => unknown; release?: () => unknown } | null;
+  try {
+    if (m && typeof m.dispose === 'function') await m.dispose();
+    else if (m && typeof m.release === 'function') await m.release();
+  } catch {
+    // A failing dispose must not break the request that caused the eviction.
+  }
+  await rm(entry.dir, { recursive: true, force: true }).catch(() => {});
+}
+
+export abstract class BaseServeDeployment extends BaseAction {
+  static readonly [DEPLOYMENT_MARK] = true;
+  static override actionName = 'inference';
+  static override category = 'neural_net' as PluginCategory;
+  static routes: ServeRoute[] = [{ method: 'POST', path: '/', handler: 'infer' }];
+  static maxModelsPerReplica = 3;
+
+  readonly backendUrl: string;
+  #maxModels: number;
+  /** Insertion order = recency: the first key is the least recently used. */
+  readonly #cache = new Map<string, CachedModel>();
+  readonly #loading = new Map<string, Promise<unknown>>();
+
+  constructor(backendUrl: string) {
+    super({}, new RuntimeContext());
+    this.backendUrl = backendUrl;
+    this.#maxModels = (this.constructor as typeof BaseServeDeployment).maxModelsPerReplica;
+  }
+
+  /** Overrides the class's `maxModelsPerReplica` for this instance (serve `--max-models-per-replica`). */
+  setMaxModelsPerReplica(n: number): void {
+    if (!Number.isInteger(n) || n < 1)
+      throw new Error(`maxModelsPerReplica must be an integer >= 1, got ${n}`);
+    this.#maxModels = n;
+  }
+
+  /** Keys of the models loaded in this replica, least recently used first. */
+  get loadedModelIds(): string[] {
+    return [...this.#cache.keys()];
+  }
+
+  /** The model for the current request (§3 `getModel()`). */
+  async getModel(): Promise<unknown> {
+    const key = currentMultiplexedModelId();
+    if (!key) throw new ServeRequestError('No serve_multiplexed_model_id in request', 400);
+    const hit = this.#cache.get(key);
+    if (hit) {
+      this.#cache.delete(key);
+      this.#cache.set(key, hit);
+      return hit.model;
+    }
+    let pending = this.#loading.get(key);
+    if (!pending) {
+      pending = this.#load(key).finally(() => this.#loading.delete(key));
+      this.#loading.set(key, pending);
+    }
+    return pending;
+  }
+
+  async #load(key: string): Promise<unknown> {
+    let claims: ReturnType<typeof decodeServeMultiplexedModelId>;
+    try {
+      claims = decodeServeMultiplexedModelId(key, this.backendUrl);
+    } catch (e) {
+      const message =
+        e instanceof MultiplexTokenError ? e.message : `Invalid model token: ${(e as Error).message}`;
+      throw new ServeRequestError(message, 401, 'Invalid model token');
+    }
+    const client = new BackendClient(this.backendUrl, {
+      authorizationToken: claims.token,
+      tenant: claims.tenant,
+    });
+    let model: Model;
+    try {
+      model = await client.getModel(Number.parseInt(claims.model, 10));
+    } finally {
+      await client.close();
+    }
+    if (!model.file) throw new Error(`Model ${claims.model} has no file URL`);
+    const dir = await mkdtemp(join(tmpdir(), 'synapse_model_'));
+    let loaded: unknown;
+    try {
+      const path = await downloadAndExtractModel(model.file, dir, DEFAULT_MODEL_LIMITS);
+      loaded = await this._getModel({ ...model, path });
+    } catch (e) {
+      await rm(dir, { recursive: true, force: true }).catch(() => {});
+      throw e;
+    }
+    this.#cache.set(key, { model: loaded, dir });
+    const evicted: CachedModel[] = [];
+    while (this.#cache.size > this.#maxModels) {
+      const oldest = this.#cache.keys().next().value as string;
+      evicted.push(this.#cache.get(oldest) as CachedModel);
+      this.#cache.delete(oldest);
+    }
+    await Promise.all(evicted.map(releaseModel));
+    return loaded;
+  }
+
+  /** Releases every loaded model (called by the serve backend when the replica stops). */
+  async disposeModels(): Promise<void> {
+    const entries = [...this.#cache.values()];
+    this.#cache.clear();
+    await Promise.all(entries.map(releaseModel));
+  }
+
+  /** Loads the framework model from the extracted artifact at `modelInfo.path`. */
+  protected async _getModel(_modelInfo: Model & { path: string }): Promise<unknown> {
+    throw new Error('Override _getModel() to load your model format.');
+  }
+
+  /** The default route's handler: `(body, request)`. */
+  async infer(..._args: unknown[]): Promise<unknown> {
+    throw new Error('Override infer() to implement inference logic.');
+  }
+
+  /** Calls the deployed app of this plugin (§6). */
+  static inferRemote(params: unknown, ctx: RuntimeContext): Promise<unknown> {
+    return inferRemote(params, ctx);
+  }
+
+  /** Running the action of a serve deployment = calling the deployed app. */
+  static override dispatch(params: unknown, ctx: RuntimeContext): Promise<unknown> {
+    return inferRemote(params, ctx);
+  }
+}
+
+/** A route handler's outcome as a gateway answers it. */
+export interface ServeResponse {
+  status: number;
+  body: unknown;
+}
+
+/** The status and `{detail}` body for an error thrown while handling a request (§3). */
+export function serveErrorResponse(e: unknown): ServeResponse {
+  const err = e as { name?: unknown; statusCode?: unknown; detail?: unknown; message?: unknown } | null;
+  if (err && err.name === 'ServeRequestError' && typeof err.statusCode === 'number') {
+    const detail = typeof err.detail === 'string' ? err.detail : String(err.message);
+    return { status: err.statusCode, body: { detail } };
+  }
+  const detail = err && typeof err.message === 'string' ? err.message : String(e);
+  return { status: 500, body: { detail } };
+}
+
+/**
+ * Calls route handler `handler` of `instance` with `(body, request)` inside the request scope;
+ * errors become their response (never throws).
+ */
+export async function invokeServeHandler(
+  instance: BaseServeDeployment,
+  handler: string,
+  body: unknown,
+  request: ServeRequest,
+  multiplexedModelId: string | null,
+): Promise<ServeResponse> {
+  const fn = (instance as unknown as Record<string, unknown>)[handler];
+  if (typeof fn !== 'function') {
+    return { status: 500, body: { detail: `Handler ${handler}() is not a method of the deployment` } };
+  }
+  try {
+    const value = await runInServeRequest({ multiplexedModelId }, () => fn.call(instance, body, request));
+    return { status: 200, body: value ?? null };
+  } catch (e) {
+    return serveErrorResponse(e);
+  }
+}
