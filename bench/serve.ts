@@ -22,13 +22,13 @@ const REQUESTS = Number(process.env.BENCH_SERVE_REQUESTS ?? 5_000);
 const CONCURRENCY = Number(process.env.BENCH_SERVE_CONCURRENCY ?? 16);
 const FIXTURE = fileURLToPath(new URL('../packages/sdk/test/serve/fixtures/deployments.ts', import.meta.url));
 
-/** Runs `one` REQUESTS times, CONCURRENCY at a time; returns the latencies (ms) and the seconds. */
-async function load(one: (i: number) => Promise<void>) {
+/** Runs `one` REQUESTS times, `concurrency` at a time; returns requests/s and latency percentiles (ms). */
+async function load(one: (i: number) => Promise<void>, concurrency = CONCURRENCY) {
   const latencies: number[] = [];
   let next = 0;
   const { seconds } = await timed(() =>
     Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
+      Array.from({ length: concurrency }, async () => {
         while (next < REQUESTS) {
           const i = next++;
           const start = process.hrtime.bigint();
@@ -92,6 +92,9 @@ try {
   }
   const gateway = await load(viaGateway);
   const baseline = await load(viaDirect);
+  // The cost of one request on its own: latencies at concurrency 1, without queueing.
+  const gatewayAlone = await load(viaGateway, 1);
+  const directAlone = await load(viaDirect, 1);
   await direct.disposeModels();
 
   const ms = (v: number) => v.toFixed(3);
@@ -101,7 +104,8 @@ try {
     ['direct call requests/s (baseline)', baseline.rps],
     ['direct p50 / p99 (ms)', `${ms(baseline.p50)} / ${ms(baseline.p99)}`],
     ['ratio gateway/direct throughput', (gateway.rps / baseline.rps).toFixed(4)],
-    ['added p50 latency (ms)', ms(gateway.p50 - baseline.p50)],
+    ['overhead per request, p50 at concurrency 1 (ms)', ms(gatewayAlone.p50 - directAlone.p50)],
+    ['target overhead', '< 2 ms'],
   ]);
 } finally {
   await agent.close();

@@ -5,11 +5,11 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import type { ServeApplicationStatus } from '../../clients/backend/integration.ts';
 import type { Model } from '../../clients/backend/ml.ts';
 import { BaseAction } from '../../plugins/action.ts';
 import { mergePackageManagerOptions } from '../../plugins/config.ts';
+import { resolveEntrypoint, splitEntrypoint } from '../../plugins/entrypoint.ts';
 import type { PluginCategory } from '../../plugins/enums.ts';
 import { RuntimeError } from '../../plugins/errors.ts';
 import { BaseStepContext, type StepRuntimeContext } from '../../plugins/steps/index.ts';
@@ -17,6 +17,7 @@ import { getServeBackend } from '../../serve/backend.ts';
 import type { BaseServeDeployment } from '../../serve/deployment.ts';
 import { checkServeCapacity } from './capacity-gate.ts';
 import { defaultServeAppName, envString, serveRoutePrefix } from './infer-remote.ts';
+import { readWorkingConfig } from './working-config.ts';
 
 export const DEPLOYMENT_PROGRESS = {
   INITIALIZE: 'initialize',
@@ -101,19 +102,6 @@ export function parseRequirements(text: string): { packages: string[]; options: 
   return { packages, options };
 }
 
-function readConfigYaml(dir: string): Record<string, unknown> {
-  const file = join(dir, 'config.yaml');
-  if (!existsSync(file)) return {};
-  try {
-    const data = parseYaml(readFileSync(file, 'utf8'));
-    return typeof data === 'object' && data !== null && !Array.isArray(data)
-      ? (data as Record<string, unknown>)
-      : {};
-  } catch {
-    return {};
-  }
-}
-
 export abstract class BaseDeploymentAction<
   P = Record<string, unknown>,
   R = unknown,
@@ -150,7 +138,7 @@ export abstract class BaseDeploymentAction<
     if (!existsSync(file)) return {};
     const { packages, options } = parseRequirements(readFileSync(file, 'utf8'));
     if (packages.length === 0) return {};
-    const config = readConfigYaml(this.workingDir);
+    const config = readWorkingConfig(this.workingDir);
     const packageManager = config.package_manager === 'uv' ? 'uv' : 'pip';
     const configOptions = Array.isArray(config.package_manager_options)
       ? config.package_manager_options.map(String)
@@ -221,7 +209,32 @@ export abstract class BaseDeploymentAction<
       initArgs: [backendUrl],
       actorOptions,
       serveOptions,
+      ...this.locateDeployment(entrypoint),
     });
+  }
+
+  /**
+   * The module file of the deployment class, found through the config action whose entrypoint
+   * names it, so the backend can start replicas as worker processes. Without one, replicas run
+   * in this process.
+   */
+  protected locateDeployment(entrypoint: typeof BaseServeDeployment): {
+    modulePath?: string;
+    exportName?: string;
+  } {
+    const actions = readWorkingConfig(this.workingDir).actions;
+    if (!actions || typeof actions !== 'object') return {};
+    for (const action of Object.values(actions as Record<string, { entrypoint?: unknown }>)) {
+      if (typeof action?.entrypoint !== 'string') continue;
+      const { exportName } = splitEntrypoint(action.entrypoint);
+      if (exportName !== entrypoint.name) continue;
+      try {
+        return { modulePath: resolveEntrypoint(action.entrypoint, this.workingDir).file, exportName };
+      } catch {
+        return {};
+      }
+    }
+    return {};
   }
 
   /** Reports the running app to the backend; its id, or null without a job or agent (§2.3). */

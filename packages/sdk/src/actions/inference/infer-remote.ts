@@ -6,7 +6,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { ClientConnectionError } from '../../clients/errors.ts';
 import { BaseClient, type HttpMethod } from '../../clients/http.ts';
 import { deriveCode } from '../../plugins/config.ts';
@@ -14,6 +13,7 @@ import type { RuntimeContext } from '../../plugins/context.ts';
 import type { PluginEnvironment } from '../../plugins/environment.ts';
 import { PluginValidationError, RuntimeError } from '../../plugins/errors.ts';
 import { createServeMultiplexedModelId } from '../../serve/multiplex-token.ts';
+import { readWorkingConfig } from './working-config.ts';
 
 export interface InferRemoteParams {
   /** Model id for multiplexing. */
@@ -45,16 +45,8 @@ export function envString(env: PluginEnvironment, key: string): string | undefin
 
 /** `<code>@<version>` of `./config.yaml` (code derived from the name when absent), or null. */
 export function releaseCodeFromConfig(dir: string = process.cwd()): string | null {
-  const file = join(dir, 'config.yaml');
-  if (!existsSync(file)) return null;
-  let config: unknown;
-  try {
-    config = parseYaml(readFileSync(file, 'utf8'));
-  } catch {
-    return null;
-  }
-  if (typeof config !== 'object' || config === null || Array.isArray(config)) return null;
-  const { code, name, version } = config as Record<string, unknown>;
+  const config = readWorkingConfig(dir);
+  const { code, name, version } = config;
   const pluginCode =
     typeof code === 'string' && code.trim() !== ''
       ? code.trim()
