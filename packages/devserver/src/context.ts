@@ -1,5 +1,6 @@
 /** What every route module receives: the database, one collection per resource, files, settings. */
 import type { FastifyRequest } from 'fastify';
+import type { ServeHost } from './agent/serve-host.ts';
 import { Collection, type Doc } from './db/collection.ts';
 import type { Database } from './db/database.ts';
 import { compileFilters, type Query, type Where } from './db/filters.ts';
@@ -25,6 +26,8 @@ export interface DevContext {
   deploymentDelayMs?: number;
   /** Serve gateway that `inference` runs are forwarded to when their app is RUNNING (no trailing slash). */
   serveGatewayUrl?: string;
+  /** The agent's serve runtime, when this server hosts deployments itself. */
+  serveHost?: ServeHost;
 }
 
 export interface CapacityOverride {

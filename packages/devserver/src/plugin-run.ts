@@ -84,12 +84,14 @@ function jobSpec(run: Run): JobSpec {
 }
 
 /**
- * A deployment job and its serve application, DEPLOYING until the configured delay has passed,
- * then RUNNING with the job SUCCEEDED. The emulator plays the deployment, so no executor hook runs.
+ * A deployment job and its serve application. When this server hosts serving, the release's serve
+ * deployment runs on its gateway; otherwise the emulator plays it: DEPLOYING until the configured
+ * delay has passed, then RUNNING with the job SUCCEEDED. No executor hook runs either way.
  */
 async function deploy(ctx: DevContext, run: Run): Promise<Doc> {
   const job = await startJob(ctx, jobSpec(run));
   const replicas = run.params.num_replicas;
+  const numReplicas = Number.isInteger(replicas) ? (replicas as number) : 1;
   const app = await upsertServeApp(ctx, {
     name: run.releaseCode,
     agent: run.agent,
@@ -98,9 +100,14 @@ async function deploy(ctx: DevContext, run: Run): Promise<Doc> {
     plugin_code: run.pluginCode,
     route_prefix: routePrefix(run.releaseCode),
     params: run.params,
-    num_replicas: Number.isInteger(replicas) ? replicas : 1,
+    num_replicas: numReplicas,
     status: 'DEPLOYING',
   });
+  if (ctx.serveHost && run.release?.file) {
+    // This server hosts serving: the release's serve deployment really runs.
+    ctx.serveHost.start(run.release, app, job, numReplicas);
+    return (await updateJob(ctx, job.id as string, statusFields('RUNNING')))!;
+  }
   const finish = async () => {
     await ctx.collections.serve_applications.update(app.id, {
       status: 'RUNNING',

@@ -7,8 +7,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { LocalServeBackend } from 'synapse-sdk';
 import { JobRunner } from './agent/job-runner.ts';
 import agentRoutes from './agent/routes.ts';
+import { ServeHost } from './agent/serve-host.ts';
 import { authenticate, type Bootstrap, bootstrap } from './auth.ts';
 import { type CapacityOverride, createCollections, type DevContext } from './context.ts';
 import { openDatabase } from './db/database.ts';
@@ -42,6 +44,11 @@ export interface DevServerOptions {
   serveGatewayUrl?: string;
   /** Run `job` actions of published releases as local processes; default true. Off, jobs stay PENDING. */
   runJobs?: boolean;
+  /**
+   * Host deployments: a serve gateway in this server (port 0 picks a free one) runs the serve
+   * deployment of each `deployment` run, and `inference` runs are forwarded to it.
+   */
+  serve?: { port?: number };
 }
 
 export interface DevServer {
@@ -167,6 +174,12 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     '',
   );
   const credentials = await bootstrap(ctx);
+  if (opts.serve) {
+    const backend = new LocalServeBackend({ host, port: opts.serve.port ?? 0 });
+    await backend.init();
+    ctx.serveHost = new ServeHost(ctx, backend);
+    ctx.serveGatewayUrl ??= backend.url;
+  }
   const jobRunner = opts.runJobs === false ? null : new JobRunner(ctx);
   if (jobRunner) ctx.hooks.onJobCreated = (job) => jobRunner.start(job);
 
@@ -179,6 +192,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     async close() {
       // Running jobs report to this server until they are stopped.
       await jobRunner?.close();
+      await ctx.serveHost?.backend.close();
       await app.close();
       await db.close();
       if (ephemeral) await rm(dataDir, { recursive: true, force: true });

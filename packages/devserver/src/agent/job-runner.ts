@@ -59,7 +59,7 @@ class ConsoleLog {
  * when a debug publish replaced the archive). `synapse-sdk` resolves from there as it does on a
  * platform image with the SDK installed.
  */
-async function extractRelease(ctx: DevContext, release: Doc): Promise<string> {
+export async function extractRelease(ctx: DevContext, release: Doc): Promise<string> {
   const root = join(ctx.dataDir, 'plugins');
   const dir = join(root, release.checksum);
   const stampFile = join(dir, '.archive_checksum');

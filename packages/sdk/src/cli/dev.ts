@@ -16,6 +16,9 @@ interface DevOptions {
   cpus?: string;
   gpus?: string;
   memory?: string;
+  /** `false` with --no-serve. */
+  serve: boolean;
+  servePort: string;
 }
 
 /** A non-negative number option, or undefined when not given. */
@@ -44,6 +47,10 @@ async function runDev(opts: DevOptions): Promise<void> {
   const port = Number(opts.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`Invalid --port: ${opts.port}`);
+  const servePort = Number(opts.servePort);
+  if (!Number.isInteger(servePort) || servePort < 0 || servePort > 65535) {
+    throw new UsageError(`Invalid --serve-port: ${opts.servePort}`);
+  }
   if (opts.seed !== undefined && opts.seed !== 'demo') {
     throw new UsageError(`Unknown seed "${opts.seed}": the available seed is "demo"`);
   }
@@ -54,6 +61,7 @@ async function runDev(opts: DevOptions): Promise<void> {
     dataDir,
     databaseUrl: process.env.DATABASE_URL,
     faults: opts.faults,
+    serve: opts.serve ? { port: servePort } : undefined,
     capacity: {
       cpus: amount('cpus', opts.cpus),
       gpus: amount('gpus', opts.gpus),
@@ -66,6 +74,8 @@ async function runDev(opts: DevOptions): Promise<void> {
     `  database: ${process.env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : `embedded, ${join(dataDir, 'db')}`}`,
     `  agent:    ${server.agentUrl}`,
   ];
+  if (server.ctx.serveHost)
+    lines.push(`  serve:    ${server.ctx.serveHost.backend.url} (deployments and inference)`);
   if (credentials.password) {
     const path = join(dataDir, 'login.json');
     await writeFile(
@@ -115,6 +125,8 @@ export function registerDev(program: Command): void {
     .option('--cpus <n>', "the agent's CPUs (default: this machine's logical CPUs)")
     .option('--gpus <n>', "the agent's GPUs (default: 0)")
     .option('--memory <size>', "the agent's memory, e.g. 16G (default: this machine's)")
+    .option('--serve-port <port>', 'port of the serve gateway that hosts deployments', '8100')
+    .option('--no-serve', 'do not host deployments (deployment runs are only simulated)')
     .option('--faults', 'enable fault injection (_emulator/faults) for tests')
     .option('--no-save-credentials', 'do not write the token to ~/.synapse/config.json')
     .action(runDev);

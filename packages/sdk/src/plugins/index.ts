@@ -21,6 +21,7 @@ export {
 } from './config.ts';
 export { RuntimeContext, type RuntimeContextInit } from './context.ts';
 export { PluginDiscovery } from './discovery.ts';
+export { loadEntrypoint, resolveEntrypoint } from './entrypoint.ts';
 export {
   DATA_TYPES,
   type DataType,

@@ -23,6 +23,8 @@ describe('synapse dev', () => {
         dataDir,
         '--seed',
         'demo',
+        '--serve-port',
+        '0',
         '--cpus',
         '3',
         '--gpus',
@@ -47,6 +49,7 @@ describe('synapse dev', () => {
     const output = lines.join('\n');
     const url = /running at (http:\/\/\S+)/.exec(output)![1];
     expect(output).toMatch(/seeded: {3}project \d+ with 12 tasks/);
+    expect(output).toMatch(/serve: {4}http:\/\/127\.0\.0\.1:\d+ \(deployments and inference\)/);
 
     const env = { SYNAPSE_CONFIG_DIR: configDir };
     const credentials = loadCredentials(env);
