@@ -1,5 +1,6 @@
 /** A real devserver per test file, and clients pointed at it. */
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:net';
 import { type DevServer, type DevServerOptions, startDevServer } from 'synapse-devserver';
 import { afterAll, beforeAll } from 'vitest';
 import { AgentClient, BackendClient, type BackendClientOptions } from '../src/index.ts';
@@ -71,4 +72,13 @@ export async function fixtureRelease(h: Harness, config: Record<string, unknown>
     ],
   });
   return { code, pluginId: plugins[0] as number, releaseId: plugin_releases[0] as number };
+}
+
+/** A port on this machine that nothing listens on (for "connection refused"). */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

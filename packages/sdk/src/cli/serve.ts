@@ -95,7 +95,8 @@ async function runServe(opts: ServeOptions): Promise<void> {
     `  route prefix: ${routePrefix}`,
     `  replicas:     ${replicas} (pids ${backend.replicaPids(name).join(', ')})`,
     `  models:       ${maxModels ?? deployment.maxModelsPerReplica} per replica`,
-    `  backend:      ${backendUrl || '(none: set SYNAPSE_HOST or --backend-url to load models)'}`,
+    // The backend URL is also the secret of model tokens: it is never printed.
+    `  backend:      ${backendUrl ? 'configured' : '(none: set SYNAPSE_HOST or --backend-url to load models)'}`,
     `  routes:       ${deployment.routes.map((r) => `${r.method} ${r.path}`).join(', ')}`,
   ];
   process.stdout.write(`${lines.join('\n')}\nPress Ctrl+C to stop.\n`);

@@ -1,12 +1,11 @@
 /** The serve capacity gate (inference.md §7) against the devserver's agent. */
-import { createServer } from 'node:net';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { checkServeCapacity } from '../../src/actions/inference/capacity-gate.ts';
 import { AgentClient } from '../../src/clients/agent/index.ts';
 import { ClientConnectionError, ClientTimeoutError, ServerError } from '../../src/clients/errors.ts';
 import { RuntimeError } from '../../src/plugins/errors.ts';
 import { BaseLogger, type LoggerRecord } from '../../src/plugins/logging/index.ts';
-import { useDevServer } from '../helpers.ts';
+import { closedPort, useDevServer } from '../helpers.ts';
 
 const GiB = 1024 ** 3;
 const h = useDevServer({ capacity: { cpus: 4, gpus: 1, memoryBytes: 8 * GiB }, faults: true });
@@ -67,14 +66,6 @@ async function gateError(run: Promise<void>): Promise<RuntimeError> {
 /** The next feasibility request answers 200 with this body instead of the agent's. */
 const answer = (body: unknown) =>
   h.admin('POST', '_emulator/faults', { status: 200, body, path: FEASIBILITY });
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('payload', () => {
   it('sends the defaults, in order, with null memory and an empty agent', async () => {

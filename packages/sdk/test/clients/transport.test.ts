@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import {
   AuthenticationError,
@@ -9,18 +8,10 @@ import {
   NotFoundError,
   ServerError,
 } from '../../src/index.ts';
-import { useDevServer } from '../helpers.ts';
+import { closedPort, useDevServer } from '../helpers.ts';
 
 const h = useDevServer({ faults: true });
 const noBackoff = { retry: { backoffFactor: 0 } };
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('transport against the devserver', () => {
   it('retries injected 503s and then succeeds', async () => {
