@@ -35,23 +35,6 @@ export type {
   UrlDownloadConfig,
   UrlFunctionMap,
 } from './clients/url-conversion.ts';
-export {
-  type JobBackend,
-  type JobExecutionStatus,
-  JobExecutor,
-  type JobExecutorOptions,
-  type JobSubmission,
-  LocalExecutor,
-  type LocalExecutorOptions,
-  type OutputStream,
-  parseResult,
-  RESULT_END,
-  RESULT_START,
-  type RunPluginOptions,
-  runPlugin,
-  type SubmitOptions,
-  TaskExecutor,
-  type TaskExecutorOptions,
-} from './executors/index.ts';
+export * from './executors/index.ts';
 export * from './plugins/index.ts';
 export * from './serve/index.ts';
