@@ -272,7 +272,7 @@ export class BaseClient {
     }
   }
 
-  /** Maps an exception thrown by fetch or a body read to the spec's transport errors. */
+  /** Maps an exception thrown by the request or a body read to the spec's transport errors. */
   private mapFailure(err: unknown, opts: RequestOptions, afterResponse: boolean): TransportFailure {
     if (opts.signal?.aborted && (err as Error)?.name === 'AbortError') throw err;
     const chain = causeChain(err);
