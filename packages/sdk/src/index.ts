@@ -1,6 +1,7 @@
 /** synapse-sdk: clients for the Synapse platform, and the plugin framework. */
 export { z } from 'zod';
 export * from './actions/inference/index.ts';
+export * from './actions/pre-annotation/index.ts';
 export {
   AgentClient,
   type AgentClientOptions,

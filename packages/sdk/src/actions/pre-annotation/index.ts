@@ -1,0 +1,2 @@
+/** Pre-annotation actions. */
+export * from './to-task/index.ts';

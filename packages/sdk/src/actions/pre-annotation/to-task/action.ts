@@ -1,0 +1,272 @@
+/**
+ * ToTaskAction (to-task.md §1–§3, §9, §10, §12): annotates a project's tasks from each data unit's
+ * JSON file (`file`) or from a pre-processor's inference (`inference`).
+ */
+import { BaseAction, type SchemaContext } from '../../../plugins/action.ts';
+import { RuntimeContext } from '../../../plugins/context.ts';
+import type { PluginCategory } from '../../../plugins/enums.ts';
+import { validateParams } from '../../../plugins/params.ts';
+import { type BaseStep, StepRegistry, StepResult } from '../../../plugins/steps/index.ts';
+import { CATEGORY, ToTaskContext, type ToTaskFailure } from './context.ts';
+import { DefaultToTaskConverter, type ToTaskConverter } from './converter.ts';
+import { errorMessage, PreAnnotationToTaskFailed } from './errors.ts';
+import './log-codes.ts';
+import { type ToTaskParams, toTaskParamsSchema } from './params.ts';
+import {
+  FinalizationStep,
+  MethodDeterminationStep,
+  MethodValidationStep,
+  ProcessingInitializationStep,
+  ProjectValidationStep,
+  TaskProcessingStep,
+  TaskValidationStep,
+} from './steps.ts';
+
+export const TO_TASK_SUCCESS_MESSAGE = 'Pre-annotation to task completed successfully';
+
+export interface ToTaskOptions {
+  preProcessorPollIntervalSeconds?: number;
+  preProcessorTimeoutSeconds?: number;
+  inferenceTimeoutSeconds?: number;
+  /** Timeout of each download of the default file converter (default 30). */
+  downloadTimeoutSeconds?: number;
+  /** Largest annotation file the default converter accepts, in bytes (default 50 MiB). */
+  maxDownloadBytes?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface ToTaskResult {
+  status: 'SUCCEEDED';
+  message: string;
+  total_tasks: number;
+  success_count: number;
+  failed_count: number;
+  failures: ToTaskFailure[];
+}
+
+export interface ToTaskInit {
+  run: RuntimeContext;
+  params: unknown;
+  converter?: ToTaskConverter;
+  options?: ToTaskOptions;
+}
+
+function isInit(value: unknown): value is ToTaskInit {
+  return typeof value === 'object' && value !== null && 'run' in value && 'params' in value;
+}
+
+export class ToTaskAction extends BaseAction<ToTaskParams, ToTaskResult, ToTaskContext> {
+  static override actionName = 'to_task';
+  static override category: PluginCategory = 'pre_annotation';
+  static override paramsSchema = (v: SchemaContext) => toTaskParamsSchema(v);
+  static override progressCategories = { [CATEGORY]: { proportion: 100 } };
+  static override metricsCategories = { [CATEGORY]: { total: 0, success: 0, failed: 0, stand_by: 0 } };
+
+  readonly options: ToTaskOptions;
+  /** Extra event emitted per failed task (the `add_task_data` alias sets it). */
+  protected failedTaskEvent: string | undefined = undefined;
+  #converter: ToTaskConverter | undefined;
+  #rawParams: unknown;
+  #validated: boolean;
+  #context: ToTaskContext | null = null;
+
+  /** `new ToTaskAction({run, params, converter?, options?})`, or the framework's `(params, ctx)`. */
+  constructor(init: ToTaskInit);
+  constructor(params: unknown, ctx: RuntimeContext, options?: ToTaskOptions);
+  constructor(a: unknown, b?: RuntimeContext, c?: ToTaskOptions) {
+    const seed = b === undefined && isInit(a);
+    const run = seed ? (a as ToTaskInit).run : b;
+    const params = seed ? (a as ToTaskInit).params : a;
+    super(params as ToTaskParams, run as RuntimeContext);
+    this.#rawParams = params;
+    this.#validated = !seed;
+    this.#converter = seed ? (a as ToTaskInit).converter : undefined;
+    this.options = (seed ? (a as ToTaskInit).options : c) ?? {};
+  }
+
+  /** The context of the current (or last) run. */
+  get context(): ToTaskContext | null {
+    return this.#context;
+  }
+
+  /** The converter: `options.converter`, else this class's overridden methods, else the defaults. */
+  protected resolveConverter(): ToTaskConverter {
+    if (this.#converter) return this.#converter;
+    const defaults = new DefaultToTaskConverter({
+      downloadTimeoutSeconds: this.options.downloadTimeoutSeconds,
+      maxDownloadBytes: this.options.maxDownloadBytes,
+    });
+    const proto = ToTaskAction.prototype;
+    const own = this as unknown as ToTaskConverter;
+    const converter: ToTaskConverter = {
+      convertDataFromFile:
+        this.convertDataFromFile === proto.convertDataFromFile
+          ? defaults.convertDataFromFile.bind(defaults)
+          : own.convertDataFromFile.bind(this),
+      convertDataFromInference:
+        this.convertDataFromInference === proto.convertDataFromInference
+          ? defaults.convertDataFromInference.bind(defaults)
+          : own.convertDataFromInference.bind(this),
+    };
+    this.#converter = converter;
+    return converter;
+  }
+
+  /** Override to convert a downloaded file; the default downloads and checks the target JSON. */
+  convertDataFromFile(
+    primaryUrl: string,
+    primaryName: string,
+    dataUrl: string,
+    dataName: string,
+    task: object,
+  ): Promise<object> | object {
+    const defaults = new DefaultToTaskConverter(this.options);
+    return defaults.convertDataFromFile(primaryUrl, primaryName, dataUrl, dataName, task);
+  }
+
+  /** Override to convert inference output; the default returns it unchanged. */
+  convertDataFromInference(data: unknown, _task: object): Promise<object> | object {
+    return data as object;
+  }
+
+  override createContext(): ToTaskContext {
+    return new ToTaskContext(this.ctx, this.params);
+  }
+
+  /** The seven steps of §3, in order. Subclasses may insert or replace steps. */
+  override setupSteps(registry: StepRegistry<ToTaskContext>): void {
+    registry.register(new ProjectValidationStep());
+    registry.register(new MethodDeterminationStep());
+    registry.register(new MethodValidationStep(this.options));
+    registry.register(new TaskValidationStep());
+    registry.register(new ProcessingInitializationStep());
+    registry.register(
+      new TaskProcessingStep({
+        converter: () => {
+          const converter = this.resolveConverter();
+          converter.context = this.#context ?? undefined;
+          return converter;
+        },
+        failedTaskEvent: this.failedTaskEvent,
+        inference: this.options,
+      }),
+    );
+    registry.register(new FinalizationStep());
+  }
+
+  override run(): Promise<ToTaskResult> {
+    return this.start();
+  }
+
+  override execute(): Promise<ToTaskResult> {
+    return this.start();
+  }
+
+  async start(): Promise<ToTaskResult> {
+    const ctx = this.ctx as RuntimeContext | undefined;
+    if (!(ctx instanceof RuntimeContext) || this.#rawParams === undefined || this.#rawParams === null) {
+      throw new PreAnnotationToTaskFailed('Run instance or parameters not properly initialized');
+    }
+    if (!this.#validated) {
+      const schema = toTaskParamsSchema({ client: ctx.client });
+      (this as { params: ToTaskParams }).params = await validateParams(schema, this.#rawParams);
+      this.#validated = true;
+    }
+    try {
+      ctx.logMessageWithCode('TO_TASK_STARTED');
+      try {
+        const result = await this.#runWorkflow();
+        ctx.logMessageWithCode('TO_TASK_COMPLETED');
+        return result;
+      } catch (err) {
+        if (err instanceof PreAnnotationToTaskFailed) {
+          ctx.logMessageWithCode('TO_TASK_FAILED', [err.message]);
+          throw err;
+        }
+        const message = `ToTask action failed: ${errorMessage(err)}`;
+        ctx.logMessage(message, 'danger');
+        throw new PreAnnotationToTaskFailed(message, {}, { cause: err });
+      }
+    } finally {
+      ctx.endLog();
+    }
+  }
+
+  async #runWorkflow(): Promise<ToTaskResult> {
+    const context = this.createContext();
+    this.#context = context;
+    const registry = new StepRegistry<ToTaskContext>();
+    this.setupSteps(registry);
+    const ran: BaseStep<ToTaskContext>[] = [];
+    const results = new Map<BaseStep<ToTaskContext>, StepResult>();
+    try {
+      for (const step of registry.getSteps()) {
+        ran.push(step);
+        context.currentStep = step.name;
+        this.ctx.logMessageWithCode('STEP_STARTED', [step.name]);
+        try {
+          const result = await step.execute(context);
+          context.stepResults.push(result);
+          results.set(step, result);
+        } catch (err) {
+          this.ctx.logMessageWithCode('STEP_FAILED', [step.name, errorMessage(err)]);
+          throw err;
+        }
+        context.stepsCompleted.push(step.name);
+        this.ctx.logMessageWithCode('STEP_COMPLETED', [step.name]);
+      }
+    } catch (err) {
+      try {
+        this.ctx.setProgressFailed(CATEGORY);
+      } catch (progressError) {
+        this.ctx.logMessageWithCode('PROGRESS_UPDATE_FAILED', [errorMessage(progressError)]);
+      }
+      await this.#rollback(context, ran, results);
+      if (err instanceof PreAnnotationToTaskFailed) throw err;
+      throw new PreAnnotationToTaskFailed(
+        `Workflow failed at step ${context.stepsCompleted.length}: ${errorMessage(err)}`,
+        {},
+        { cause: err },
+      );
+    } finally {
+      context.currentStep = null;
+    }
+    const { total, success, failed } = context.metrics;
+    return {
+      status: 'SUCCEEDED',
+      message: TO_TASK_SUCCESS_MESSAGE,
+      total_tasks: total,
+      success_count: success,
+      failed_count: failed,
+      failures: context.failures,
+    };
+  }
+
+  /** Completed steps and the failing one, newest first (D31), then the rollback actions in reverse. */
+  async #rollback(
+    context: ToTaskContext,
+    ran: BaseStep<ToTaskContext>[],
+    results: Map<BaseStep<ToTaskContext>, StepResult>,
+  ): Promise<void> {
+    for (const step of ran.toReversed()) {
+      try {
+        await step.rollback(context, results.get(step) ?? new StepResult({ success: false }));
+      } catch (err) {
+        this.ctx.logMessageWithCode('ROLLBACK_FAILED', [step.name, errorMessage(err)]);
+      }
+    }
+    for (const action of context.rollbackActions.toReversed()) {
+      try {
+        await action();
+      } catch (err) {
+        this.ctx.logMessageWithCode('ROLLBACK_ACTION_FAILED', [errorMessage(err)]);
+      }
+    }
+  }
+}
+
+/** The `add_task_data` alias (§12): the same action, plus `add_task_data_task_failed` per failed task. */
+export class AddTaskDataAction extends ToTaskAction {
+  static override actionName = 'add_task_data';
+  protected override failedTaskEvent: string | undefined = 'add_task_data_task_failed';
+}

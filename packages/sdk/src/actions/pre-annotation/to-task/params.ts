@@ -1,0 +1,59 @@
+/** ToTask params (to-task.md §2, README D2, D4–D6, D12, D13). */
+import { z } from 'zod';
+import { ClientError } from '../../../clients/errors.ts';
+import type { SchemaContext } from '../../../plugins/action.ts';
+
+export const DEFAULT_CONCURRENCY = 4;
+export const MAX_CONCURRENCY = 32;
+
+const nameSchema = z.string().superRefine((value, ctx) => {
+  if (value.trim() === '') ctx.addIssue({ code: 'custom', message: '필수 값을 확인해주세요.' });
+  else if (/\s/.test(value)) ctx.addIssue({ code: 'custom', message: 'name must not contain whitespace' });
+});
+
+/** An integer with the platform's messages (`z.int()` would say "valid number" for a string). */
+const intField = () =>
+  z.custom<number>((v) => Number.isInteger(v), {
+    error: (issue) => (issue.input === undefined ? 'Field required' : 'Input should be a valid integer'),
+  });
+
+const baseShape = {
+  name: nameSchema,
+  description: z.string().nullable().default(null),
+  project: intField(),
+  agent: intField(),
+  /** Any task query params; `limit` is a client-side cap (D12), `null` is sent as `key=` (D13). */
+  task_filters: z.record(z.string(), z.unknown()),
+  /** `file` or `inference`; other strings fail in the `method_determination` step. */
+  method: z.string(),
+  target_specification_name: z.string().nullable().default(null),
+  pre_processor: intField().nullable().default(null),
+  pre_processor_params: z.record(z.string(), z.unknown()).default({}),
+  model: intField().nullable().default(null),
+  /** How many tasks are processed at once; progress, metrics and the result stay exact. */
+  concurrency: z.int().min(1).max(MAX_CONCURRENCY).default(DEFAULT_CONCURRENCY),
+};
+
+/** The params without the project check (no client needed). */
+export const toTaskParamsBase = z.object(baseShape);
+
+export type ToTaskParams = z.output<typeof toTaskParamsBase>;
+
+/** The params schema; with a client, the project must be accessible. */
+export function toTaskParamsSchema(v?: Pick<SchemaContext, 'client'>) {
+  const client = v?.client ?? null;
+  if (!client) return toTaskParamsBase;
+  return toTaskParamsBase.superRefine(async (params, ctx) => {
+    try {
+      await client.getProject(params.project);
+    } catch (err) {
+      if (!(err instanceof ClientError)) throw err;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['project'],
+        message: `Invalid project: Project with ID ${params.project} does not exist or is not accessible: ${err.message}`,
+        params: { error_code: 'PROJECT_NOT_FOUND' },
+      });
+    }
+  });
+}
