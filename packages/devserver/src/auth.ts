@@ -97,14 +97,21 @@ function tokenOf(header: string | string[] | undefined): string | null {
   return value.replace(/^(Token|Bearer)\s+/i, '').trim() || null;
 }
 
-export async function lookupToken(
-  ctx: DevContext,
-  token: string,
-): Promise<{ kind: TokenKind; subject: number } | null> {
-  const [r] = await ctx.db.query<{ kind: TokenKind; subject: number }>(
-    'SELECT kind, subject FROM tokens WHERE token = $1',
-    [token],
-  );
+type TokenInfo = { kind: TokenKind; subject: number };
+
+/**
+ * Known tokens, per database: every request is authenticated, and tokens are never revoked, so a
+ * token found once needs no second query. Unknown tokens are not cached (they may be issued later).
+ */
+const knownTokens = new WeakMap<object, Map<string, TokenInfo>>();
+
+export async function lookupToken(ctx: DevContext, token: string): Promise<TokenInfo | null> {
+  const known = knownTokens.get(ctx.db) ?? new Map<string, TokenInfo>();
+  knownTokens.set(ctx.db, known);
+  const cached = known.get(token);
+  if (cached) return cached;
+  const [r] = await ctx.db.query<TokenInfo>('SELECT kind, subject FROM tokens WHERE token = $1', [token]);
+  if (r) known.set(token, r);
   return r ?? null;
 }
 
