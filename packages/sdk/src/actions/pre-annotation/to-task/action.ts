@@ -65,6 +65,7 @@ export class ToTaskAction extends BaseAction<ToTaskParams, ToTaskResult, ToTaskC
   readonly options: ToTaskOptions;
   /** Extra event emitted per failed task (the `add_task_data` alias sets it). */
   protected failedTaskEvent: string | undefined = undefined;
+  #defaults: DefaultToTaskConverter | undefined;
   #converter: ToTaskConverter | undefined;
   #rawParams: unknown;
   #validated: boolean;
@@ -89,27 +90,13 @@ export class ToTaskAction extends BaseAction<ToTaskParams, ToTaskResult, ToTaskC
     return this.#context;
   }
 
-  /** The converter: `options.converter`, else this class's overridden methods, else the defaults. */
+  /** The converter: the one given at construction, else this action's (overridable) methods. */
   protected resolveConverter(): ToTaskConverter {
-    if (this.#converter) return this.#converter;
-    const defaults = new DefaultToTaskConverter({
-      downloadTimeoutSeconds: this.options.downloadTimeoutSeconds,
-      maxDownloadBytes: this.options.maxDownloadBytes,
-    });
-    const proto = ToTaskAction.prototype;
-    const own = this as unknown as ToTaskConverter;
-    const converter: ToTaskConverter = {
-      convertDataFromFile:
-        this.convertDataFromFile === proto.convertDataFromFile
-          ? defaults.convertDataFromFile.bind(defaults)
-          : own.convertDataFromFile.bind(this),
-      convertDataFromInference:
-        this.convertDataFromInference === proto.convertDataFromInference
-          ? defaults.convertDataFromInference.bind(defaults)
-          : own.convertDataFromInference.bind(this),
+    this.#converter ??= {
+      convertDataFromFile: (...args) => this.convertDataFromFile(...args),
+      convertDataFromInference: (data, task) => this.convertDataFromInference(data, task),
     };
-    this.#converter = converter;
-    return converter;
+    return this.#converter;
   }
 
   /** Override to convert a downloaded file; the default downloads and checks the target JSON. */
@@ -120,8 +107,8 @@ export class ToTaskAction extends BaseAction<ToTaskParams, ToTaskResult, ToTaskC
     dataName: string,
     task: object,
   ): Promise<object> | object {
-    const defaults = new DefaultToTaskConverter(this.options);
-    return defaults.convertDataFromFile(primaryUrl, primaryName, dataUrl, dataName, task);
+    this.#defaults ??= new DefaultToTaskConverter(this.options);
+    return this.#defaults.convertDataFromFile(primaryUrl, primaryName, dataUrl, dataName, task);
   }
 
   /** Override to convert inference output; the default returns it unchanged. */
