@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { saveCredentials } from '../clients/credentials.ts';
-import { mask, UsageError } from './output.ts';
+import { mask, parsePort, UsageError } from './output.ts';
 
 interface DevOptions {
   port: string;
@@ -44,13 +44,8 @@ async function runDev(opts: DevOptions): Promise<void> {
   const devserver = await import('synapse-devserver').catch(() => {
     throw new Error('synapse dev needs the synapse-devserver package: npm install synapse-devserver');
   });
-  const port = Number(opts.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new UsageError(`Invalid --port: ${opts.port}`);
-  const servePort = Number(opts.servePort);
-  if (!Number.isInteger(servePort) || servePort < 0 || servePort > 65535) {
-    throw new UsageError(`Invalid --serve-port: ${opts.servePort}`);
-  }
+  const port = parsePort('port', opts.port);
+  const servePort = parsePort('serve-port', opts.servePort);
   if (opts.seed !== undefined && opts.seed !== 'demo') {
     throw new UsageError(`Unknown seed "${opts.seed}": the available seed is "demo"`);
   }

@@ -10,6 +10,14 @@ export function fail(err: unknown, debug = false): never {
   process.exit(error instanceof UsageError ? 2 : 1);
 }
 
+/** A TCP port option (0 picks a free one), or a usage error naming the option. */
+export function parsePort(option: string, value: string | number): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`Invalid --${option}: ${value}`);
+  return port;
+}
+
 /** Shows enough of a secret to recognise it, never the whole of it. */
 export function mask(secret: string): string {
   return secret.length <= 8 ? '****' : `${secret.slice(0, 8)}…`;

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { UsageError } from './output.ts';
+import { parsePort, UsageError } from './output.ts';
 
 const DEFAULT_ADDRESS = 'http://localhost:8100';
 
@@ -40,9 +40,7 @@ async function runServe(opts: ServeOptions): Promise<void> {
       ? undefined
       : positiveInt('max-models-per-replica', opts.maxModelsPerReplica);
   const address = new URL(process.env.RAY_SERVE_ADDRESS ?? DEFAULT_ADDRESS);
-  const port = opts.port === undefined ? Number(address.port || 8100) : Number(opts.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new UsageError(`Invalid --port: ${opts.port}`);
+  const port = parsePort('port', opts.port ?? (address.port || 8100));
 
   const dir = resolve(opts.path);
   const config = await loadPluginConfig(dir);
