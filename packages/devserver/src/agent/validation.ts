@@ -20,7 +20,7 @@ export interface FieldSpec {
   min?: number;
 }
 
-export function unprocessable(errors: FieldError[]): ApiError {
+function unprocessable(errors: FieldError[]): ApiError {
   return new ApiError(422, { detail: errors });
 }
 

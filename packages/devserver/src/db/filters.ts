@@ -58,7 +58,7 @@ export function parseValue(field: string, type: FieldType, raw: string): string 
   }
 }
 
-export function fieldSql(field: string): string {
+function fieldSql(field: string): string {
   return field === 'id' ? 'id' : `(doc->>'${field}')`;
 }
 

@@ -78,7 +78,7 @@ function escapeRegex(c: string): string {
 }
 
 /** Whether `path` (relative, `/`-separated) is ignored by itself; the last matching rule decides. */
-export function matchesRules(rules: Rule[], path: string, isDir: boolean): boolean {
+function matchesRules(rules: Rule[], path: string, isDir: boolean): boolean {
   let ignored = false;
   for (const rule of rules) {
     if (rule.dirOnly && !isDir) continue;

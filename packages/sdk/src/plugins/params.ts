@@ -32,7 +32,7 @@ function valueAt(root: unknown, path: PropertyKey[]): unknown {
 }
 
 /** The platform's message for one issue: `Field required`, `Input should be a valid <type>`, or the schema's own. */
-export function issueMessage(issue: Issue, raw: unknown): string {
+function issueMessage(issue: Issue, raw: unknown): string {
   if (issue.code === 'invalid_type') {
     if (valueAt(raw, issue.path) === undefined) return 'Field required';
     const name = TYPE_NAMES[issue.expected ?? ''];

@@ -220,7 +220,7 @@ export interface ServeResponse {
 }
 
 /** The status and `{detail}` body for an error thrown while handling a request (§3). */
-export function serveErrorResponse(e: unknown): ServeResponse {
+function serveErrorResponse(e: unknown): ServeResponse {
   const err = e as { name?: unknown; statusCode?: unknown; detail?: unknown; message?: unknown } | null;
   if (err && err.name === 'ServeRequestError' && typeof err.statusCode === 'number') {
     const detail = typeof err.detail === 'string' ? err.detail : String(err.message);

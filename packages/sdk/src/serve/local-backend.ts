@@ -203,7 +203,7 @@ function normalizePrefix(prefix: string): string {
 }
 
 /** A stable replica index for a model id: the same model always lands on the same replica. */
-export function replicaIndexFor(modelId: string, replicas: number): number {
+function replicaIndexFor(modelId: string, replicas: number): number {
   return createHash('sha1').update(modelId).digest().readUInt32BE(0) % replicas;
 }
 

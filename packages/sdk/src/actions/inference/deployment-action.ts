@@ -54,7 +54,7 @@ function positive(value: unknown): number | undefined {
 }
 
 /** Splits an installer option line like a POSIX shell: whitespace, quotes and backslashes. */
-export function shellSplit(line: string): string[] {
+function shellSplit(line: string): string[] {
   const words: string[] = [];
   let word = '';
   let inWord = false;

@@ -65,7 +65,7 @@ export function defaultServeAppName(env: PluginEnvironment, dir?: string): strin
   return name;
 }
 
-export function md5Hex(text: string): string {
+function md5Hex(text: string): string {
   return createHash('md5').update(text, 'utf8').digest('hex');
 }
 

@@ -45,7 +45,7 @@ function networkDetail(err: unknown): string {
 }
 
 /** GETs `url` (no auth headers, redirects followed) and returns at most `maxBytes` of body. */
-export async function downloadText(url: string, timeoutSeconds: number, maxBytes: number): Promise<string> {
+async function downloadText(url: string, timeoutSeconds: number, maxBytes: number): Promise<string> {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -115,7 +115,7 @@ export function checkTaskObjectFormat(data: Record<string, unknown>): string | n
 }
 
 /** Parses annotation JSON text: an object in the task-object format. */
-export function parseAnnotationJson(text: string): Record<string, unknown> {
+function parseAnnotationJson(text: string): Record<string, unknown> {
   let data: unknown;
   try {
     data = JSON.parse(text.replace(/^\uFEFF/, ''));

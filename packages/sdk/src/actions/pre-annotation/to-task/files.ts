@@ -13,7 +13,7 @@ const isObject = (v: unknown): v is Record<string, any> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The files as `[spec name, file]` pairs, in mapping or list order. */
-export function fileEntries(files: unknown): FileEntry[] {
+function fileEntries(files: unknown): FileEntry[] {
   if (Array.isArray(files)) {
     return files
       .filter(isObject)

@@ -115,7 +115,7 @@ export class MethodValidationStep extends ToTaskStep {
 }
 
 /** A positive integer `limit` caps the number of tasks (D12); any `limit` is removed from the query. */
-export function splitLimit(taskFilters: Record<string, unknown>): [Record<string, unknown>, number | null] {
+function splitLimit(taskFilters: Record<string, unknown>): [Record<string, unknown>, number | null] {
   const { limit, ...filters } = taskFilters;
   const cap = typeof limit === 'number' && Number.isInteger(limit) && limit > 0 ? limit : null;
   return [filters, cap];
@@ -155,7 +155,7 @@ export class TaskValidationStep extends ToTaskStep {
 }
 
 /** Publishes the metrics; a logger problem is logged under `code` and never stops the run. */
-export function publishMetrics(ctx: ToTaskContext, code = 'METRICS_UPDATE_FAILED'): void {
+function publishMetrics(ctx: ToTaskContext, code = 'METRICS_UPDATE_FAILED'): void {
   try {
     ctx.run.setMetrics({ ...ctx.metrics }, CATEGORY);
   } catch (err) {
@@ -163,7 +163,7 @@ export function publishMetrics(ctx: ToTaskContext, code = 'METRICS_UPDATE_FAILED
   }
 }
 
-export function publishProgress(ctx: ToTaskContext, current: number, total: number): void {
+function publishProgress(ctx: ToTaskContext, current: number, total: number): void {
   try {
     ctx.run.setProgress(current, total, CATEGORY);
   } catch (err) {
