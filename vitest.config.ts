@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['packages/*/test/**/*.test.ts'],
+    include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
     // Plugins scaffolded by the CLI tests carry their own tests, run by those tests.
     exclude: ['**/node_modules/**', '**/.tmp/**'],
     testTimeout: 60_000,

@@ -7,17 +7,21 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import { LocalServeBackend } from 'synapse-sdk';
+import { LocalServeBackend, RayClient, RayServeBackend } from 'synapse-sdk';
+import { rayCapacity, type ServeAppUsage } from './agent/feasibility.ts';
 import { JobRunner } from './agent/job-runner.ts';
 import agentRoutes from './agent/routes.ts';
 import { ServeHost } from './agent/serve-host.ts';
 import { authenticate, type Bootstrap, bootstrap } from './auth.ts';
 import { type CapacityOverride, createCollections, type DevContext } from './context.ts';
+import type { Doc } from './db/collection.ts';
 import { openDatabase } from './db/database.ts';
+import { addCondition, emptyWhere } from './db/filters.ts';
 import { ApiError } from './errors.ts';
 import { Faults } from './faults.ts';
 import { MediaStore } from './media.ts';
 import { ROUTES } from './routes/index.ts';
+import uiRoutes from './ui/index.ts';
 
 export interface DevServerOptions {
   /** Port to listen on; 0 (default) picks a free one. */
@@ -44,6 +48,12 @@ export interface DevServerOptions {
   serveGatewayUrl?: string;
   /** Run `job` actions of published releases as local processes; default true. Off, jobs stay PENDING. */
   runJobs?: boolean;
+  /**
+   * A Ray dashboard URL: `job` actions run there as Ray jobs instead of local processes, the
+   * capacity gate answers from the cluster's free resources, and with `serve`, deployments go
+   * to Ray Serve, whose proxy listens on `serve.port` (default 8100).
+   */
+  rayAddress?: string;
   /**
    * Host deployments: a serve gateway in this server (port 0 picks a free one) runs the serve
    * deployment of each `deployment` run, and `inference` runs are forwarded to it.
@@ -138,6 +148,18 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     if (!isPublic && !path.startsWith('/agent/') && req.routeOptions.url) await authenticate(ctx, req);
   });
 
+  if (opts.rayAddress) {
+    // On Ray, the capacity gate answers from the cluster's free resources, read per request.
+    const ray = new RayClient(opts.rayAddress);
+    app.addHook('preHandler', async (req) => {
+      if (!req.routeOptions.url?.endsWith('/agent/resources/feasibility/')) return;
+      const active = emptyWhere();
+      addCondition(active, `doc->>'status' = ANY($?)`, ['RUNNING', 'DEPLOYING']);
+      const apps = await ctx.collections.serve_applications.find(active);
+      ctx.capacity = rayCapacity(await ray.nodeResources(), apps as Array<Doc & ServeAppUsage>);
+    });
+  }
+
   // A known path asked with a method it does not serve answers 405, as the platform does.
   const methodsByUrl = new Map<string, Set<string>>();
   app.addHook('onRoute', (route) => {
@@ -156,6 +178,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
       { prefix },
     );
   }
+  await app.register(async (ui) => uiRoutes(ui, ctx), { prefix: '/ui' });
 
   for (const [url, methods] of [...methodsByUrl]) {
     const missing = HTTP_METHODS.filter((m) => !methods.has(m));
@@ -175,12 +198,19 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   );
   const credentials = await bootstrap(ctx);
   if (opts.serve) {
-    const backend = new LocalServeBackend({ host, port: opts.serve.port ?? 0 });
+    // Ray Serve listens where `serve.port` says (its proxy has no "any free port").
+    const backend = opts.rayAddress
+      ? new RayServeBackend({
+          dashboardAddress: opts.rayAddress,
+          address: `http://${host}:${opts.serve.port || 8100}`,
+        })
+      : new LocalServeBackend({ host, port: opts.serve.port ?? 0 });
     await backend.init();
     ctx.serveHost = new ServeHost(ctx, backend);
+    await ctx.serveHost.restore();
     ctx.serveGatewayUrl ??= backend.url;
   }
-  const jobRunner = opts.runJobs === false ? null : new JobRunner(ctx);
+  const jobRunner = opts.runJobs === false ? null : new JobRunner(ctx, { rayAddress: opts.rayAddress });
   if (jobRunner) ctx.hooks.onJobCreated = (job) => jobRunner.start(job);
 
   return {

@@ -39,3 +39,4 @@ export type {
 export * from './executors/index.ts';
 export * from './plugins/index.ts';
 export * from './serve/index.ts';
+export { RayServeBackend, type RayServeBackendOptions } from './serve/ray/backend.ts';

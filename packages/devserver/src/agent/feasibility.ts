@@ -4,6 +4,7 @@
  * can be tested without a server.
  */
 import { availableParallelism, totalmem } from 'node:os';
+import type { RayNodeResources } from 'synapse-sdk';
 import { validateBody } from './validation.ts';
 
 export interface Resources {
@@ -148,3 +149,20 @@ export const GATEKEEPING_POLICY = {
   max_replicas: 8,
   allow_fractional_gpus: true,
 };
+
+/**
+ * The agent's capacity when it runs on Ray: what the cluster has free now (its nodes summed),
+ * plus what the running serve applications hold there, since `freeCapacity` subtracts those
+ * again, and so still counts the app being replaced as free.
+ */
+export function rayCapacity(nodes: RayNodeResources[], apps: ServeAppUsage[]): Resources {
+  const free = (key: string) =>
+    nodes.reduce((sum, n) => sum + Math.max(0, (n.total[key] ?? 0) - (n.used[key] ?? 0)), 0);
+  const held = apps.map(reservedBy);
+  const sum = (pick: (r: Resources) => number) => held.reduce((total, r) => total + pick(r), 0);
+  return {
+    cpus: round(free('CPU') + sum((r) => r.cpus)),
+    gpus: round(free('GPU') + sum((r) => r.gpus)),
+    memoryBytes: Math.round(free('memory') + sum((r) => r.memoryBytes)),
+  };
+}

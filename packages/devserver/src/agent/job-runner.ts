@@ -5,11 +5,12 @@
  * output appended to `console_logs` in batches. A job that turns terminal through the API (agent
  * stop, or a PATCH of its status) has its process stopped.
  */
+import { existsSync, realpathSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve, sep } from 'node:path';
 import { unzipSync } from 'fflate';
-import { JobExecutor } from 'synapse-sdk';
+import { JobExecutor, RayJobExecutor } from 'synapse-sdk';
 import { DEV_EMAIL, issueToken } from '../auth.ts';
 import type { DevContext } from '../context.ts';
 import type { Doc } from '../db/collection.ts';
@@ -66,7 +67,7 @@ export async function extractRelease(ctx: DevContext, release: Doc): Promise<str
   const stamp = String(release.archive_checksum);
   if ((await readFile(stampFile, 'utf8').catch(() => null)) === stamp) return dir;
 
-  await linkSdk(root);
+  await mkdir(root, { recursive: true });
   const archive = ctx.media.pathOf(release.file);
   if (!archive) throw new Error(`Plugin release ${release.code} has no archive`);
   const staging = await mkdtemp(join(root, `.${release.checksum}-`));
@@ -78,6 +79,7 @@ export async function extractRelease(ctx: DevContext, release: Doc): Promise<str
       await mkdir(dirname(target), { recursive: true });
       await writeFile(target, data);
     }
+    await linkDependencies(root, staging);
     await writeFile(join(staging, '.archive_checksum'), stamp);
     await rm(dir, { recursive: true, force: true });
     await rename(staging, dir);
@@ -88,16 +90,33 @@ export async function extractRelease(ctx: DevContext, release: Doc): Promise<str
   return dir;
 }
 
-/** `<root>/node_modules/synapse-sdk` → the SDK this server runs (relinked when that moved). */
-async function linkSdk(root: string): Promise<void> {
-  const sdkDir = dirname(createRequire(import.meta.url).resolve('synapse-sdk/package.json'));
-  const link = join(root, 'node_modules', 'synapse-sdk');
-  if ((await readlink(link).catch(() => null)) === sdkDir) return;
-  await rm(link, { recursive: true, force: true });
-  await mkdir(dirname(link), { recursive: true });
-  await symlink(sdkDir, link, 'junction').catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EEXIST') throw err; // another release's extraction linked it meanwhile
-  });
+/** The directory of package `name` as this server would import it, or null when it is not installed. */
+function installedPackage(name: string): string | null {
+  const paths = createRequire(import.meta.url).resolve.paths(name) ?? [];
+  const dir = paths.map((p) => join(p, name)).find((d) => existsSync(join(d, 'package.json')));
+  return dir ? realpathSync(dir) : null;
+}
+
+/**
+ * `<root>/node_modules/<name>` → the installed package, for the SDK and each dependency of the
+ * plugin's package.json that this server's environment has (the agent's "image"): the plugin's
+ * imports resolve as on the platform with its requirements installed. A dependency missing here
+ * fails the run with Node's own message naming the package.
+ */
+async function linkDependencies(root: string, pluginDir: string): Promise<void> {
+  const manifest = await readFile(join(pluginDir, 'package.json'), 'utf8').then(JSON.parse, () => ({}));
+  const declared = isObject(manifest) && isObject(manifest.dependencies) ? manifest.dependencies : {};
+  for (const name of new Set(['synapse-sdk', ...Object.keys(declared)])) {
+    const target = installedPackage(name);
+    if (!target) continue;
+    const link = join(root, 'node_modules', name);
+    if ((await readlink(link).catch(() => null)) === target) continue;
+    await rm(link, { recursive: true, force: true });
+    await mkdir(dirname(link), { recursive: true });
+    await symlink(target, link, 'junction').catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err; // another release's extraction linked it meanwhile
+    });
+  }
 }
 
 /** What the job process needs to reach this server as the run's user and as the agent (plugins.md §13). */
@@ -124,13 +143,16 @@ export class JobRunner {
   /** Runs in progress by job id, done once their record is final. */
   readonly #runs = new Map<string, Promise<void>>();
   /** The executors of the runs whose process has started. */
-  readonly #executors = new Map<string, JobExecutor>();
+  readonly #executors = new Map<string, JobExecutor | RayJobExecutor>();
   /** One extraction per release archive at a time. */
   readonly #extracting = new Map<string, Promise<string>>();
   #closing = false;
+  /** The Ray dashboard that runs the jobs instead of local processes. */
+  readonly #rayAddress: string | undefined;
 
-  constructor(ctx: DevContext) {
+  constructor(ctx: DevContext, { rayAddress }: { rayAddress?: string } = {}) {
     this.#ctx = ctx;
+    this.#rayAddress = rayAddress;
   }
 
   /** Runs the job in the background; a job that cannot start ends FAILED with the reason in its console log. */
@@ -170,11 +192,18 @@ export class JobRunner {
     if (typeof entrypoint !== 'string') throw new Error(`Action '${job.action}' has no entrypoint`);
 
     const workingDir = await this.#extract(release);
-    const executor = new JobExecutor({
-      env: await runEnv(ctx, job, release),
-      workingDir,
-      validateParams: false,
-    });
+    const options = { env: await runEnv(ctx, job, release), workingDir, validateParams: false };
+    const executor = this.#rayAddress
+      ? new RayJobExecutor({
+          ...options,
+          dashboardAddress: this.#rayAddress,
+          runtimeEnv:
+            isObject(release.config) && isObject(release.config.runtime_env)
+              ? release.config.runtime_env
+              : {},
+          metadata: { plugin_code: String(release.code), action: String(job.action) },
+        })
+      : new JobExecutor(options);
     // Stopped while it waited: nothing to run.
     if (this.#closing || isTerminal((await ctx.collections.jobs.get(id))?.status)) return;
     await updateJob(ctx, id, statusFields('RUNNING'));

@@ -1,16 +1,21 @@
 /**
  * The agent's serve runtime: a `deployment` run of a published release serves the release's serve
  * deployment on a gateway in this server, with worker-process replicas, so `inference` runs reach it.
- * (On the platform the agent hands the deployment to Ray Serve; here one machine plays the cluster.)
+ * Started with a Ray address, the devserver hands deployments to Ray Serve, as the platform's agent does.
  */
 import {
+  AgentClient,
+  checkServeCapacity,
   isServeDeploymentClass,
   type LocalServeBackend,
   loadEntrypoint,
+  NoOpLogger,
+  type RayServeBackend,
   resolveEntrypoint,
 } from 'synapse-sdk';
 import type { DevContext } from '../context.ts';
 import type { Doc } from '../db/collection.ts';
+import { addCondition, emptyWhere } from '../db/filters.ts';
 import { statusFields, updateJob } from '../jobs.ts';
 import { isObject } from '../validate.ts';
 import { extractRelease } from './job-runner.ts';
@@ -27,15 +32,36 @@ function serveEntrypoint(release: Doc): string | null {
 export class ServeHost {
   constructor(
     private readonly ctx: DevContext,
-    readonly backend: LocalServeBackend,
+    readonly backend: LocalServeBackend | RayServeBackend,
   ) {}
 
   /** Deploys in the background; the app ends RUNNING or DEPLOY_FAILED, and its job SUCCEEDED or FAILED. */
   start(release: Doc, app: Doc, job: Doc, replicas: number): void {
-    void this.#deploy(release, app, replicas).then(
-      () => this.#finish(app, job, 'RUNNING', 'SUCCEEDED', null),
-      (err: Error) => this.#finish(app, job, 'DEPLOY_FAILED', 'FAILED', err.message),
-    );
+    void this.#checkCapacity(app, job, replicas)
+      .then(() => this.#deploy(release, app, replicas))
+      .then(
+        () => this.#finish(app, job, 'RUNNING', 'SUCCEEDED', null),
+        (err: Error) => this.#finish(app, job, 'DEPLOY_FAILED', 'FAILED', err.message),
+      );
+  }
+
+  /**
+   * The SDK's serve capacity gate against this server's agent, with the resources the run asked for
+   * (inference.md §7): a deployment the machine cannot take fails before anything is replaced.
+   */
+  async #checkCapacity(app: Doc, job: Doc, replicas: number): Promise<void> {
+    const agent = await this.ctx.collections.agents.get(job.agent);
+    const params = isObject(job.params) ? job.params : {};
+    const client = new AgentClient(`${this.ctx.publicUrl}/agent`, agent?.token ?? '');
+    try {
+      await checkServeCapacity(
+        { num_cpus: params.num_cpus, num_gpus: params.num_gpus, memory: params.memory },
+        { num_replicas: replicas },
+        { agentClient: client, pluginCode: app.name, agentId: String(job.agent), logger: new NoOpLogger() },
+      );
+    } finally {
+      await client.close();
+    }
   }
 
   async #deploy(release: Doc, app: Doc, replicas: number): Promise<void> {
@@ -60,11 +86,39 @@ export class ServeHost {
     });
   }
 
-  async #finish(app: Doc, job: Doc, status: string, jobStatus: string, error: string | null): Promise<void> {
+  /**
+   * The apps this runtime served before the server stopped, deployed again (as a cluster restores
+   * its apps): a record saying RUNNING must mean the gateway answers.
+   */
+  async restore(): Promise<void> {
+    const live = emptyWhere();
+    addCondition(live, `doc->>'status' = ANY($?)`, ['RUNNING', 'DEPLOYING']);
+    const apps = await this.ctx.collections.serve_applications.find(live);
+    await Promise.all(
+      apps.map(async (app) => {
+        const release = app.plugin_release
+          ? await this.ctx.collections.plugin_releases.get(app.plugin_release)
+          : null;
+        if (!release?.file) return this.#setStatus(app, 'UNHEALTHY');
+        await this.#setStatus(app, 'DEPLOYING');
+        const replicas = Number.isInteger(app.num_replicas) ? app.num_replicas : 1;
+        await this.#deploy(release, app, replicas).then(
+          () => this.#setStatus(app, 'RUNNING'),
+          () => this.#setStatus(app, 'DEPLOY_FAILED'),
+        );
+      }),
+    );
+  }
+
+  async #setStatus(app: Doc, status: string): Promise<void> {
     const data = (await this.backend.status(app.name).catch(() => null)) ?? {};
     await this.ctx.collections.serve_applications
       .update(app.id, { status, data, modified: new Date().toISOString() })
       .catch(() => {}); // the server may be closing
+  }
+
+  async #finish(app: Doc, job: Doc, status: string, jobStatus: string, error: string | null): Promise<void> {
+    await this.#setStatus(app, status);
     await updateJob(this.ctx, job.id as string, {
       ...statusFields(jobStatus),
       ...(error ? { console_logs: [`ERROR: Deployment failed: ${error}`] } : {}),

@@ -19,6 +19,7 @@ interface DevOptions {
   /** `false` with --no-serve. */
   serve: boolean;
   servePort: string;
+  rayAddress?: string;
 }
 
 /** A non-negative number option, or undefined when not given. */
@@ -57,6 +58,7 @@ async function runDev(opts: DevOptions): Promise<void> {
     databaseUrl: process.env.DATABASE_URL,
     faults: opts.faults,
     serve: opts.serve ? { port: servePort } : undefined,
+    rayAddress: opts.rayAddress,
     capacity: {
       cpus: amount('cpus', opts.cpus),
       gpus: amount('gpus', opts.gpus),
@@ -122,6 +124,7 @@ export function registerDev(program: Command): void {
     .option('--memory <size>', "the agent's memory, e.g. 16G (default: this machine's)")
     .option('--serve-port <port>', 'port of the serve gateway that hosts deployments', '8100')
     .option('--no-serve', 'do not host deployments (deployment runs are only simulated)')
+    .option('--ray-address <url>', 'run job actions as Ray jobs on the cluster of this Ray dashboard URL')
     .option('--faults', 'enable fault injection (_emulator/faults) for tests')
     .option('--no-save-credentials', 'do not write the token to ~/.synapse/config.json')
     .action(runDev);

@@ -16,6 +16,9 @@ interface RunOptions extends ConnectionOptions {
   params?: string;
   mode?: string;
   jobId?: string;
+  rayAddress?: string;
+  cpus?: string;
+  gpus?: string;
   plugin?: string;
   input?: string;
   inferPath: string;
@@ -67,6 +70,9 @@ async function runAction(action: string, opts: RunOptions): Promise<void> {
   const result = await runPlugin(resolve(opts.path), action, params, {
     mode: mode as ExecutionMode,
     jobId: opts.jobId,
+    rayAddress: opts.rayAddress,
+    numCpus: opts.cpus === undefined ? undefined : Number(opts.cpus),
+    numGpus: opts.gpus === undefined ? undefined : Number(opts.gpus),
     wait: true,
     onOutput,
   }).catch((err) => {
@@ -206,6 +212,9 @@ export function registerPlugin(program: Command): void {
         'local',
       )
       .option('--job-id <id>', 'job id to report to (job mode)')
+      .option('--ray-address <url>', 'task and job modes: run on the Ray cluster of this dashboard URL')
+      .option('--cpus <n>', 'on Ray: CPUs the job or task worker needs')
+      .option('--gpus <n>', 'on Ray: GPUs the job or task worker needs')
       .option('-p, --plugin <code>', 'plugin code for remote mode (default: from config.yaml)')
       .option('-i, --input <json>', 'inference input for remote mode')
       .option('--infer-path <path>', 'inference route for remote mode', '/'),

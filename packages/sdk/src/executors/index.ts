@@ -7,6 +7,8 @@ import { EXECUTION_MODES, type ExecutionMode } from '../plugins/enums.ts';
 import { PluginError } from '../plugins/errors.ts';
 import { JobExecutor, type JobExecutorOptions, type SubmitOptions } from './job.ts';
 import { LocalExecutor, type LocalExecutorOptions } from './local.ts';
+import { RayJobExecutor, type RayJobExecutorOptions } from './ray-executor.ts';
+import { RayTaskExecutor } from './ray-task.ts';
 import { TaskExecutor } from './task.ts';
 
 export { parseResult, RESULT_END, RESULT_START } from './entrypoint.ts';
@@ -20,6 +22,9 @@ export {
   type SubmitOptions,
 } from './job.ts';
 export { LocalExecutor, type LocalExecutorOptions } from './local.ts';
+export { RayClient, type RayJobInfo, type RayNodeResources } from './ray-client.ts';
+export { RayJobExecutor, type RayJobExecutorOptions } from './ray-executor.ts';
+export { RayTaskExecutor, type RayTaskExecutorOptions } from './ray-task.ts';
 export { TaskExecutor, type TaskExecutorOptions } from './task.ts';
 
 export type RunPluginOptions = LocalExecutorOptions &
@@ -31,7 +36,12 @@ export type RunPluginOptions = LocalExecutorOptions &
     onOutput?: SubmitOptions['onOutput'];
     /** Local mode: run this action instead of the one the plugin's config names. */
     actionClass?: ActionExport;
-  };
+    /**
+     * Task and job modes: the Ray dashboard to run on (plugins.md §12 `--ray-address`); an
+     * http(s) URL, else `RAY_DASHBOARD_URL` when set, else local processes.
+     */
+    rayAddress?: string;
+  } & Pick<RayJobExecutorOptions, 'numCpus' | 'numGpus' | 'memory'>;
 
 async function runLocal(action: unknown, params: unknown, options: LocalExecutorOptions): Promise<unknown> {
   const executor = new LocalExecutor(options);
@@ -59,7 +69,17 @@ export async function runPlugin(
   params: Record<string, unknown> = {},
   options: RunPluginOptions = {},
 ): Promise<unknown> {
-  const { mode = 'local', actionClass, wait, onOutput, ...executorOptions } = options;
+  const {
+    mode = 'local',
+    actionClass,
+    wait,
+    onOutput,
+    rayAddress,
+    numCpus,
+    numGpus,
+    memory,
+    ...executorOptions
+  } = options;
   if (!EXECUTION_MODES.includes(mode))
     throw new PluginError(`Invalid mode: ${mode}. Use local, task, or job.`);
   if (mode === 'local' && actionClass) return runLocal(actionClass, params, executorOptions);
@@ -74,8 +94,11 @@ export async function runPlugin(
   const entrypoint = discovery.getActionEntrypoint(action);
   const workingDir = discovery.pluginDir;
   const jobId = options.jobId ?? undefined;
+  const dashboardAddress = /^https?:\/\//.test(rayAddress ?? '') ? rayAddress : process.env.RAY_DASHBOARD_URL;
   if (mode === 'task') {
-    const executor = new TaskExecutor({ env, workingDir });
+    const executor = dashboardAddress
+      ? new RayTaskExecutor({ env, workingDir, dashboardAddress, numCpus, numGpus, memory })
+      : new TaskExecutor({ env, workingDir });
     try {
       return await executor.execute(entrypoint, params, { jobId });
     } finally {
@@ -84,7 +107,20 @@ export async function runPlugin(
   }
   // A job the backend knows (id given) gets its status kept there; a local one reports nowhere.
   const client = executorOptions.client ?? (jobId ? createRunClient({ ...process.env, ...env }) : null);
-  const executor = new JobExecutor({ ...executorOptions, client, env, workingDir });
+  const executor = dashboardAddress
+    ? new RayJobExecutor({
+        client,
+        env,
+        workingDir,
+        dashboardAddress,
+        numCpus,
+        numGpus,
+        memory,
+        validateParams: executorOptions.validateParams,
+        runtimeEnv: discovery.config.runtime_env,
+        metadata: { plugin_code: discovery.config.code, action },
+      })
+    : new JobExecutor({ ...executorOptions, client, env, workingDir });
   const id = await executor.submit(entrypoint, params, { jobId, onOutput });
   return wait ? executor.wait(id, { timeoutSeconds: Number.POSITIVE_INFINITY }) : id;
 }

@@ -105,6 +105,10 @@ export async function loadEntrypoint(entrypoint: string, baseDir: string): Promi
     });
   }
   if (!isActionExport(value)) {
+    // An older `to_task` plugin exports a plain converter class (to-task.md §11); loaded lazily
+    // so that resolving other entrypoints does not load the ToTask action.
+    const legacy = await import('../actions/pre-annotation/to-task/legacy.ts');
+    if (legacy.isLegacyConverterClass(value)) return legacy.legacyToTaskAction(value);
     throw new ActionNotFoundError(
       `Entrypoint '${entrypoint}': export '${exportName}' is not an action (expected a BaseAction subclass, defineAction() or a function)`,
       { entrypoint },

@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServeApplication } from '../../src/index.ts';
 import { useDevServer } from '../helpers.ts';
 
-const h = useDevServer({ serve: { port: 0 } });
+// Room for every deployment of this file: the capacity gate is not what these tests are about.
+const h = useDevServer({ serve: { port: 0 }, capacity: { cpus: 16 } });
 let dir: string;
 
 const SERVE = (constructorBody: string) => `import { readFile } from 'node:fs/promises';

@@ -1,4 +1,4 @@
-import { access, mkdtemp, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import {
   PluginValidationError,
   PreAnnotationToTaskFailed,
   RuntimeContext,
+  runPlugin,
   ToTaskAction,
   type ToTaskConverter,
 } from '../../src/index.ts';
@@ -511,5 +512,157 @@ describe('ToTaskAction: params', () => {
   it('throws when run or params are missing', async () => {
     const err = await new ToTaskAction({ run: makeRun().run, params: null }).start().catch((e) => e);
     expect(err.message).toBe('Run instance or parameters not properly initialized');
+  });
+});
+
+describe('ToTaskAction: logger failures never stop the run', () => {
+  /** A logger whose progress and metrics store is down: every such call throws. */
+  class StoreDown extends Recorder {
+    override setProgress(): void {
+      throw new Error('progress store is down');
+    }
+    override setProgressFailed(): void {
+      throw new Error('progress store is down');
+    }
+    override setMetrics(): void {
+      throw new Error('metrics store is down');
+    }
+    warnings() {
+      return this.events('message').flatMap((d) => (d.context === 'warning' ? [d.content] : []));
+    }
+  }
+
+  it('logs each failed progress or metrics update as a warning and completes the run', async () => {
+    const { collection, project } = await collectionAndProject();
+    const good = await unitWith(collection, JSON.stringify(annotation('ok')), 'store-ok');
+    const bad = await unitWith(collection, '{"objects": [', 'store-bad');
+    const [ta, tb] = await tasksFor(project, [good.unit, bad.unit]);
+    const logger = new StoreDown();
+    const result = await new ToTaskAction({
+      run: new RuntimeContext({ client: h.client, logger }),
+      params: params(project),
+    }).start();
+
+    expect(result).toMatchObject({
+      total_tasks: 2,
+      success_count: 1,
+      failed_count: 1,
+      failures: [{ task_id: tb, error: expect.stringMatching(/^Invalid JSON format/) }],
+    });
+    expect((await h.client.getTask(ta!)).data).toEqual(annotation('ok'));
+    const progress = 'Progress update failed: progress store is down';
+    const metrics = 'Metrics update failed: metrics store is down';
+    expect(logger.warnings()).toEqual([
+      ...['Metrics recording failed: metrics store is down', progress], // processing_initialization
+      ...[progress, metrics, progress, metrics], // after each task
+      ...[progress, 'Metrics finalization failed: metrics store is down'], // finalization
+    ]);
+    expect(logger.records.filter((r) => r.kind !== 'log')).toEqual([]);
+    expect(logger.messages().slice(-2)).toEqual([
+      'ToTask action completed successfully.',
+      'Plugin run is complete.',
+    ]);
+  });
+
+  it('a failing run still fails with its own error when marking progress failed throws', async () => {
+    const { project } = await collectionAndProject();
+    const logger = new StoreDown();
+    const err = await new ToTaskAction({
+      run: new RuntimeContext({ client: h.client, logger }),
+      params: params(project, { target_specification_name: 'nope' }),
+    })
+      .start()
+      .catch((e) => e);
+    expect(err.message).toBe(
+      "Target specification not found: 'nope' is not in the data collection's file specifications",
+    );
+    expect(logger.warnings()).toEqual(['Progress update failed: progress store is down']);
+  });
+});
+
+describe('ToTaskAction: older plugins whose to_task entrypoint is a plain converter class', () => {
+  const LEGACY_CONFIG = `name: Legacy boxes
+code: legacy-boxes
+version: "1.0.0"
+category: pre_annotation
+description: Converts the older box format
+actions:
+  to_task:
+    entrypoint: plugin.to_task.AnnotationToTask
+    method: job
+`;
+
+  /** No SDK import: constructed with the runtime context; the action sets its context. */
+  const LEGACY_CONVERTER = `
+export class AnnotationToTask {
+  context?: { params: { name: string } };
+  run: { logMessage(content: string): void };
+
+  constructor(run: { logMessage(content: string): void }) {
+    this.run = run;
+  }
+
+  /** The older annotation format: {"boxes": [[x, y, width, height], ...]}. */
+  async convertDataFromFile(_primaryUrl: string, _primaryName: string, dataUrl: string, dataName: string) {
+    const { boxes } = (await (await fetch(dataUrl)).json()) as { boxes: number[][] };
+    this.run.logMessage(\`Converted \${boxes.length} boxes of \${dataName}\`);
+    return {
+      objects: boxes.map(([x, y, width, height], i) => ({
+        id: \`box_\${i}\`,
+        class_id: 1,
+        type: 'bbox',
+        coordinates: { x, y, width, height },
+        properties: { job: this.context?.params.name },
+      })),
+    };
+  }
+
+  convertDataFromInference(data: unknown) {
+    return data;
+  }
+}
+`;
+
+  it('runs it through runPlugin as the converter of a stock ToTaskAction', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sdk-legacy-to-task-'));
+    try {
+      await mkdir(join(dir, 'plugin'));
+      await writeFile(join(dir, 'config.yaml'), LEGACY_CONFIG);
+      await writeFile(join(dir, 'package.json'), '{"type": "module"}\n');
+      await writeFile(join(dir, 'plugin/to_task.ts'), LEGACY_CONVERTER);
+      const { collection, project } = await collectionAndProject();
+      const boxes = { boxes: [[1, 2, 30, 40]] };
+      const { unit } = await unitWith(collection, JSON.stringify(boxes), 'legacy');
+      const [task] = await tasksFor(project, [unit]);
+
+      const { logger } = makeRun();
+      const result = await runPlugin(dir, 'to_task', params(project), { client: h.client, logger });
+
+      expect(result).toEqual({
+        status: 'SUCCEEDED',
+        message: 'Pre-annotation to task completed successfully',
+        total_tasks: 1,
+        success_count: 1,
+        failed_count: 0,
+        failures: [],
+      });
+      expect((await h.client.getTask(task!)).data).toEqual({
+        objects: [
+          {
+            id: 'box_0',
+            class_id: 1,
+            type: 'bbox',
+            coordinates: { x: 1, y: 2, width: 30, height: 40 },
+            properties: { job: 'File_Based_Annotation' },
+          },
+        ],
+      });
+      const messages = logger.messages();
+      expect(messages).toContain('Converted 1 boxes of legacy.json');
+      expect(messages[0]).toBe('ToTask action started.');
+      expect(logger.metrics().at(-1)).toEqual({ total: 1, success: 1, failed: 0, stand_by: 0 });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

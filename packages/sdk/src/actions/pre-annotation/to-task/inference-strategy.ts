@@ -96,7 +96,8 @@ export async function ensurePreProcessorReady(
   let elapsed = 0;
   while (elapsed < timeout) {
     await sleep(interval * 1000);
-    elapsed += interval;
+    // To the millisecond, so fractional intervals add up without float noise (0.30000000000000004).
+    elapsed = Math.round((elapsed + interval) * 1000) / 1000;
     const ready = await isRunning(ctx, code).catch(() => false);
     if (ready) {
       ctx.logCode('PREPROCESSOR_STARTED');

@@ -1,0 +1,109 @@
+/**
+ * The main job (`npm start`): the local platform on its embedded defaults, a project of real photos,
+ * the object-detection plugin published with its model registered (and the street scenes of
+ * `synapse dev --seed demo` for ToTask's file method), and ToTask (method "inference")
+ * run as a job that deploys the detector on demand behind the capacity gate. Prints the progress,
+ * the metrics and the dashboard's address, then keeps serving until Ctrl-C. A second run reuses
+ * the data, the releases and the model, and annotates the tasks again (replacing their data).
+ */
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { seedDemo, startDevServer } from 'synapse-devserver';
+import { BackendClient, type Job, saveCredentials } from 'synapse-sdk';
+import { registerModel } from './model.ts';
+import { ensurePublished, OBJECT_DETECTION_DIR, PRE_ANNOTATION_DIR, seedPhotoProject } from './setup.ts';
+
+const DATA_DIR = resolve(process.env.SYNAPSE_DEMO_DATA_DIR ?? join(import.meta.dirname, '../../.data/dev'));
+const PORT = Number(process.env.PORT ?? 8000);
+const SERVE_PORT = Number(process.env.SERVE_PORT ?? 8100);
+const FINAL = new Set(['SUCCEEDED', 'FAILED', 'STOPPED', 'CANCELLED']);
+const tty = process.stdout.isTTY === true;
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+/** One line of progress and metrics, redrawn in place on a terminal. */
+function drawProgress(job: Job, done: boolean): void {
+  const progress = (job.progress_record as Record<string, any> | null)?.current_progress;
+  const percent = Math.min(100, Math.max(0, Number(progress?.overall ?? 0)));
+  const metrics = (job.metrics_record as Record<string, any> | null)?.record?.categories?.annotate_task_data;
+  const filled = Math.round(percent / (100 / 30));
+  const counts = metrics
+    ? `  success ${metrics.success}  failed ${metrics.failed}  waiting ${metrics.stand_by}`
+    : '';
+  const line = `  ${'█'.repeat(filled)}${'░'.repeat(30 - filled)} ${percent.toFixed(0).padStart(3)}%  ${progress?.category ?? job.status}${counts}`;
+  if (tty) process.stdout.write(`\r${line.padEnd(100)}${done ? '\n' : ''}`);
+  else if (done) say(line);
+}
+
+async function follow(client: BackendClient, jobId: string): Promise<Job> {
+  for (;;) {
+    const job = await client.getJob(jobId);
+    const done = FINAL.has(String(job.status));
+    drawProgress(job, done);
+    if (done) return job;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function main(): Promise<void> {
+  await mkdir(DATA_DIR, { recursive: true });
+  const server = await startDevServer({ port: PORT, dataDir: DATA_DIR, serve: { port: SERVE_PORT } });
+  const stop = () => server.close().finally(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+
+  const { credentials } = server;
+  const client = new BackendClient(server.url, { accessToken: credentials.accessToken });
+  const agent = credentials.agentId;
+  say(`Synapse local platform: ${server.url} (data in ${DATA_DIR})`);
+  // As `synapse dev` does: the CLI and SDK on this machine find the platform without setup.
+  const saved = await saveCredentials({
+    host: server.url,
+    access_token: credentials.accessToken,
+    agent: { id: agent, name: 'local', url: server.agentUrl, token: credentials.agentToken },
+  });
+  say(`  credentials saved to ${saved}`);
+
+  const work = join(DATA_DIR, 'demo');
+  await mkdir(work, { recursive: true });
+  const photos = await seedPhotoProject(client, work);
+  say(`  project ${photos.project}: ${photos.tasks} photos as tasks`);
+  const streets = await seedDemo(server.ctx);
+  say(`  project ${streets.project}: ${streets.tasks} street scenes with annotation files (ToTask "file")`);
+  const detector = await ensurePublished(client, OBJECT_DETECTION_DIR);
+  const preAnnotation = await ensurePublished(client, PRE_ANNOTATION_DIR);
+  say(`  plugins: object-detection (release ${detector}), pre-annotation (release ${preAnnotation})`);
+  const model = await registerModel(client, work);
+  say(`  model ${model.id}: ${model.name}`);
+
+  say('ToTask with method "inference" (the detector deploys on first use):');
+  const { job_id: jobId } = await client.runPlugin('pre-annotation', {
+    agent,
+    action: 'to_task',
+    params: {
+      name: 'detect-objects',
+      project: photos.project,
+      agent,
+      method: 'inference',
+      pre_processor: detector,
+      model: model.id,
+      pre_processor_params: { confidence_threshold: 0.3, nms_threshold: 0.5, max_objects: 20 },
+      task_filters: { project: photos.project },
+    },
+  });
+  const job = await follow(client, jobId);
+  const result = (job.result ?? {}) as Record<string, unknown>;
+  say(
+    `  ${job.status}: ${result.success_count ?? 0} of ${result.total_tasks ?? 0} tasks annotated, ${result.failed_count ?? 0} failed`,
+  );
+  for (const failure of (result.failures as Array<{ task_id: number; error: string }>) ?? []) {
+    say(`    task ${failure.task_id}: ${failure.error}`);
+  }
+  say(`Dashboard: ${server.url}/ui/projects/${photos.project}  (jobs: ${server.url}/ui/jobs/${jobId})`);
+  say('Press Ctrl+C to stop.');
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`Error: ${err.message}\n`);
+  process.exit(1);
+});

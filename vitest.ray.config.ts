@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+/** `npm run test:ray`: the Ray suite, against its own local Ray head (scripts/ray.sh). */
+export default defineConfig({
+  test: {
+    include: ['packages/sdk/test-ray/**/*.test.ts'],
+    exclude: ['**/node_modules/**', '**/.tmp/**'],
+    globalSetup: ['packages/sdk/test-ray/global-setup.ts'],
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
+    pool: 'forks',
+    // One Ray head with 2 CPUs: test files take turns on it.
+    fileParallelism: false,
+  },
+});
