@@ -1,5 +1,7 @@
 /** What every route module receives: the database, one collection per resource, files, settings. */
+
 import type { FastifyRequest } from 'fastify';
+import type { RayClient } from 'synapse-sdk';
 import type { ServeHost } from './agent/serve-host.ts';
 import { Collection, type Doc } from './db/collection.ts';
 import type { Database } from './db/database.ts';
@@ -22,6 +24,8 @@ export interface DevContext {
   hooks: DevHooks;
   /** The emulated agent's capacity, overriding what this machine has (agent feasibility). */
   capacity?: CapacityOverride;
+  /** The Ray cluster the agent runs on: its free resources answer feasibility checks. */
+  ray?: RayClient;
   /** How long a `deployment` run keeps its serve application DEPLOYING before RUNNING (ms). */
   deploymentDelayMs?: number;
   /** Serve gateway that `inference` runs are forwarded to when their app is RUNNING (no trailing slash). */

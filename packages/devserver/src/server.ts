@@ -8,15 +8,12 @@ import { join, resolve } from 'node:path';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { LocalServeBackend, RayClient, RayServeBackend } from 'synapse-sdk';
-import { rayCapacity, type ServeAppUsage } from './agent/feasibility.ts';
 import { JobRunner } from './agent/job-runner.ts';
 import agentRoutes from './agent/routes.ts';
 import { ServeHost } from './agent/serve-host.ts';
 import { authenticate, type Bootstrap, bootstrap } from './auth.ts';
 import { type CapacityOverride, createCollections, type DevContext } from './context.ts';
-import type { Doc } from './db/collection.ts';
 import { openDatabase } from './db/database.ts';
-import { addCondition, emptyWhere } from './db/filters.ts';
 import { ApiError } from './errors.ts';
 import { Faults } from './faults.ts';
 import { MediaStore } from './media.ts';
@@ -148,17 +145,8 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     if (!isPublic && !path.startsWith('/agent/') && req.routeOptions.url) await authenticate(ctx, req);
   });
 
-  if (opts.rayAddress) {
-    // On Ray, the capacity gate answers from the cluster's free resources, read per request.
-    const ray = new RayClient(opts.rayAddress);
-    app.addHook('preHandler', async (req) => {
-      if (!req.routeOptions.url?.endsWith('/agent/resources/feasibility/')) return;
-      const active = emptyWhere();
-      addCondition(active, `doc->>'status' = ANY($?)`, ['RUNNING', 'DEPLOYING']);
-      const apps = await ctx.collections.serve_applications.find(active);
-      ctx.capacity = rayCapacity(await ray.nodeResources(), apps as Array<Doc & ServeAppUsage>);
-    });
-  }
+  // On Ray, the capacity gate answers from the cluster's free resources.
+  if (opts.rayAddress) ctx.ray = new RayClient(opts.rayAddress);
 
   // A known path asked with a method it does not serve answers 405, as the platform does.
   const methodsByUrl = new Map<string, Set<string>>();

@@ -87,6 +87,18 @@ describe('devserver wire format', () => {
     expect((await call('PATCH', 'api/models/1/')).status).toBe(405);
   });
 
+  it('records requests without their credentials', async () => {
+    await call('DELETE', '_emulator/requests');
+    await call('POST', 'users/login/', { email: 'someone@example.com', password: 'hunter2-secret' });
+    await call('GET', 'models/?page_size=1&token=query-secret');
+    const recorded = JSON.stringify((await call('GET', '_emulator/requests')).body);
+    expect(recorded).toContain('users/login/');
+    for (const secret of [server.credentials.accessToken, 'hunter2-secret', 'query-secret']) {
+      expect(recorded).not.toContain(secret);
+    }
+    expect(recorded).toContain('<redacted>');
+  });
+
   it('rejects malformed JSON with 400', async () => {
     const res = await fetch(`${server.url}/models/`, {
       method: 'POST',

@@ -143,7 +143,7 @@ export class JobRunner {
   /** Runs in progress by job id, done once their record is final. */
   readonly #runs = new Map<string, Promise<void>>();
   /** The executors of the runs whose process has started. */
-  readonly #executors = new Map<string, JobExecutor | RayJobExecutor>();
+  readonly #executors = new Map<string, JobExecutor>();
   /** One extraction per release archive at a time. */
   readonly #extracting = new Map<string, Promise<string>>();
   #closing = false;

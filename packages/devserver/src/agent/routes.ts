@@ -4,7 +4,9 @@
  * capacity all share the backend's state. Auth: the raw agent token in `Authorization`.
  */
 import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
+import websocket from '@fastify/websocket';
 import type { FastifyRequest } from 'fastify';
 import { authenticateAgent } from '../auth.ts';
 import { type DevContext, listResponse, present } from '../context.ts';
@@ -21,7 +23,10 @@ import {
   GATEKEEPING_POLICY,
   machineCapacity,
   parseFeasibilityRequest,
+  rayCapacity,
+  type ServeAppUsage,
 } from './feasibility.ts';
+import { streamJobLogs } from './log-socket.ts';
 import { validateBody } from './validation.ts';
 
 /** The authenticated agent of each request. */
@@ -117,8 +122,21 @@ function localNode(ctx: DevContext): Record<string, unknown> {
   };
 }
 
-const routes: RouteModule = (app, ctx) => {
+/** Servers whose upgrades a mount of these routes already answers. */
+const upgrading = new WeakSet<object>();
+
+const routes: RouteModule = async (app, ctx) => {
   const releases = ctx.collections.plugin_releases;
+
+  // The plugin routes each upgrade of the server it listens to, and these routes are mounted twice
+  // (with and without `/api`): only the first mount listens, the other only upgrades its own route.
+  const listens = !upgrading.has(app.server);
+  upgrading.add(app.server);
+  await app.register(websocket, listens ? {} : { options: { server: new EventEmitter() as never } });
+  // An upgrade refused before the plugin saw it (an injected fault) must not keep its connection.
+  app.addHook('onResponse', async (req) => {
+    if (req.headers.upgrade) req.raw.socket.destroy();
+  });
 
   app.addHook('onRequest', async (req) => {
     if ((req.routeOptions.config as { public?: boolean } | undefined)?.public) return;
@@ -131,11 +149,11 @@ const routes: RouteModule = (app, ctx) => {
     const request = parseFeasibilityRequest(req.body);
     const apps = await agentDocs(ctx, 'serve_applications', agentOf(req), ['RUNNING', 'DEPLOYING']);
     const replacing = request.metadata.plugin_code;
-    const free = freeCapacity(
-      machineCapacity(ctx.capacity),
-      apps as Array<Doc & { name: string }>,
-      typeof replacing === 'string' ? replacing : undefined,
-    );
+    const usage = apps as Array<Doc & ServeAppUsage>;
+    const capacity = ctx.ray
+      ? rayCapacity(await ctx.ray.nodeResources(), usage)
+      : machineCapacity(ctx.capacity);
+    const free = freeCapacity(capacity, usage, typeof replacing === 'string' ? replacing : undefined);
     return checkFeasibility(request, free);
   });
 
@@ -229,9 +247,15 @@ const routes: RouteModule = (app, ctx) => {
     rayJob(await agentJob(ctx, agentOf(req), (req.params as { id: string }).id)),
   );
 
-  app.get('/ray/jobs/:id/logs', async (req) => {
-    const job = await agentJob(ctx, agentOf(req), (req.params as { id: string }).id);
-    return { logs: consoleLines(job.console_logs).join('\n') };
+  // One route serves both forms (trailing slashes are ignored): a WebSocket upgrade streams.
+  app.route({
+    method: 'GET',
+    url: '/ray/jobs/:id/logs',
+    handler: async (req) => {
+      const job = await agentJob(ctx, agentOf(req), (req.params as { id: string }).id);
+      return { logs: consoleLines(job.console_logs).join('\n') };
+    },
+    wsHandler: (socket, req) => streamJobLogs(ctx, socket, agentOf(req), (req.params as { id: string }).id),
   });
 
   app.post('/ray/jobs/:id/stop/', async (req) => {

@@ -31,11 +31,11 @@ const SECRET_KEYS = new Set([
 ]);
 
 /** Recorded requests keep their shape but not their credentials. */
-function redact(value: unknown): unknown {
+function redact<T>(value: T): T {
   if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
   return Object.fromEntries(
     Object.entries(value).map(([k, v]) => [k, SECRET_KEYS.has(k.toLowerCase()) ? '<redacted>' : v]),
-  );
+  ) as T;
 }
 
 const routes: RouteModule = (app, ctx) => {
@@ -47,9 +47,9 @@ const routes: RouteModule = (app, ctx) => {
     recorded.push({
       method: req.method,
       path: req.url.split('?')[0],
-      query: req.query,
-      headers: req.headers,
-      body,
+      query: redact(req.query),
+      headers: redact(req.headers),
+      body: redact(body),
     });
     if (recorded.length > RECORDED_MAX) recorded.shift();
   });

@@ -13,6 +13,7 @@ import logs from './logs.ts';
 import media from './media.ts';
 import models from './models.ts';
 import plugins from './plugins.ts';
+import presignedUpload from './presigned-upload.ts';
 import projects from './projects.ts';
 import serveApplications from './serve-applications.ts';
 import storages from './storages.ts';
@@ -29,6 +30,7 @@ export const ROUTES: RouteModule[] = [
   dataCollections,
   dataUnits,
   chunkedUpload,
+  presignedUpload,
   models,
   groundTruth,
   plugins,

@@ -1,8 +1,10 @@
 /** The `synapse` command. Heavy modules load only when their command runs, so --help is fast. */
 import { Command, CommanderError } from 'commander';
+import { registerAgent } from './agent.ts';
 import { registerDev } from './dev.ts';
+import { registerDoctor } from './doctor.ts';
 import { registerLogin } from './login.ts';
-import { fail, UsageError } from './output.ts';
+import { fail } from './output.ts';
 import { registerPlugin } from './plugin.ts';
 import { registerServe } from './serve.ts';
 
@@ -15,6 +17,8 @@ const program = new Command('synapse')
   .exitOverride();
 
 registerLogin(program);
+registerAgent(program);
+registerDoctor(program);
 registerPlugin(program);
 registerDev(program);
 registerServe(program);

@@ -45,7 +45,10 @@ export function loadCredentials(env: Env = process.env): Credentials {
   };
 }
 
-/** Merges `values` into the config file, which only its owner may read. */
+/**
+ * Merges `values` into the config file, which only its owner may read; a key given as `undefined` is
+ * removed (`synapse agent clear`).
+ */
 export async function saveCredentials(
   values: Record<string, unknown>,
   env: Env = process.env,

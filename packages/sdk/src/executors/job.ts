@@ -46,8 +46,8 @@ export interface JobBackend {
 }
 
 export interface JobExecutorOptions {
-  /** Only `process` for now; `ray` arrives with the Ray Jobs backend. */
-  backend?: 'process';
+  /** Where jobs run: `process` (default) on this machine, or another `JobBackend` (Ray Jobs). */
+  backend?: 'process' | JobBackend;
   /** Variables over the process environment (the plugin config's `env` comes first). */
   env?: Record<string, string>;
   /** The plugin directory: entrypoints resolve against it and jobs run in it. */
@@ -80,12 +80,15 @@ export class JobExecutor {
     this.#workingDir = resolve(options.workingDir ?? process.cwd());
     this.#client = options.client ?? null;
     this.#validate = options.validateParams ?? true;
-    this.#backend = new ProcessBackend({
-      env: this.#env,
-      workingDir: this.#workingDir,
-      maxLogBytes: options.maxLogBytes ?? 10 * 1024 * 1024,
-      stopGraceMs: options.stopGraceMs ?? 5000,
-    });
+    this.#backend =
+      typeof options.backend === 'object'
+        ? options.backend
+        : new ProcessBackend({
+            env: this.#env,
+            workingDir: this.#workingDir,
+            maxLogBytes: options.maxLogBytes ?? 10 * 1024 * 1024,
+            stopGraceMs: options.stopGraceMs ?? 5000,
+          });
   }
 
   /** Starts the action at `entrypoint` (§3.2) as a job; resolves to the job id once it runs. */

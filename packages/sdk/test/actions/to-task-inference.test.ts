@@ -3,38 +3,17 @@
  * deployment reads each task's image and proposes a box covering it. The devserver deploys it
  * on demand (its serve runtime), and every task is annotated from the prediction.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { strToU8, zipSync } from 'fflate';
 import { seedDemo } from 'synapse-devserver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NoOpLogger, RuntimeContext, ToTaskAction } from '../../src/index.ts';
 import { useDevServer } from '../helpers.ts';
+import { BOX_PROPOSER, publishPreProcessor } from '../pre-processor.ts';
 
 const h = useDevServer({ serve: { port: 0 } });
 let dir: string;
-
-/** Width and height from a PNG's IHDR: a real (if tiny) model of the image. */
-const SERVE = `import { BaseServeDeployment } from 'synapse-sdk';
-
-export class BoxProposer extends BaseServeDeployment {
-  override async infer(body: { image_path: string; label?: string }) {
-    const png = Buffer.from(await (await fetch(body.image_path)).arrayBuffer());
-    const width = png.readUInt32BE(16);
-    const height = png.readUInt32BE(20);
-    return {
-      objects: [{
-        id: 'box_1',
-        class_id: 1,
-        type: 'bbox',
-        coordinates: { x: 0, y: 0, width, height },
-        properties: { label: body.label ?? 'object' },
-      }],
-    };
-  }
-}
-`;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'to-task-inference-'));
@@ -44,27 +23,7 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 describe('ToTask inference method with a deployed pre-processor', () => {
   it('deploys the pre-processor on demand and annotates every task from its predictions', async () => {
     const { project } = await seedDemo(h.server.ctx);
-    const config = {
-      name: 'Box proposer',
-      code: 'box-proposer',
-      version: '1.0.0',
-      category: 'neural_net',
-      description: '',
-      actions: {
-        deployment: { entrypoint: 'plugin.deploy.Deploy', method: 'job' },
-        inference: {
-          entrypoint: 'plugin.serve.BoxProposer',
-          method: 'serve',
-          required_resources: { required_cpu_count: 1, required_gpu_count: 0 },
-        },
-      },
-    };
-    const zip = join(dir, 'box-proposer.zip');
-    await writeFile(zip, zipSync({ 'plugin/serve.ts': strToU8(SERVE) }));
-    const release = await h.client.createPluginRelease(
-      { plugin: 'box-proposer', version: '1.0.0', config },
-      { file: zip },
-    );
+    const release = await publishPreProcessor(h.client, dir, 'box-proposer', BOX_PROPOSER, 'BoxProposer');
     const [[before]] = await h.client.listServeApplications({ name: 'box-proposer@1.0.0' });
     expect(before).toBeUndefined();
 

@@ -6,11 +6,11 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { strToU8, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BaseLogger, PreAnnotationToTaskFailed, RuntimeContext, ToTaskAction } from '../../src/index.ts';
 import type { LoggerRecord } from '../../src/plugins/logging/index.ts';
 import { useDevServer } from '../helpers.ts';
+import { publishPreProcessor } from '../pre-processor.ts';
 
 const h = useDevServer({ serve: { port: 0 } });
 let dir: string;
@@ -48,27 +48,8 @@ export class Model extends BaseServeDeployment {
 }
 `;
 
-/** Publishes a pre-processor release whose serve deployment is `plugin/serve.ts`. */
-async function publish(code: string, serveModule: string) {
-  const config = {
-    name: code,
-    code,
-    version: '1.0.0',
-    category: 'neural_net',
-    description: '',
-    actions: {
-      deployment: { entrypoint: 'plugin.deploy.Deploy', method: 'job' },
-      inference: {
-        entrypoint: 'plugin.serve.Model',
-        method: 'serve',
-        required_resources: { required_cpu_count: 1, required_gpu_count: 0 },
-      },
-    },
-  };
-  const zip = join(dir, `${code}.zip`);
-  await writeFile(zip, zipSync({ 'plugin/serve.ts': strToU8(serveModule) }));
-  return h.client.createPluginRelease({ plugin: code, version: '1.0.0', config }, { file: zip });
-}
+const publish = (code: string, serveModule: string) =>
+  publishPreProcessor(h.client, dir, code, serveModule, 'Model');
 
 /** A project with one task per image; each image file holds the given text. */
 async function projectWithTasks(images: string[]) {

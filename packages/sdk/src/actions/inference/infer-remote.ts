@@ -4,8 +4,6 @@
  * the serve gateway, selecting the model with the multiplexing token (§5).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { ClientConnectionError } from '../../clients/errors.ts';
 import { BaseClient, type HttpMethod } from '../../clients/http.ts';
 import { deriveCode } from '../../plugins/config.ts';

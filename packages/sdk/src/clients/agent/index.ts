@@ -205,7 +205,8 @@ export class AgentClient extends BaseClient {
   }
 
   /**
-   * A job's log lines as they come. Arguments are checked at once: a bad job id, timeout or
+   * A job's log lines as they come, over WebSocket or HTTP (`protocol`, default `auto`); breaking
+   * out of the loop closes the connection. Arguments are checked at once: a bad job id, timeout or
    * protocol throws `ClientError(400, ...)` before anything is sent.
    */
   tailJobLogs(jobId: string, opts?: TailOptions): AsyncIterable<string> {

@@ -139,7 +139,8 @@ export interface DataCollectionClientMixin {
   ): Promise<UploadDataCollectionResult>;
 }
 
-function positiveInteger(name: string, value: number): number {
+/** `value`, or a `RangeError` naming the option when it is not an integer >= 1. */
+export function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer`);
   return value;
 }

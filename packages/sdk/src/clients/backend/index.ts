@@ -1,6 +1,7 @@
 /** BackendClient: the platform's v1 REST API (client.md §1, §2.1), composed of one mixin per family. */
 import { BaseClient, type ClientOptions } from '../http.ts';
 import { type AnnotationClientMixin, annotationMethods } from './annotation.ts';
+import { type BulkUploadClientMixin, bulkUploadMethods } from './bulk-upload.ts';
 import { type CoreClientMixin, coreMethods } from './core.ts';
 import { type DataCollectionClientMixin, dataCollectionMethods } from './data-collection.ts';
 import { type HITLClientMixin, hitlMethods } from './hitl.ts';
@@ -54,6 +55,7 @@ export class BackendClient extends BaseClient {
 
 export interface BackendClient
   extends AnnotationClientMixin,
+    BulkUploadClientMixin,
     CoreClientMixin,
     DataCollectionClientMixin,
     HITLClientMixin,
@@ -63,6 +65,7 @@ export interface BackendClient
 Object.assign(
   BackendClient.prototype,
   annotationMethods,
+  bulkUploadMethods,
   coreMethods,
   dataCollectionMethods,
   hitlMethods,
@@ -71,6 +74,7 @@ Object.assign(
 );
 
 export type * from './annotation.ts';
+export type * from './bulk-upload.ts';
 export type * from './core.ts';
 export type * from './data-collection.ts';
 export type * from './hitl.ts';
