@@ -6,7 +6,7 @@ import { mask, UsageError } from './output.ts';
 import { backendFromOptions } from './session.ts';
 
 /** A URL as it may be shown: without a user name or password in it. */
-export function printableUrl(url: string): string {
+function printableUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (!parsed.username && !parsed.password) return url;
@@ -71,7 +71,7 @@ async function select(opts: { id?: string }): Promise<void> {
   if (!agent.token) throw new Error(`The backend shows no token for agent ${agent.id} (${agent.name}).`);
   const { id, name, url, token } = agent;
   const path = await saveCredentials({ agent: { id, name, url, token } });
-  process.stdout.write(`Selected agent ${name} (id ${id}, ${printableUrl(url)}); saved to ${path}\n`);
+  process.stdout.write(`Selected agent ${name} (id ${id}); saved to ${path}\n`);
 }
 
 function show(): void {

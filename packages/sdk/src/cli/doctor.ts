@@ -4,7 +4,6 @@ import type { Command } from 'commander';
 import { AgentClient } from '../clients/agent/index.ts';
 import { configPath, loadCredentials } from '../clients/credentials.ts';
 import { AuthenticationError } from '../clients/errors.ts';
-import { printableUrl } from './agent.ts';
 import { backendFromOptions } from './session.ts';
 
 interface Check {
@@ -43,15 +42,15 @@ async function checkConfigFile(): Promise<Check> {
 async function checkToken(): Promise<Check> {
   if (!loadCredentials().accessToken) return failed('no access token', 'run `synapse login`');
   const client = backendFromOptions({});
-  const host = printableUrl(client.baseUrl);
+  // No URLs in the output: a saved host may be internal (the transport's messages are redacted too).
   try {
     await client.listAgents({ page_size: 1 });
-    return passed(`accepted by ${host}`);
+    return passed('accepted by the backend');
   } catch (err) {
     if (err instanceof AuthenticationError) {
-      return failed(`refused by ${host} (401)`, 'run `synapse login` with a valid token');
+      return failed('refused by the backend (401)', 'run `synapse login` with a valid token');
     }
-    return failed(`${host}: ${(err as Error).message}`, 'check that the backend is up and the host is right');
+    return failed(`backend: ${(err as Error).message}`, 'check that the backend is up and the host is right');
   } finally {
     await client.close();
   }
@@ -62,7 +61,7 @@ async function checkAgent(): Promise<Check> {
   if (!saved?.url || !saved.token) return failed('no agent selected', 'run `synapse agent select`');
   // "Is it up now?": retrying a refused connection would only delay the answer.
   const agent = new AgentClient(saved.url, saved.token, { retry: { total: 0 } });
-  const where = `${saved.name ?? saved.id} at ${printableUrl(saved.url)}`;
+  const where = `${saved.name ?? 'agent'} (id ${saved.id ?? '-'})`;
   try {
     const { status } = await agent.healthCheck();
     return passed(`${where}: ${status}`);
