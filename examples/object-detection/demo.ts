@@ -11,7 +11,12 @@ import { join, resolve } from 'node:path';
 import { seedDemo, startDevServer } from 'synapse-devserver';
 import { BackendClient, type Job, saveCredentials } from 'synapse-sdk';
 import { registerModel } from './model.ts';
-import { ensurePublished, OBJECT_DETECTION_DIR, PRE_ANNOTATION_DIR, seedPhotoProject } from './setup.ts';
+import {
+  ANNOTATIONS_FROM_FILES_DIR,
+  ensurePublished,
+  OBJECT_DETECTION_DIR,
+  seedPhotoProject,
+} from './setup.ts';
 
 const DATA_DIR = resolve(process.env.SYNAPSE_DEMO_DATA_DIR ?? join(import.meta.dirname, '../../.data/dev'));
 const PORT = Number(process.env.PORT ?? 8000);
@@ -71,13 +76,15 @@ async function main(): Promise<void> {
   const streets = await seedDemo(server.ctx);
   say(`  project ${streets.project}: ${streets.tasks} street scenes with annotation files (ToTask "file")`);
   const detector = await ensurePublished(client, OBJECT_DETECTION_DIR);
-  const preAnnotation = await ensurePublished(client, PRE_ANNOTATION_DIR);
-  say(`  plugins: object-detection (release ${detector}), pre-annotation (release ${preAnnotation})`);
+  const annotationsFromFiles = await ensurePublished(client, ANNOTATIONS_FROM_FILES_DIR);
+  say(
+    `  plugins: object-detection (release ${detector}), annotations-from-files (release ${annotationsFromFiles})`,
+  );
   const model = await registerModel(client, work);
   say(`  model ${model.id}: ${model.name}`);
 
   say('ToTask with method "inference" (the detector deploys on first use):');
-  const { job_id: jobId } = await client.runPlugin('pre-annotation', {
+  const { job_id: jobId } = await client.runPlugin('annotations-from-files', {
     agent,
     action: 'to_task',
     params: {

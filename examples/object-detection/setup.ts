@@ -10,7 +10,7 @@ import { type BackendClient, NotFoundError, publishPlugin } from 'synapse-sdk';
 import { demoPhotos } from './photos.ts';
 
 export const PHOTO_PROJECT_TITLE = 'Photos: object detection';
-export const PRE_ANNOTATION_DIR = join(import.meta.dirname, '../pre-annotation');
+export const ANNOTATIONS_FROM_FILES_DIR = join(import.meta.dirname, '../annotations-from-files');
 export const OBJECT_DETECTION_DIR = import.meta.dirname;
 
 const IMAGE_SPEC = {

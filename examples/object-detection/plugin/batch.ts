@@ -25,6 +25,7 @@ export type BatchResult =
   | { image_path: string; error: string };
 
 export class BatchInference extends BaseInferenceAction<Params> {
+  static override actionName = 'batch_inference';
   static override paramsSchema = Params;
   static override progressCategories = {
     model_load: { proportion: 10 },

@@ -13,6 +13,7 @@ const Params = z.object({
 });
 
 export class Deploy extends BaseDeploymentAction<z.infer<typeof Params>> {
+  static override actionName = 'deployment';
   static override paramsSchema = Params;
   static override entrypoint = ObjectDetector;
 }

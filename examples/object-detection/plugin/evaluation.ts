@@ -11,7 +11,6 @@ import { detectOptions } from './options.ts';
 const Params = z.object({
   model: z.int().positive().describe('Id of the registered model'),
   ground_truth_dataset_version: z.int().positive().describe('The labelled set'),
-  iou_threshold: z.number().gt(0).max(1).default(0.5).describe('Overlap for a prediction to count as a hit'),
   confidence_threshold: z.number().min(0).max(1).default(0.5).describe('For precision and recall'),
 });
 
@@ -35,11 +34,12 @@ function truthBoxes(event: GroundTruthEvent): LabelledBox[] {
 }
 
 export class Evaluation extends BaseInferenceAction<z.infer<typeof Params>> {
+  static override actionName = 'test';
   static override paramsSchema = Params;
   static override progressCategories = { model_load: { proportion: 10 }, test: { proportion: 90 } };
 
   override async execute() {
-    const { model, ground_truth_dataset_version: version, iou_threshold, confidence_threshold } = this.params;
+    const { model, ground_truth_dataset_version: version, confidence_threshold } = this.params;
     this.setProgress(0, 1, this.progress.MODEL_LOAD);
     const detector = await Detector.load((await this.loadModel(model)).path);
     this.setProgress(1, 1, this.progress.MODEL_LOAD);
@@ -68,8 +68,9 @@ export class Evaluation extends BaseInferenceAction<z.infer<typeof Params>> {
         }
         this.setProgress(images.length + skipped, events.count, 'test');
       }
+      // A hit overlaps its truth box by IoU >= 0.5 (what "mAP@0.5" names).
       const metrics = evaluateDetections(images, {
-        iouThreshold: iou_threshold,
+        iouThreshold: 0.5,
         confidenceThreshold: confidence_threshold,
       });
       const { precision, recall, map_50 } = metrics;

@@ -59,25 +59,31 @@ describe('npm start (examples/object-detection/demo.ts)', () => {
 
   it('pre-annotates the photos, shows the dashboard, and stops on Ctrl-C', async () => {
     const { child, output } = await start();
-    first = output();
-    expect(first).toContain('project 1: 11 photos as tasks');
-    expect(first).toContain(`credentials saved to ${join(dataDir, 'config', 'config.json')}`);
-    expect(first).toContain('project 2: 12 street scenes with annotation files');
-    expect(first).toContain('SUCCEEDED: 11 of 11 tasks annotated, 0 failed');
-    const dashboard = /Dashboard: (\S+)/.exec(first)?.[1] ?? '';
-    const page = await fetch(dashboard);
-    expect(page.status).toBe(200);
-    expect(await page.text()).toContain('Photos: object detection');
-    expect(await stop(child)).toBe(0);
+    try {
+      first = output();
+      expect(first).toContain('project 1: 11 photos as tasks');
+      expect(first).toContain(`credentials saved to ${join(dataDir, 'config', 'config.json')}`);
+      expect(first).toContain('project 2: 12 street scenes with annotation files');
+      expect(first).toContain('SUCCEEDED: 11 of 11 tasks annotated, 0 failed');
+      const dashboard = /Dashboard: (\S+)/.exec(first)?.[1] ?? '';
+      const page = await fetch(dashboard);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('Photos: object detection');
+    } finally {
+      expect(await stop(child)).toBe(0);
+    }
   });
 
   it('reuses the project, the releases and the model on a second run', async () => {
     const { child, output } = await start();
-    const second = output();
-    expect(second).toContain('project 1: 11 photos as tasks');
-    expect(releaseLine(second)).toBe(releaseLine(first));
-    expect(modelLine(second)).toBe(modelLine(first));
-    expect(second).toContain('SUCCEEDED: 11 of 11 tasks annotated, 0 failed');
-    expect(await stop(child)).toBe(0);
+    try {
+      const second = output();
+      expect(second).toContain('project 1: 11 photos as tasks');
+      expect(releaseLine(second)).toBe(releaseLine(first));
+      expect(modelLine(second)).toBe(modelLine(first));
+      expect(second).toContain('SUCCEEDED: 11 of 11 tasks annotated, 0 failed');
+    } finally {
+      expect(await stop(child)).toBe(0);
+    }
   });
 });

@@ -11,10 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useDevServer } from '../../../packages/sdk/test/helpers.ts';
 import { MODEL_NAME, registerModel } from '../model.ts';
 import {
+  ANNOTATIONS_FROM_FILES_DIR,
   ensurePublished,
   OBJECT_DETECTION_DIR,
   type PhotoProject,
-  PRE_ANNOTATION_DIR,
   seedPhotoProject,
 } from '../setup.ts';
 
@@ -66,9 +66,9 @@ describe('object-detection plugin on the local platform', () => {
   });
 
   it('pre-annotates every photo through ToTask, deploying the detector on demand', async () => {
-    const preAnnotation = await ensurePublished(h.client, PRE_ANNOTATION_DIR);
+    const preAnnotation = await ensurePublished(h.client, ANNOTATIONS_FROM_FILES_DIR);
     expect(preAnnotation).toBeGreaterThan(0);
-    const job = await run('pre-annotation', 'to_task', {
+    const job = await run('annotations-from-files', 'to_task', {
       name: 'detect',
       project: photos.project,
       agent: h.server.credentials.agentId,

@@ -76,3 +76,79 @@ export function consoleLines(value: unknown): string[] {
   if (typeof value === 'string') return value.split('\n');
   return [JSON.stringify(value)];
 }
+
+/** Why a follow ended: the job turned terminal, is gone (or not the caller's), failed to load, or was stopped. */
+export type FollowEnd = 'complete' | 'missing' | 'failed' | 'stopped';
+
+export interface ConsoleFollow {
+  /** Ends the follow (`onEnd('stopped')` unless it already ended); safe to call at any time. */
+  stop: () => void;
+  /** Settles once the job's current lines were handed over; rejects when the job could not be read. */
+  ready: Promise<void>;
+}
+
+/** Open follows per server, ended when it shuts down so that closing does not wait for them. */
+const follows = new WeakMap<DevContext, Set<() => void>>();
+
+/**
+ * Follows a job's console log: `onLines` gets the lines so far, then the lines each update adds,
+ * until the job is terminal; `onEnd` is called once, however the follow ends. A log that is
+ * replaced rather than extended (a PATCH may set a shorter or different list) is sent again whole
+ * from its first line. `visible` hides jobs the caller may not see (they end it as `missing`).
+ */
+export function followConsoleLines(
+  ctx: DevContext,
+  jobId: string,
+  onLines: (lines: string[]) => void,
+  onEnd: (reason: FollowEnd) => void,
+  visible: (job: Doc) => boolean = () => true,
+): ConsoleFollow {
+  let sent = 0;
+  let lastSent: string | undefined;
+  let updated = false;
+  let ended = false;
+  const registry = follows.get(ctx) ?? new Set<() => void>();
+  follows.set(ctx, registry);
+  const end = (reason: FollowEnd) => {
+    if (ended) return;
+    ended = true;
+    unsubscribe();
+    registry.delete(stop);
+    onEnd(reason);
+  };
+  const stop = () => end('stopped');
+  const push = (job: Doc | null) => {
+    if (ended) return;
+    if (!job || !visible(job)) return end('missing');
+    const lines = consoleLines(job.console_logs);
+    if (lines.length < sent || (sent > 0 && lines[sent - 1] !== lastSent)) sent = 0;
+    if (lines.length > sent) {
+      const fresh = lines.slice(sent);
+      sent = lines.length;
+      lastSent = lines[sent - 1];
+      onLines(fresh);
+    }
+    if (isTerminal(job.status)) end('complete');
+  };
+  // Subscribed before reading, so that no update falls between the read and the subscription.
+  const unsubscribe = watchJob(jobId, (job) => {
+    updated = true;
+    push(job);
+  });
+  registry.add(stop);
+  const ready = ctx.collections.jobs.get(jobId).then(
+    // Updates arrive in order, but one can overtake this read, which may then be the older
+    // document (and look like a replaced log): the updates bring every state the read could show.
+    (job) => (updated && job ? undefined : push(job)),
+    (err) => {
+      end('failed');
+      throw err;
+    },
+  );
+  return { stop, ready };
+}
+
+/** Ends every follow of this server (at shutdown). */
+export function stopFollows(ctx: DevContext): void {
+  for (const stop of [...(follows.get(ctx) ?? [])]) stop();
+}

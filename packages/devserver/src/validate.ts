@@ -25,6 +25,11 @@ function pythonType(value: unknown): string {
   return Number.isInteger(value) ? 'int' : 'float';
 }
 
+/** An integer >= 1 (sizes, counts, seconds); DRF's message for anything else is the caller's. */
+export function positiveInteger(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) > 0;
+}
+
 export function isObject(value: unknown): value is Body {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

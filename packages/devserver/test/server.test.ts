@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { Agent, get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -99,6 +100,45 @@ describe('devserver wire format', () => {
     expect(recorded).toContain('<redacted>');
   });
 
+  it('records requests without credentials nested in their bodies or headers', async () => {
+    await call('DELETE', '_emulator/requests');
+    const body = {
+      email: 'someone@example.com',
+      params: { api_key: 'nested-api-key', model: 'm', steps: [{ token: 'list-token' }] },
+      source: 'https://bucket.example/a.jpg?X-Amz-Signature=url-signature',
+    };
+    await call('POST', 'users/login/', body, { 'SYNAPSE-User': 'Token user-secret' });
+    const [login] = (await call('GET', '_emulator/requests')).body;
+    const text = JSON.stringify(login);
+    for (const secret of ['nested-api-key', 'list-token', 'url-signature', 'user-secret']) {
+      expect(text).not.toContain(secret);
+    }
+    expect(login.body).toEqual({
+      email: 'someone@example.com',
+      params: { api_key: '<redacted>', model: 'm', steps: [{ token: '<redacted>' }] },
+      source: 'https://bucket.example/a.jpg?<redacted>',
+    });
+    expect(login.headers['synapse-user']).toBe('<redacted>');
+  });
+
+  it('keeps the connection of a request that asks for an upgrade to anything but a WebSocket', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const health = () =>
+      new Promise<{ status: number; reused: boolean }>((resolve, reject) => {
+        const req = get(`${server.agentUrl}/health/`, { agent, headers: { Upgrade: 'h2c' } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode!, reused: req.reusedSocket }));
+        });
+        req.on('error', reject);
+      });
+    try {
+      expect(await health()).toEqual({ status: 200, reused: false });
+      expect(await health()).toEqual({ status: 200, reused: true });
+    } finally {
+      agent.destroy();
+    }
+  });
+
   it('rejects malformed JSON with 400', async () => {
     const res = await fetch(`${server.url}/models/`, {
       method: 'POST',
@@ -164,11 +204,16 @@ describe('persistence', () => {
       body: JSON.stringify({ models: [{ name: 'survivor' }] }),
     });
     await a.close();
+    // Parts of presigned uploads pending when it stopped: the restarted server forgot those uploads.
+    await mkdir(join(dataDir, 'presigned', 'stale'), { recursive: true });
+    await writeFile(join(dataDir, 'presigned', 'stale', '1'), 'part');
     const b = await startDevServer({ dataDir });
+    await expect(stat(join(dataDir, 'presigned'))).rejects.toMatchObject({ code: 'ENOENT' });
     expect(b.credentials.accessToken).toBe(token);
     expect(b.credentials.password).toBeUndefined();
     const res = await fetch(`${b.url}/models/`, { headers: { 'Synapse-Access-Token': token } });
     expect(((await res.json()) as any).results.map((m: { name: string }) => m.name)).toEqual(['survivor']);
     await b.close();
+    await rm(dataDir, { recursive: true, force: true });
   });
 });

@@ -1,11 +1,20 @@
 /** Job mode on Ray: actions submitted through the Ray Jobs REST API to the suite's own head. */
-import { rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RayClient, RayJobExecutor, runPlugin } from '../src/index.ts';
 import { ExecutionError } from '../src/plugins/errors.ts';
 import { failure, until, writePlugin } from '../test/executors/fixtures.ts';
 
 const dashboardAddress = inject('rayDashboard');
+const run = promisify(execFile);
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+const SDK = pathToFileURL(join(import.meta.dirname, '../src/index.ts')).href;
 
 describe('RayJobExecutor', () => {
   let dir: string;
@@ -83,6 +92,37 @@ describe('RayJobExecutor', () => {
     );
     expect(await executor.getStatus('never-submitted')).toBe('UNKNOWN');
     await expect(executor.getLogs('never-submitted')).rejects.toThrow('Job never-submitted not found');
+  });
+
+  it('lets a library caller that only submits exit while its job runs on', async () => {
+    const script = join(dir, 'submit-only.ts');
+    await writeFile(
+      script,
+      `import { RayJobExecutor } from ${JSON.stringify(SDK)};
+const executor = new RayJobExecutor({ dashboardAddress: process.argv[2], workingDir: process.argv[3] });
+console.log(await executor.submit('plugin.sleep.SleepAction', { seconds: 600 }));
+`,
+    );
+    // Resolves once the process has exited by itself: nothing it left behind keeps it up.
+    const { stdout } = await run(process.execPath, ['--import', TSX, script, dashboardAddress, dir]);
+    const id = stdout.trim();
+    try {
+      expect(['PENDING', 'RUNNING']).toContain(await executor.getStatus(id));
+    } finally {
+      await executor.stop(id);
+    }
+  });
+
+  it('reports an unreachable dashboard by the error code, never by its address', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise((resolve) => server.close(resolve));
+    const closed = new RayJobExecutor({ dashboardAddress: `http://127.0.0.1:${port}`, workingDir: dir });
+    const err = await failure(closed.submit('plugin.echo.EchoAction', { name: 'x' }));
+    expect(err).toBeInstanceOf(ExecutionError);
+    expect(err.message).toBe('Ray dashboard unreachable (ECONNREFUSED): GET /api/cluster_status?format=0');
+    expect(err.message).not.toContain(String(port));
   });
 
   it('runs through runPlugin with a Ray address, asking for entrypoint resources', async () => {

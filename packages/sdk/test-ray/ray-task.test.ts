@@ -1,9 +1,9 @@
 /** Task mode on Ray: a warm worker job runs actions one after another without a start-up per run. */
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { RayClient, RayTaskExecutor, runPlugin } from '../src/index.ts';
+import { RayClient, RayJobExecutor, RayTaskExecutor, runPlugin } from '../src/index.ts';
 import { ActionNotFoundError, ExecutionError } from '../src/plugins/errors.ts';
-import { failure, writePlugin } from '../test/executors/fixtures.ts';
+import { failure, until, writePlugin } from '../test/executors/fixtures.ts';
 
 const dashboardAddress = inject('rayDashboard');
 
@@ -48,6 +48,73 @@ describe('RayTaskExecutor', () => {
     const jobId = await executor.workerJobId();
     await executor.close();
     expect((await new RayClient(dashboardAddress).getJob(jobId))?.status).toBe('STOPPED');
+  });
+});
+
+describe('RayTaskExecutor worker failures', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await writePlugin();
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('fails a call to a worker that went away without naming its address, then starts another', async () => {
+    const executor = new RayTaskExecutor({ dashboardAddress, workingDir: dir });
+    try {
+      expect(await executor.execute('plugin.count.CountAction')).toMatchObject({ calls: 1 });
+      const first = await executor.workerJobId();
+      const ray = new RayClient(dashboardAddress);
+      await ray.stopJob(first);
+      await until(
+        () => ray.getJob(first),
+        (job) => job?.status === 'STOPPED',
+        120_000,
+      );
+      const err = await failure(executor.execute('plugin.count.CountAction'));
+      expect(err).toBeInstanceOf(ExecutionError);
+      expect(err.message).toMatch(/^Task execution failed: task worker unreachable \([A-Z_]+\)$/);
+      expect(await executor.execute('plugin.count.CountAction')).toMatchObject({ calls: 1 });
+      expect(await executor.workerJobId()).not.toBe(first);
+    } finally {
+      await executor.close();
+    }
+  });
+
+  it('closes without waiting for a worker job that stays PENDING, which Ray then stops', async () => {
+    const ray = new RayClient(dashboardAddress);
+    // A job holding one of the cluster's two CPUs leaves the worker, which asks for two, pending.
+    const blocker = new RayJobExecutor({ dashboardAddress, workingDir: dir, numCpus: 1 });
+    const blocking = await blocker.submit('plugin.sleep.SleepAction', { seconds: 600 });
+    let workerJob: string;
+    try {
+      await until(
+        () => blocker.getLogs(blocking),
+        (logs) => logs.includes('sleeping'),
+        120_000,
+      );
+      const executor = new RayTaskExecutor({ dashboardAddress, workingDir: dir, numCpus: 2 });
+      const call = failure(executor.execute('plugin.count.CountAction'));
+      const pendingWorker = (jobs: Awaited<ReturnType<RayClient['listJobs']>>) =>
+        jobs.find((job) => job.submission_id?.startsWith('synapse-task-') && job.status === 'PENDING');
+      workerJob = pendingWorker(
+        await until(
+          () => ray.listJobs(),
+          (jobs) => !!pendingWorker(jobs),
+          120_000,
+        ),
+      )!.submission_id;
+      await executor.close();
+      expect((await call).message).toBe('Task execution failed: the executor was closed');
+    } finally {
+      await blocker.stop(blocking);
+    }
+    // Once Ray can place it, the stop asked for takes effect.
+    const ended = await until(
+      () => ray.getJob(workerJob),
+      (job) => ['SUCCEEDED', 'FAILED', 'STOPPED'].includes(job?.status ?? ''),
+      120_000,
+    );
+    expect(ended?.status).toBe('STOPPED');
   });
 });
 

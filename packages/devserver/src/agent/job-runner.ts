@@ -90,6 +90,9 @@ export async function extractRelease(ctx: DevContext, release: Doc): Promise<str
   return dir;
 }
 
+/** An npm package name, optionally scoped (lowercase, no path segments). */
+const PACKAGE_NAME = /^(@[a-z0-9~-][a-z0-9._~-]*\/)?[a-z0-9~-][a-z0-9._~-]*$/;
+
 /** The directory of package `name` as this server would import it, or null when it is not installed. */
 function installedPackage(name: string): string | null {
   const paths = createRequire(import.meta.url).resolve.paths(name) ?? [];
@@ -106,10 +109,14 @@ function installedPackage(name: string): string | null {
 async function linkDependencies(root: string, pluginDir: string): Promise<void> {
   const manifest = await readFile(join(pluginDir, 'package.json'), 'utf8').then(JSON.parse, () => ({}));
   const declared = isObject(manifest) && isObject(manifest.dependencies) ? manifest.dependencies : {};
+  const modules = join(root, 'node_modules');
   for (const name of new Set(['synapse-sdk', ...Object.keys(declared)])) {
+    // The names come from an uploaded archive: only npm package names, never a path out of `modules`.
+    if (!PACKAGE_NAME.test(name)) continue;
     const target = installedPackage(name);
     if (!target) continue;
-    const link = join(root, 'node_modules', name);
+    const link = join(modules, name);
+    if (!link.startsWith(modules + sep)) continue;
     if ((await readlink(link).catch(() => null)) === target) continue;
     await rm(link, { recursive: true, force: true });
     await mkdir(dirname(link), { recursive: true });
@@ -174,7 +181,7 @@ export class JobRunner {
   /** Stops every running job and waits until their records are final. */
   async close(): Promise<void> {
     this.#closing = true;
-    await Promise.all([...this.#executors].map(([id, executor]) => executor.stop(id)));
+    await Promise.allSettled([...this.#executors].map(([id, executor]) => executor.stop(id)));
     await Promise.all(this.#runs.values());
   }
 
@@ -212,7 +219,9 @@ export class JobRunner {
     await executor.submit(entrypoint, job.params ?? {}, { jobId: id, onOutput: (line) => log.add(line) });
     this.#executors.set(id, executor);
     const stopIfEnded = (record: Doc | null) => {
-      if (this.#closing || isTerminal(record?.status)) void executor.stop(id);
+      // A failure to stop (the Ray dashboard unreachable) must not crash the server.
+      if (this.#closing || isTerminal(record?.status))
+        executor.stop(id).catch((err: Error) => console.warn(`job ${id}: could not stop it: ${err.message}`));
     };
     const unwatch = watchJob(id, stopIfEnded);
     stopIfEnded(await ctx.collections.jobs.get(id));

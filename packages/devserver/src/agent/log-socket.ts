@@ -5,8 +5,7 @@
  * error frame, as any failure of the real agent's log stream does.
  */
 import type { DevContext } from '../context.ts';
-import type { Doc } from '../db/collection.ts';
-import { consoleLines, isTerminal, watchJob } from '../jobs.ts';
+import { type FollowEnd, followConsoleLines } from '../jobs.ts';
 
 /** The part of a `ws` socket this stream uses. */
 export interface LogSocket {
@@ -17,31 +16,28 @@ export interface LogSocket {
 
 type Frame = { type: 'log' | 'error' | 'complete'; message?: string };
 
+const LAST_FRAME: Record<FollowEnd, Frame | null> = {
+  complete: { type: 'complete' },
+  missing: { type: 'error', message: 'Not found.' },
+  failed: { type: 'error', message: 'Internal server error.' },
+  stopped: null,
+};
+
 export async function streamJobLogs(ctx: DevContext, socket: LogSocket, agent: number, id: string) {
-  let sent = 0;
-  let ended = false;
-  const end = (frame?: Frame) => {
-    if (ended) return;
-    ended = true;
-    unsubscribe();
-    if (frame) socket.send(JSON.stringify(frame));
-    socket.close();
-  };
-  // Lines are only ever appended, so each update sends what lies beyond the lines already sent.
-  const push = (job: Doc | null) => {
-    if (ended) return;
-    if (job?.agent !== agent) return end({ type: 'error', message: 'Not found.' });
-    const lines = consoleLines(job.console_logs);
-    for (const line of lines.slice(sent)) socket.send(JSON.stringify({ type: 'log', message: line }));
-    sent = Math.max(sent, lines.length);
-    if (isTerminal(job.status)) end({ type: 'complete' });
-  };
-  // Subscribe before reading so that no update falls between the read and the subscription.
-  const unsubscribe = watchJob(id, push);
-  socket.once('close', () => end());
-  try {
-    push(await ctx.collections.jobs.get(id));
-  } catch {
-    end({ type: 'error', message: 'Internal server error.' });
-  }
+  const follow = followConsoleLines(
+    ctx,
+    id,
+    (lines) => {
+      for (const line of lines) socket.send(JSON.stringify({ type: 'log', message: line }));
+    },
+    (reason) => {
+      const frame = LAST_FRAME[reason];
+      if (frame) socket.send(JSON.stringify(frame));
+      socket.close();
+    },
+    (job) => job.agent === agent,
+  );
+  socket.once('close', follow.stop);
+  // A failed read has already ended the stream with its error frame.
+  await follow.ready.catch(() => {});
 }

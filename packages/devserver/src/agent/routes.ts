@@ -133,9 +133,10 @@ const routes: RouteModule = async (app, ctx) => {
   const listens = !upgrading.has(app.server);
   upgrading.add(app.server);
   await app.register(websocket, listens ? {} : { options: { server: new EventEmitter() as never } });
-  // An upgrade refused before the plugin saw it (an injected fault) must not keep its connection.
+  // A WebSocket upgrade refused before the plugin saw it (an injected fault) must not keep its
+  // connection; requests naming another protocol (h2c, say) are ordinary requests here.
   app.addHook('onResponse', async (req) => {
-    if (req.headers.upgrade) req.raw.socket.destroy();
+    if (req.headers.upgrade?.toLowerCase() === 'websocket') req.raw.socket.destroy();
   });
 
   app.addHook('onRequest', async (req) => {

@@ -7,7 +7,9 @@ import { getOr404 } from '../context.ts';
 import { RESOURCES, type ResourceName } from '../db/resources.ts';
 import { badRequest, notFound } from '../errors.ts';
 import type { Fault } from '../faults.ts';
+import { redact } from '../ui/redact.ts';
 import type { RouteModule } from './index.ts';
+import { resetPresignedUploads } from './presigned-upload.ts';
 
 /** Bootstrap state (the user, its tokens, the agent, the default storage) survives a reset. */
 const KEPT: ResourceName[] = ['users', 'agents', 'storages'];
@@ -21,26 +23,10 @@ export interface RecordedRequest {
   body: unknown;
 }
 
-const SECRET_KEYS = new Set([
-  'authorization',
-  'synapse-access-token',
-  'synapse-agent',
-  'synapse-user',
-  'password',
-  'token',
-]);
-
-/** Recorded requests keep their shape but not their credentials. */
-function redact<T>(value: T): T {
-  if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
-  return Object.fromEntries(
-    Object.entries(value).map(([k, v]) => [k, SECRET_KEYS.has(k.toLowerCase()) ? '<redacted>' : v]),
-  ) as T;
-}
-
 const routes: RouteModule = (app, ctx) => {
   const recorded: RecordedRequest[] = [];
 
+  // Recorded requests keep their shape but not their credentials, at any depth (run params too).
   app.addHook('preHandler', async (req: FastifyRequest) => {
     if (req.url.includes('/_emulator/')) return;
     const body = req.isMultipart() ? '<multipart>' : req.body;
@@ -59,6 +45,7 @@ const routes: RouteModule = (app, ctx) => {
       if (!KEPT.includes(name)) await ctx.collections[name].clear();
     }
     await ctx.db.query(`DELETE FROM settings WHERE key LIKE 'run_fixture:%' OR key LIKE 'agent_releases:%'`);
+    await resetPresignedUploads(ctx);
     recorded.length = 0;
     ctx.faults?.clear();
     return { status: 'reset' };

@@ -5,8 +5,15 @@
 import { PassThrough } from 'node:stream';
 import { getOr404, listResponse, present } from '../context.ts';
 import type { Query } from '../db/filters.ts';
-import { badRequest } from '../errors.ts';
-import { consoleLines, isTerminal, JOB_STATUSES, statusFields, updateJob, watchJob } from '../jobs.ts';
+import { badRequest, notFound } from '../errors.ts';
+import {
+  consoleLines,
+  followConsoleLines,
+  JOB_STATUSES,
+  statusFields,
+  stopFollows,
+  updateJob,
+} from '../jobs.ts';
 import { isObject, objectBody } from '../validate.ts';
 import type { RouteModule } from './index.ts';
 
@@ -47,11 +54,9 @@ function upperCaseStatus(query: Query): void {
 
 const routes: RouteModule = (app, ctx) => {
   const jobs = ctx.collections.jobs;
-  /** Open tails, ended when the server closes so that closing does not wait for them. */
-  const tails = new Set<() => void>();
-  app.addHook('preClose', async () => {
-    for (const end of [...tails]) end();
-  });
+  // Open tails (these and the agent's log sockets) end when the server closes, so that closing does
+  // not wait for them.
+  app.addHook('preClose', async () => stopFollows(ctx));
 
   app.get('/jobs/', (req) => {
     upperCaseStatus(req.query as Query);
@@ -74,34 +79,21 @@ const routes: RouteModule = (app, ctx) => {
   });
 
   app.get('/async/jobs/:id/tail_console_logs/', async (req, reply) => {
-    const id = (req.params as { id: string }).id;
     const stream = new PassThrough();
-    let sent = 0;
-    let ended = false;
-    const end = () => {
-      if (ended) return;
-      ended = true;
-      unsubscribe();
-      tails.delete(end);
-      stream.end();
-    };
-    // Lines are only ever appended, so each update sends what lies beyond the lines already sent.
-    const push = (job: Record<string, unknown>) => {
-      const lines = consoleLines(job.console_logs);
-      for (const line of lines.slice(sent)) stream.write(`${line}\n`);
-      sent = Math.max(sent, lines.length);
-      if (isTerminal(job.status)) end();
-    };
-    // Subscribe before reading so that no update falls between the read and the subscription.
-    const unsubscribe = watchJob(id, push);
-    tails.add(end);
-    try {
-      push(await getOr404(jobs, id));
-    } catch (err) {
-      end();
-      throw err;
-    }
-    reply.raw.once('close', end);
+    let missing = false;
+    const follow = followConsoleLines(
+      ctx,
+      (req.params as { id: string }).id,
+      (lines) => stream.write(lines.map((line) => `${line}\n`).join('')),
+      (reason) => {
+        missing = reason === 'missing';
+        stream.end();
+      },
+    );
+    // Before the first read: a client gone meanwhile ends the follow too.
+    reply.raw.once('close', follow.stop);
+    await follow.ready;
+    if (missing) throw notFound();
     return reply.type('text/plain; charset=utf-8').send(stream);
   });
 };

@@ -2,7 +2,8 @@
  * Presigned uploads (backend-api.md §6): the devserver plays the object store too. Signed URLs
  * point back at it, take raw bytes part by part (streamed to disk, answered with an S3-style
  * `ETag`), and `confirm_upload` assembles the parts, checks size and SHA-1, and creates the data
- * file. Pending uploads live in memory: a restart forgets them, as an expired URL would.
+ * file. Pending uploads live in memory: a restart forgets them, as an expired URL would, and
+ * the parts they left on disk are removed when the routes start.
  */
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -12,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
 import type { DevContext } from '../context.ts';
 import { ApiError, badRequest, notFound } from '../errors.ts';
-import { type Body, isObject, listField, objectBody } from '../validate.ts';
+import { type Body, isObject, listField, objectBody, positiveInteger } from '../validate.ts';
 import { storeDataFile } from './data-units.ts';
 import type { RouteModule } from './index.ts';
 
@@ -20,6 +21,8 @@ const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 const MAX_EXPIRATION_S = 7 * 24 * 3600;
 /** Unconfirmed uploads are dropped this long after their URLs expire. */
 const PURGE_AFTER_MS = 3600 * 1000;
+/** How long a test hold waits for its PUTs by default before failing them. */
+const DEFAULT_HOLD_MS = 10_000;
 
 interface PendingUpload {
   id: string;
@@ -42,8 +45,49 @@ interface State {
   /** Part PUTs being received now, and the most seen at once (emulator-observable). */
   active: number;
   peak: number;
-  /** Holds PUTs until `until` are in flight, so a test sees the client's full concurrency. */
-  hold: { until: number; open: Promise<void>; release: () => void } | null;
+  /**
+   * Holds PUTs until `until` are in flight, so a test sees the client's full concurrency. If they
+   * are not all there within its time limit, the held PUTs fail (503) instead of waiting forever.
+   */
+  hold: Hold | null;
+}
+
+interface Hold {
+  until: number;
+  open: Promise<void>;
+  release: () => void;
+}
+
+function startHold(state: State, until: number, ms: number): void {
+  endHold(state);
+  let release!: () => void;
+  let fail!: (err: Error) => void;
+  const open = new Promise<void>((resolve, reject) => {
+    release = resolve;
+    fail = reject;
+  });
+  // Each held PUT sees the failure; none need be waiting when it comes.
+  open.catch(() => {});
+  const timer = setTimeout(() => {
+    if (state.hold === hold) state.hold = null;
+    const detail = `The hold timed out with ${state.active} of ${until} uploads in flight.`;
+    fail(new ApiError(503, { detail }));
+  }, ms);
+  timer.unref();
+  const hold: Hold = {
+    until,
+    open,
+    release: () => {
+      clearTimeout(timer);
+      release();
+    },
+  };
+  state.hold = hold;
+}
+
+function endHold(state: State): void {
+  state.hold?.release();
+  state.hold = null;
 }
 
 const states = new WeakMap<DevContext, State>();
@@ -68,12 +112,23 @@ function sign(state: State, id: string, part: number, expires: number): string {
   return createHmac('sha256', state.secret).update(`${id}/${part}/${expires}`).digest('hex');
 }
 
-function partDir(ctx: DevContext, id: string): string {
-  return join(ctx.dataDir, 'presigned', id);
+function presignedDir(ctx: DevContext): string {
+  return join(ctx.dataDir, 'presigned');
 }
 
-function positiveInteger(value: unknown): value is number {
-  return Number.isInteger(value) && (value as number) > 0;
+function partDir(ctx: DevContext, id: string): string {
+  return join(presignedDir(ctx), id);
+}
+
+/** `_emulator/reset`: pending uploads, their parts, the part size and any hold are forgotten. */
+export async function resetPresignedUploads(ctx: DevContext): Promise<void> {
+  const state = states.get(ctx);
+  if (!state) return;
+  state.uploads.clear();
+  state.partSize = DEFAULT_PART_SIZE;
+  endHold(state);
+  state.peak = state.active;
+  await rm(presignedDir(ctx), { recursive: true, force: true });
 }
 
 /** The uploads listed in the request, each with its URL (or one URL per part). */
@@ -82,6 +137,7 @@ function issue(ctx: DevContext, state: State, files: unknown[], expires: number)
     if (!isObject(f)) return { non_field_errors: ['Expected a dictionary.'] };
     const e: Record<string, string[]> = {};
     if (typeof f.filename !== 'string' || !f.filename) e.filename = ['This field is required.'];
+    // No empty files: a data file has bytes, as `data_files/` and chunked uploads insist too.
     if (!positiveInteger(f.size)) e.size = ['Ensure this value is a positive integer.'];
     return e;
   });
@@ -234,6 +290,9 @@ async function confirm(ctx: DevContext, state: State, item: unknown) {
 }
 
 const routes: RouteModule = async (app, ctx) => {
+  // The routes are mounted twice (with and without `/api`) on one state: the first mount starts it
+  // clean, removing parts a previous run of this data directory left behind.
+  if (!states.has(ctx)) await rm(presignedDir(ctx), { recursive: true, force: true });
   const state = stateOf(ctx);
 
   app.post('/data_files/presigned_upload/upload/', async (req) => {
@@ -276,9 +335,15 @@ const routes: RouteModule = async (app, ctx) => {
         }
         await hold?.open;
         const etag = await receivePart(ctx, req, upload, part);
+        if (state.uploads.get(upload.id) !== upload) throw notFound('The upload does not exist.');
         return reply.header('ETag', `"${etag}"`).send();
       } finally {
         state.active--;
+        // Confirmed, purged or reset while this part came in: the directory this PUT (re)created
+        // would never be removed otherwise.
+        if (state.uploads.get(upload.id) !== upload) {
+          await rm(partDir(ctx, upload.id), { recursive: true, force: true });
+        }
       }
     });
   });
@@ -290,7 +355,8 @@ const routes: RouteModule = async (app, ctx) => {
     pending: state.uploads.size,
   });
   app.get('/_emulator/presigned_upload', async () => stats());
-  // Sets the part size of later uploads and (optionally) a hold; starts a new peak observation.
+  // Sets the part size of later uploads and (optionally) a hold, which fails the held PUTs after
+  // `hold_ms`; starts a new peak observation.
   app.patch('/_emulator/presigned_upload', async (req) => {
     const body = objectBody(req.body);
     if (body.part_size !== undefined) {
@@ -298,15 +364,12 @@ const routes: RouteModule = async (app, ctx) => {
         throw badRequest({ part_size: ['Ensure this value is a positive integer.'] });
       state.partSize = body.part_size;
     }
+    const holdMs = body.hold_ms ?? DEFAULT_HOLD_MS;
+    if (!positiveInteger(holdMs)) throw badRequest({ hold_ms: ['Ensure this value is a positive integer.'] });
     if (body.hold_until !== undefined) {
       if (!positiveInteger(body.hold_until))
         throw badRequest({ hold_until: ['Ensure this value is a positive integer.'] });
-      let release = () => {};
-      const open = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      state.hold?.release();
-      state.hold = { until: body.hold_until, open, release };
+      startHold(state, body.hold_until, holdMs);
     }
     state.peak = state.active;
     return stats();

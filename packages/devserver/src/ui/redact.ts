@@ -1,10 +1,11 @@
 /**
- * What the dashboard shows of free-form data (job params, results, metrics, log lines): values
- * under credential-like keys are hidden, and URL query strings (signatures of signed URLs) dropped.
+ * What the dashboard shows of free-form data (job params, results, metrics, log lines), and what
+ * `_emulator/requests` records of requests (headers, query, body): values under credential-like
+ * keys are hidden, at any depth, and URL query strings (signatures of signed URLs) dropped.
  */
 
 const SECRET_KEY =
-  /token|password|passwd|secret|authorization|credential|api[-_]?key|access[-_]?key|private[-_]?key|cookie|session/i;
+  /token|password|passwd|secret|authorization|credential|api[-_]?key|access[-_]?key|private[-_]?key|cookie|session|signature|^synapse-(?:agent|user)$/i;
 const URL_QUERY = /(https?:\/\/[^\s?#"'<>]+)\?[^\s#"'<>]*/gi;
 
 export const REDACTED = '<redacted>';
@@ -15,11 +16,11 @@ export function scrubText(text: string): string {
 }
 
 /** A copy of a JSON value with secrets removed (keys matched case-insensitively, at any depth). */
-export function redact(value: unknown): unknown {
-  if (typeof value === 'string') return scrubText(value);
-  if (Array.isArray(value)) return value.map(redact);
+export function redact<T>(value: T): T {
+  if (typeof value === 'string') return scrubText(value) as T;
+  if (Array.isArray(value)) return value.map(redact) as T;
   if (!value || typeof value !== 'object') return value;
   return Object.fromEntries(
     Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) ? REDACTED : redact(v)]),
-  );
+  ) as T;
 }

@@ -1,22 +1,9 @@
 /** `synapse agent select|show|clear`: the agent other commands use, kept in the config file. */
 import type { Command } from 'commander';
 import type { Agent } from '../clients/backend/index.ts';
-import { loadCredentials, saveCredentials } from '../clients/credentials.ts';
+import { configPath, loadCredentials, saveCredentials } from '../clients/credentials.ts';
 import { mask, UsageError } from './output.ts';
 import { backendFromOptions } from './session.ts';
-
-/** A URL as it may be shown: without a user name or password in it. */
-function printableUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (!parsed.username && !parsed.password) return url;
-    parsed.username = '';
-    parsed.password = '';
-    return parsed.href;
-  } catch {
-    return '<invalid URL>';
-  }
-}
 
 const listing = (agents: Agent[]) => agents.map((a) => `  ${a.id} ${a.name}`).join('\n');
 
@@ -77,9 +64,10 @@ async function select(opts: { id?: string }): Promise<void> {
 function show(): void {
   const agent = loadCredentials().agent;
   if (!agent) throw new Error('No agent selected. Run `synapse agent select`.');
+  // No agent URL in the output (a project rule): the config file holds it for whoever needs it.
   process.stdout.write(
-    `id:    ${agent.id ?? '-'}\nname:  ${agent.name ?? '-'}\nurl:   ${printableUrl(agent.url)}\n` +
-      `token: ${mask(agent.token)}\n`,
+    `id:    ${agent.id ?? '-'}\nname:  ${agent.name ?? '-'}\ntoken: ${mask(agent.token)}\n` +
+      `(saved in ${configPath()})\n`,
   );
 }
 

@@ -52,6 +52,15 @@ async function runRemote(
   }
 }
 
+/** `--cpus` / `--gpus`: a finite number >= 0, or a usage error. */
+function resourceCount(option: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw new UsageError(`Invalid --${option}: ${value}. Use a non-negative number.`);
+  return n;
+}
+
 async function runAction(action: string, opts: RunOptions): Promise<void> {
   const mode = opts.mode === 'jobs-api' ? 'job' : (opts.mode ?? 'local');
   if (mode !== 'remote' && !EXECUTION_MODES.includes(mode as ExecutionMode)) {
@@ -59,7 +68,15 @@ async function runAction(action: string, opts: RunOptions): Promise<void> {
   }
   const params = await parseJsonOption(opts.params);
   if (mode === 'remote') return printJson(await runRemote(action, params, opts));
-  const { runPlugin, RESULT_START, RESULT_END } = await import('../executors/index.ts');
+  const { runPlugin, checkRayAddress, RESULT_START, RESULT_END } = await import('../executors/index.ts');
+  const rayAddress = opts.rayAddress ?? 'auto';
+  try {
+    checkRayAddress(rayAddress);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const numCpus = resourceCount('cpus', opts.cpus);
+  const numGpus = resourceCount('gpus', opts.gpus);
   // Job mode waits for its job: the job's own lines go to stderr, its result to stdout.
   let inResult = false;
   const onOutput = (line: string) => {
@@ -70,9 +87,9 @@ async function runAction(action: string, opts: RunOptions): Promise<void> {
   const result = await runPlugin(resolve(opts.path), action, params, {
     mode: mode as ExecutionMode,
     jobId: opts.jobId,
-    rayAddress: opts.rayAddress,
-    numCpus: opts.cpus === undefined ? undefined : Number(opts.cpus),
-    numGpus: opts.gpus === undefined ? undefined : Number(opts.gpus),
+    rayAddress,
+    numCpus,
+    numGpus,
     wait: true,
     onOutput,
   }).catch((err) => {
@@ -212,7 +229,11 @@ export function registerPlugin(program: Command): void {
         'local',
       )
       .option('--job-id <id>', 'job id to report to (job mode)')
-      .option('--ray-address <url>', 'task and job modes: run on the Ray cluster of this dashboard URL')
+      .option(
+        '--ray-address <url>',
+        "task and job modes: the Ray dashboard URL to run on; auto: the selected agent's Ray head, else RAY_DASHBOARD_URL, else local processes",
+        'auto',
+      )
       .option('--cpus <n>', 'on Ray: CPUs the job or task worker needs')
       .option('--gpus <n>', 'on Ray: GPUs the job or task worker needs')
       .option('-p, --plugin <code>', 'plugin code for remote mode (default: from config.yaml)')

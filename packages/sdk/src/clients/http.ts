@@ -12,6 +12,7 @@ import {
   FileNotFoundError,
   raiseForStatus,
   ServerError,
+  StreamLimitExceededError,
 } from './errors.ts';
 import { encodeMultipart, type MultipartFile } from './multipart.ts';
 import { appendQuery, buildUrl, type QueryParams } from './url.ts';
@@ -153,26 +154,46 @@ export class BaseClient {
     return (response.statusCode === 204 ? null : detail) as T;
   }
 
-  /** A streamed GET without read timeout: yields the body's lines (without `\n`) as they arrive. */
-  async *streamLines(path: string, opts: RequestOptions = {}): AsyncGenerator<string> {
+  /**
+   * A streamed GET without read timeout: yields the body's lines (without `\n`) as they arrive.
+   * More than `maxBytes` of body throws `Stream size limit exceeded`, so even one endless line
+   * stays bounded in memory.
+   */
+  async *streamLines(
+    path: string,
+    opts: RequestOptions = {},
+    maxBytes = Number.POSITIVE_INFINITY,
+  ): AsyncGenerator<string> {
     const response = await this.send('GET', path, opts, true);
     if (response.statusCode >= 400) raiseForStatus(response.statusCode, await this.readBody(response, opts));
     const decoder = new TextDecoder();
     let buffer = '';
+    let consumed = 0; // bytes of the lines yielded so far
+    const tooLarge = () => {
+      response.body.destroy();
+      return new StreamLimitExceededError(429, 'Stream size limit exceeded');
+    };
     try {
       for await (const chunk of response.body) {
         buffer += decoder.decode(chunk as Uint8Array, { stream: true });
         let nl = buffer.indexOf('\n');
         while (nl !== -1) {
-          yield buffer.slice(0, nl).replace(/\r$/, '');
+          const line = buffer.slice(0, nl);
+          consumed += Buffer.byteLength(line) + 1;
+          if (consumed > maxBytes) throw tooLarge();
+          yield line.replace(/\r$/, '');
           buffer = buffer.slice(nl + 1);
           nl = buffer.indexOf('\n');
         }
+        // The unfinished line: its length in characters is a lower bound of its bytes.
+        if (consumed + buffer.length > maxBytes) throw tooLarge();
       }
     } catch (err) {
+      if (err instanceof StreamLimitExceededError) throw err;
       throw this.mapFailure(err, opts, true).error;
     }
     buffer += decoder.decode();
+    if (consumed + Buffer.byteLength(buffer) > maxBytes) throw tooLarge();
     if (buffer) yield buffer;
   }
 

@@ -10,6 +10,7 @@ import { extname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fetch } from 'undici';
+import { limiter } from './concurrency.ts';
 import { stripQuery } from './url.ts';
 
 export type UrlConverter = (url: string) => string | Promise<string>;
@@ -47,24 +48,6 @@ const MIME_EXTENSIONS: Record<string, string> = {
 
 function isDownloadConfig(c: UrlConversion): c is UrlDownloadConfig {
   return 'filesFields' in c || 'files_fields' in c;
-}
-
-/** A tiny semaphore: at most `limit` callers run `fn` at once. */
-export function limiter(limit: number) {
-  let active = 0;
-  const waiting: Array<() => void> = [];
-  return async <R>(fn: () => Promise<R>): Promise<R> => {
-    // A finishing caller hands its slot straight to the next waiter, so none can slip in between.
-    if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
-    else active++;
-    try {
-      return await fn();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else active--;
-    }
-  };
 }
 
 const downloadSlot = limiter(MAX_PARALLEL_DOWNLOADS);

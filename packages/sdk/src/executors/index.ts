@@ -1,14 +1,14 @@
 /** Running plugin actions (plugins.md §10): `runPlugin` and the executor of each mode. */
 import { existsSync } from 'node:fs';
-import { createRunClient } from '../clients/credentials.ts';
+import { createRunClient, loadCredentials } from '../clients/credentials.ts';
 import { PluginDiscovery } from '../plugins/discovery.ts';
 import type { ActionExport } from '../plugins/entrypoint.ts';
 import { EXECUTION_MODES, type ExecutionMode } from '../plugins/enums.ts';
 import { PluginError } from '../plugins/errors.ts';
 import { JobExecutor, type JobExecutorOptions, type SubmitOptions } from './job.ts';
 import { LocalExecutor, type LocalExecutorOptions } from './local.ts';
-import { RayJobExecutor, type RayJobExecutorOptions } from './ray-executor.ts';
-import { RayTaskExecutor } from './ray-task.ts';
+import { RayJobExecutor, type RayJobExecutorOptions } from './ray/executor.ts';
+import { RayTaskExecutor } from './ray/task.ts';
 import { TaskExecutor } from './task.ts';
 
 export { parseResult, RESULT_END, RESULT_START } from './entrypoint.ts';
@@ -22,9 +22,9 @@ export {
   type SubmitOptions,
 } from './job.ts';
 export { LocalExecutor, type LocalExecutorOptions } from './local.ts';
-export { RayClient, type RayJobInfo, type RayNodeResources } from './ray-client.ts';
-export { RayJobExecutor, type RayJobExecutorOptions } from './ray-executor.ts';
-export { RayTaskExecutor, type RayTaskExecutorOptions } from './ray-task.ts';
+export { RayClient, type RayJobInfo, type RayNodeResources } from './ray/client.ts';
+export { RayJobExecutor, type RayJobExecutorOptions } from './ray/executor.ts';
+export { RayTaskExecutor, type RayTaskExecutorOptions } from './ray/task.ts';
 export { TaskExecutor, type TaskExecutorOptions } from './task.ts';
 
 export type RunPluginOptions = LocalExecutorOptions &
@@ -37,11 +37,40 @@ export type RunPluginOptions = LocalExecutorOptions &
     /** Local mode: run this action instead of the one the plugin's config names. */
     actionClass?: ActionExport;
     /**
-     * Task and job modes: the Ray dashboard to run on (plugins.md §12 `--ray-address`); an
-     * http(s) URL, else `RAY_DASHBOARD_URL` when set, else local processes.
+     * Task and job modes: the Ray dashboard to run on (plugins.md §12 `--ray-address`): an
+     * http(s) URL, or `auto` (see `resolveRayAddress`). Unset: `RAY_DASHBOARD_URL` when set,
+     * else local processes.
      */
     rayAddress?: string;
   } & Pick<RayJobExecutorOptions, 'numCpus' | 'numGpus' | 'memory'>;
+
+const DASHBOARD_URL = /^https?:\/\/[^/]/i;
+/** The dashboard port of a Ray head (`ray start --head`). */
+const RAY_DASHBOARD_PORT = 8265;
+
+/** Throws `Invalid --ray-address` unless `value` is an http(s) URL or `auto`. */
+export function checkRayAddress(value: string): void {
+  if (value !== 'auto' && !DASHBOARD_URL.test(value))
+    throw new PluginError(`Invalid --ray-address: ${value}. Use an http(s) dashboard URL or auto.`);
+}
+
+/**
+ * The Ray dashboard a task or job runs on (plugins.md §12), or undefined for local processes.
+ * An http(s) URL is used as given. `auto`: the selected agent's host (`http://<host>:8265`, the
+ * agent runs next to its Ray head), else `RAY_DASHBOARD_URL`. Unset: `RAY_DASHBOARD_URL`.
+ */
+export function resolveRayAddress(
+  value: string | undefined,
+  env: Record<string, string | undefined> = process.env,
+): string | undefined {
+  if (value === undefined) return env.RAY_DASHBOARD_URL || undefined;
+  checkRayAddress(value);
+  if (value !== 'auto') return value;
+  const agentUrl = loadCredentials(env).agent?.url;
+  const host = agentUrl && URL.canParse(agentUrl) ? new URL(agentUrl).hostname : '';
+  if (host) return `http://${host}:${RAY_DASHBOARD_PORT}`;
+  return env.RAY_DASHBOARD_URL || undefined;
+}
 
 async function runLocal(action: unknown, params: unknown, options: LocalExecutorOptions): Promise<unknown> {
   const executor = new LocalExecutor(options);
@@ -94,7 +123,7 @@ export async function runPlugin(
   const entrypoint = discovery.getActionEntrypoint(action);
   const workingDir = discovery.pluginDir;
   const jobId = options.jobId ?? undefined;
-  const dashboardAddress = /^https?:\/\//.test(rayAddress ?? '') ? rayAddress : process.env.RAY_DASHBOARD_URL;
+  const dashboardAddress = resolveRayAddress(rayAddress);
   if (mode === 'task') {
     const executor = dashboardAddress
       ? new RayTaskExecutor({ env, workingDir, dashboardAddress, numCpus, numGpus, memory })

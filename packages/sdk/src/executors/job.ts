@@ -159,14 +159,18 @@ export class JobExecutor {
     }
   }
 
+  /** Runs unawaited: every failure, the backend's included, ends as a warning. */
   async #reportStatus(client: BackendClient, jobId: string): Promise<void> {
-    const update = (status: string) =>
-      client.updateJob(jobId, { status }).catch((err: Error) => {
-        process.stderr.write(
-          `WARNING: JobExecutor failed to update the status of job ${jobId}: ${err.message}\n`,
-        );
-      });
-    await update('running');
-    await update((await this.#backend.finished(jobId)).toLowerCase());
+    const warn = (err: unknown) =>
+      process.stderr.write(
+        `WARNING: JobExecutor failed to update the status of job ${jobId}: ${(err as Error)?.message ?? err}\n`,
+      );
+    const update = (status: string) => client.updateJob(jobId, { status }).catch(warn);
+    try {
+      await update('running');
+      await update((await this.#backend.finished(jobId)).toLowerCase());
+    } catch (err) {
+      warn(err);
+    }
   }
 }

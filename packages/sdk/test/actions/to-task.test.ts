@@ -6,6 +6,7 @@ import {
   AddTaskDataAction,
   BaseLogger,
   CriticalError,
+  loadEntrypoint,
   PluginValidationError,
   PreAnnotationToTaskFailed,
   RuntimeContext,
@@ -661,6 +662,31 @@ export class AnnotationToTask {
       expect(messages).toContain('Converted 1 boxes of legacy.json');
       expect(messages[0]).toBe('ToTask action started.');
       expect(logger.metrics().at(-1)).toEqual({ total: 1, success: 1, failed: 0, stand_by: 0 });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('still lets a converter given at construction come first', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sdk-legacy-to-task-'));
+    try {
+      await mkdir(join(dir, 'plugin'));
+      await writeFile(join(dir, 'package.json'), '{"type": "module"}\n');
+      await writeFile(join(dir, 'plugin/to_task.ts'), LEGACY_CONVERTER);
+      const Wrapped = (await loadEntrypoint('plugin.to_task.AnnotationToTask', dir)) as typeof ToTaskAction;
+      const { collection, project } = await collectionAndProject();
+      const { unit } = await unitWith(collection, JSON.stringify({ boxes: [[1, 2, 3, 4]] }), 'legacy');
+      const [task] = await tasksFor(project, [unit]);
+      const given = { objects: [] };
+      const converter = {
+        convertDataFromFile: () => given,
+        convertDataFromInference: (d: unknown) => d as object,
+      };
+
+      const result = await new Wrapped({ run: makeRun().run, params: params(project), converter }).start();
+
+      expect(result.success_count).toBe(1);
+      expect((await h.client.getTask(task!)).data).toEqual(given);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -65,8 +65,12 @@ describe('synapse agent', () => {
 
     const shown = await synapse(dir, 'agent', 'show');
     expect(shown.code).toBe(0);
-    expect(shown.stdout).toContain(`id:    ${agentId}\nname:  local\nurl:   ${h.server.agentUrl}\n`);
-    expect(shown.stdout).toContain(`token: ${agentToken.slice(0, 8)}…`);
+    expect(shown.stdout).toBe(
+      `id:    ${agentId}\nname:  local\ntoken: ${agentToken.slice(0, 8)}…\n(saved in ${join(dir, 'config.json')})\n`,
+    );
+    // No agent URL in user-facing output, not even its host.
+    expect(shown.stdout + shown.stderr).not.toContain(h.server.agentUrl);
+    expect(shown.stdout + shown.stderr).not.toContain(new URL(h.server.agentUrl).host);
     expect(shown.stdout + shown.stderr + selected.stdout + selected.stderr).not.toContain(agentToken);
 
     const cleared = await synapse(dir, 'agent', 'clear');
@@ -116,7 +120,9 @@ describe('synapse doctor', () => {
     expect(result.stdout).toMatch(/^✓ config file/m);
     expect(result.stdout).toMatch(/^✓ token +accepted by the backend$/m);
     expect(result.stdout).not.toContain(h.server.url);
-    expect(result.stdout).toMatch(new RegExp(`^✓ agent +local \\(id ${h.server.credentials.agentId}\\): ok$`, 'm'));
+    expect(result.stdout).toMatch(
+      new RegExp(`^✓ agent +local \\(id ${h.server.credentials.agentId}\\): ok$`, 'm'),
+    );
     expect(result.stdout).not.toContain(h.server.agentUrl);
     expect(result.stdout).not.toContain('✗');
     expect(result.stdout).not.toContain(h.server.credentials.accessToken);
@@ -137,7 +143,7 @@ describe('synapse doctor', () => {
     const result = await doctor(dir);
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/^✓ config file/m);
-    expect(result.stdout).toMatch(/^✗ token +refused by the backend \(401\)\n  → run `synapse login`/m);
+    expect(result.stdout).toMatch(/^✗ token +refused by the backend \(401\)\n {2}→ run `synapse login`/m);
     expect(result.stdout).not.toContain('syn_refused');
   });
 

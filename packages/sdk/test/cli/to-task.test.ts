@@ -11,7 +11,7 @@ import { useDevServer } from '../helpers.ts';
 
 const run = promisify(execFile);
 const BIN = join(import.meta.dirname, '../../bin/synapse.js');
-const PLUGIN = join(import.meta.dirname, '../../../../examples/pre-annotation');
+const PLUGIN = join(import.meta.dirname, '../../../../examples/annotations-from-files');
 const h = useDevServer();
 let project: number;
 
@@ -42,7 +42,7 @@ function toTask(mode: string) {
   );
 }
 
-describe('synapse plugin run to_task (examples/pre-annotation)', () => {
+describe('synapse plugin run to_task (examples/annotations-from-files)', () => {
   it.each(['local', 'job'])('annotates the tasks that have a file, in %s mode', async (mode) => {
     const { stdout, stderr } = await toTask(mode);
     // Local runs print the action's log lines before the result; the result is the last JSON.

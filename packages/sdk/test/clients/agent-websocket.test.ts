@@ -85,6 +85,43 @@ describe('AgentClient.tailJobLogs over WebSocket', () => {
     expect(err.detail).toBe('Stream message limit exceeded');
   });
 
+  it('sends a replaced (shorter) log again from its first line', async () => {
+    const id = await runningJob(['a', 'b', 'c']);
+    const stream = h.agent.tailJobLogs(id, { protocol: 'websocket' })[Symbol.asyncIterator]();
+    for (const line of ['a', 'b', 'c']) expect(await stream.next()).toEqual({ done: false, value: line });
+    // As a deployment that fails replaces the log with its one error line.
+    await h.client.updateJob(id, { console_logs: ['ERROR: replaced'] });
+    expect(await stream.next()).toEqual({ done: false, value: 'ERROR: replaced' });
+    await h.client.updateJob(id, { console_logs: ['ERROR: replaced', 'd'], status: 'failed' });
+    expect(await stream.next()).toEqual({ done: false, value: 'd' });
+    expect(await stream.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('stops reading past maxMessages unread messages, without waiting for the consumer', async () => {
+    const lines = Array.from({ length: 10 }, (_, i) => `line ${i}`);
+    const id = await runningJob(lines);
+    let closed!: Promise<void>;
+    const onUpgrade = (_req: unknown, socket: Socket) => {
+      closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    };
+    h.server.app.server.on('upgrade', onUpgrade);
+    try {
+      const stream = h.agent
+        .tailJobLogs(id, { protocol: 'websocket', maxMessages: 3 })
+        [Symbol.asyncIterator]();
+      expect(await stream.next()).toEqual({ done: false, value: 'line 0' });
+      // The job still runs and the consumer reads nothing more: only the client's bound closes it.
+      await closed;
+      expect(await stream.next()).toEqual({ done: false, value: 'line 1' });
+      expect(await stream.next()).toEqual({ done: false, value: 'line 2' });
+      const err = await stream.next().catch((e) => e);
+      expect(err).toBeInstanceOf(StreamLimitExceededError);
+      expect(err.detail).toBe('Stream message limit exceeded');
+    } finally {
+      h.server.app.server.off('upgrade', onUpgrade);
+    }
+  });
+
   it('skips frames over 1 MiB', async () => {
     const id = await runningJob(['small', 'x'.repeat(1024 * 1024 + 1), 'after']);
     await h.client.updateJob(id, { status: 'failed' });

@@ -1,13 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { truncateSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { rmSync, truncateSync } from 'node:fs';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import type { DataUnit, DataUnitFile } from '../../src/index.ts';
-import { useDevServer } from '../helpers.ts';
+import { closedPort, useDevServer } from '../helpers.ts';
 
-const h = useDevServer();
+const h = useDevServer({ faults: true });
 
 const sha1 = (bytes: Buffer) => createHash('sha1').update(bytes).digest('hex');
 const md5 = (bytes: Buffer) => createHash('md5').update(bytes).digest('hex');
@@ -25,12 +26,21 @@ async function tempFiles(...contents: Buffer[]): Promise<string[]> {
   );
 }
 
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
 /** The devserver's presigned-upload knobs and what it observed (part size, concurrency). */
-const emulator = (body?: { part_size?: number; hold_until?: number }) =>
+const emulator = (body?: { part_size?: number; hold_until?: number; hold_ms?: number }) =>
   body ? h.admin('PATCH', '_emulator/presigned_upload', body) : h.admin('GET', '_emulator/presigned_upload');
+
+/** The next requests whose path contains `path` answer `status` (or are only delayed). */
+const fault = (path: string, fault: { status?: number; hang_ms?: number; body?: unknown }) =>
+  h.admin('POST', '_emulator/faults', { path, ...fault });
 
 afterEach(async () => {
   vi.useRealTimers();
+  await h.admin('DELETE', '_emulator/faults');
   await emulator({ part_size: 8 * 1024 * 1024 });
 });
 
@@ -156,8 +166,9 @@ describe('BulkUploadClientMixin: uploadFilesBulk', () => {
 
   it('uploads at most maxWorkers files at once, as the server sees it', async () => {
     const paths = await tempFiles(...Array.from({ length: 9 }, () => randomBytes(2000)));
-    // The server holds the PUTs until three are in flight: the peak is the client's real bound.
-    await emulator({ hold_until: 3 });
+    // The server holds the PUTs until three are in flight: the peak is the client's real bound. A
+    // client that never gets to three fails its held uploads when the hold times out, not hangs.
+    await emulator({ hold_until: 3, hold_ms: 20_000 });
 
     const result = await h.client.uploadFilesBulk(paths, { maxWorkers: 3 });
 
@@ -184,6 +195,134 @@ describe('BulkUploadClientMixin: uploadFilesBulk', () => {
       created_count: 2,
       failed_count: 1,
     });
+  });
+
+  it('fails the held uploads when a hold is never reached, instead of hanging', async () => {
+    const paths = await tempFiles(...Array.from({ length: 5 }, () => randomBytes(2000)));
+    await emulator({ hold_until: 3, hold_ms: 500 });
+
+    const result = await h.client.uploadFilesBulk(paths, { maxWorkers: 2 });
+
+    // The held PUTs (the first two, unless the machine is very slow) fail once the hold gives up;
+    // the later ones are no longer held.
+    const failures = result.results.filter((r) => !r.success);
+    expect(failures.length).toBeGreaterThan(0);
+    for (const failure of failures) {
+      expect(failure).toEqual({
+        file_key: expect.any(String),
+        checksum: '',
+        success: false,
+        error: 'Upload failed with HTTP 503',
+      });
+    }
+    expect(result.created_count).toBe(5 - failures.length);
+  });
+
+  it('reports a file that disappears during the bulk as failed, naming it', async () => {
+    const contents = [randomBytes(1000), randomBytes(1000), randomBytes(1000)];
+    const paths = await tempFiles(...contents);
+
+    const result = await h.client.uploadFilesBulk(paths, {
+      maxWorkers: 1,
+      onProgress: (done) => done === 1 && rmSync(paths[1]),
+    });
+
+    expect(result.results[1]).toEqual({
+      file_key: expect.any(String),
+      checksum: '',
+      success: false,
+      error: `ENOENT: no such file or directory, open '${paths[1]}'`,
+    });
+    expect(result).toMatchObject({ created_count: 2, failed_count: 1 });
+  });
+
+  it('keeps the other batches when a presign or a confirm request fails', async () => {
+    const contents = Array.from({ length: 4 }, () => randomBytes(700));
+    const paths = await tempFiles(...contents);
+    // Batch 1 passes, batch 2's presign fails, batch 3's confirm fails, batch 4 passes.
+    await fault('presigned_upload/upload/', { hang_ms: 1 });
+    await fault('presigned_upload/upload/', { status: 400, body: { detail: 'Presign refused.' } });
+    await fault('presigned_upload/confirm_upload/', { hang_ms: 1 });
+    await fault('presigned_upload/confirm_upload/', { status: 400, body: { detail: 'Confirm refused.' } });
+    const progress: number[] = [];
+
+    const result = await h.client.uploadFilesBulk(paths, {
+      batchSize: 1,
+      onProgress: (done) => progress.push(done),
+    });
+
+    expect(result).toEqual({
+      results: [
+        success(contents[0]),
+        { file_key: '', checksum: '', success: false, error: expect.stringContaining('Presign refused.') },
+        {
+          file_key: expect.stringMatching(/^uploads\//),
+          checksum: sha1(contents[2]),
+          success: false,
+          error: expect.stringContaining('Confirm refused.'),
+        },
+        success(contents[3]),
+      ],
+      created_count: 2,
+      failed_count: 2,
+    });
+    expect(progress).toEqual([1, 2, 3, 4]);
+    expect(await h.client.verifyDataFilesChecksums(contents.map(md5))).toEqual({
+      existing: [md5(contents[0]), md5(contents[3])],
+      missing: [md5(contents[1]), md5(contents[2])],
+    });
+  });
+
+  it('fails a file whose presigned parts do not fit its size, without uploading it', async () => {
+    const paths = await tempFiles(randomBytes(3000));
+    const url = `${h.server.url}/_presigned/x?part=1&expires=1&signature=x`;
+    const multipart = { upload_id: 'u', part_size: 1000, parts: [{ part_number: 1, presigned_url: url }] };
+    await fault('presigned_upload/upload/', { status: 200, body: { files: [{ file_key: 'k', multipart }] } });
+    await h.admin('DELETE', '_emulator/requests');
+
+    const result = await h.client.uploadFilesBulk(paths);
+
+    expect(result.results).toEqual([
+      {
+        file_key: 'k',
+        checksum: '',
+        success: false,
+        error: 'Presigned upload answered 1 of the 3 parts the file needs',
+      },
+    ]);
+    expect(await recorded('PUT', '/_presigned/')).toEqual([]);
+    expect(await recorded('POST', 'confirm_upload/')).toEqual([]);
+  });
+
+  it('reports failed PUTs without the presigned URL or its host', async () => {
+    const paths = await tempFiles(randomBytes(100), randomBytes(100));
+    const port = await closedPort();
+    const refused = `http://127.0.0.1:${port}/bucket/a.bin?X-Amz-Signature=s3cr3t`;
+    const forbidden = `${h.server.url}/_presigned/nope?part=1&expires=1&signature=s3cr3t`;
+    await fault('presigned_upload/upload/', {
+      status: 200,
+      body: {
+        files: [
+          { file_key: 'a', presigned_url: refused },
+          { file_key: 'b', presigned_url: forbidden },
+        ],
+      },
+    });
+
+    const result = await h.client.uploadFilesBulk(paths);
+
+    expect(result.results.map((r) => r.error)).toEqual(['ECONNREFUSED', 'Upload failed with HTTP 403']);
+    const errors = JSON.stringify(result);
+    for (const secret of ['127.0.0.1', String(port), new URL(h.server.url).host, 's3cr3t', '/_presigned/'])
+      expect(errors).not.toContain(secret);
+  });
+
+  it('refuses an empty file before any request', async () => {
+    const paths = await tempFiles(randomBytes(10), Buffer.alloc(0));
+    await h.admin('DELETE', '_emulator/requests');
+
+    await expect(h.client.uploadFilesBulk(paths)).rejects.toThrow(`Cannot upload an empty file: ${paths[1]}`);
+    expect(await h.admin('GET', '_emulator/requests')).toEqual([]);
   });
 
   it('rejects invalid options and missing files before any request', async () => {
@@ -305,5 +444,46 @@ describe('devserver presigned upload endpoints', () => {
     });
     expect(again.results[0].error).toBe('Unknown or expired file_key.');
     expect((await emulator()).pending).toBe(pending);
+  });
+
+  it('refuses a part still coming in when its upload was confirmed, and keeps no directory of it', async () => {
+    const [late, other] = [randomBytes(100), randomBytes(100)];
+    const { files } = await ask([
+      { filename: 'late.bin', size: 100 },
+      { filename: 'other.bin', size: 100 },
+    ]);
+    const partDir = join(h.server.ctx.dataDir, 'presigned', files[0].file_key.split('/')[1]);
+    // The first PUT is held on the server until a second one comes in.
+    await emulator({ hold_until: 2 });
+    const latePut = put(files[0].presigned_url, late);
+    while ((await emulator()).active < 1) await sleep(10);
+
+    const confirmed = await h.client.post('data_files/presigned_upload/confirm_upload/', {
+      data: { files: [{ file_key: files[0].file_key, checksum: sha1(late), size: 100 }] },
+    });
+    expect(confirmed.results[0]).toMatchObject({ success: false, error: 'Received 0 of 100 bytes.' });
+    const otherPut = await put(files[1].presigned_url, other);
+
+    const res = await latePut;
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { detail: string }).detail).toBe('The upload does not exist.');
+    expect(otherPut.status).toBe(200);
+    await expect(stat(partDir)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('forgets pending uploads and their parts on reset', async () => {
+    await emulator({ part_size: 1000 });
+    const { files } = await ask([{ filename: 'a.bin', size: 1500 }]);
+    expect((await put(files[0].multipart.parts[0].presigned_url, randomBytes(1000))).status).toBe(200);
+    expect((await emulator()).pending).toBeGreaterThan(0);
+
+    await h.admin('POST', '_emulator/reset');
+
+    expect(await emulator()).toMatchObject({ pending: 0, part_size: 8 * 1024 * 1024 });
+    await expect(stat(join(h.server.ctx.dataDir, 'presigned'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await refusal(files[0].multipart.parts[1].presigned_url, randomBytes(500))).toEqual([
+      404,
+      'The upload does not exist.',
+    ]);
   });
 });

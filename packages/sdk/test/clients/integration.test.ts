@@ -402,6 +402,19 @@ describe('IntegrationClientMixin: jobs and logs', () => {
     await expect(h.client.listJobConsoleLogs('nope')).rejects.toBeInstanceOf(NotFoundError);
   });
 
+  it('tails a console log that is replaced by a shorter one from its first line', async () => {
+    const id = await newJob();
+    await h.client.updateJob(id, { status: 'running', console_logs: ['a', 'b', 'c'] });
+    const tail = h.client.tailJobConsoleLogs(id)[Symbol.asyncIterator]();
+    for (const line of ['a', 'b', 'c'])
+      expect(await tail.next()).toEqual({ done: false, value: `${line}\n` });
+    await h.client.updateJob(id, { console_logs: ['x'] });
+    expect(await tail.next()).toEqual({ done: false, value: 'x\n' });
+    await h.client.updateJob(id, { console_logs: ['x', 'y'], status: 'succeeded' });
+    expect(await tail.next()).toEqual({ done: false, value: 'y\n' });
+    expect(await tail.next()).toEqual({ done: true, value: undefined });
+  });
+
   it('sends logs as a list and turns a local file into a data URI', async () => {
     const id = await newJob();
     const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import {
   AuthenticationError,
@@ -7,6 +9,7 @@ import {
   GpuUnavailableError,
   NotFoundError,
   ServerError,
+  StreamLimitExceededError,
 } from '../../src/index.ts';
 import { closedPort, useDevServer } from '../helpers.ts';
 
@@ -130,5 +133,33 @@ describe('transport against the devserver', () => {
     expect(res.status).toBe(200);
     await expect(prefixed.getModel(424242)).rejects.toBeInstanceOf(NotFoundError);
     await prefixed.close();
+  });
+});
+
+describe('streamLines', () => {
+  it('stops a body larger than its byte limit, even one endless line, with a 429', async () => {
+    // A real server that streams 64 KiB of one line: the transport must not buffer it whole.
+    const server = createServer((_req, res) => {
+      res.write('first line\n');
+      res.end('x'.repeat(64 * 1024));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const client = new BackendClient(`http://127.0.0.1:${port}`, { accessToken: 't' });
+    try {
+      const lines: string[] = [];
+      const err = await (async () => {
+        for await (const line of client.streamLines('logs', {}, 16 * 1024)) lines.push(line);
+      })().catch((e) => e);
+      expect(err).toBeInstanceOf(StreamLimitExceededError);
+      expect(err).toMatchObject({ statusCode: 429, message: '429: Stream size limit exceeded' });
+      expect(lines).toEqual(['first line']);
+      const all: string[] = [];
+      for await (const line of client.streamLines('logs')) all.push(line);
+      expect(all.map((l) => l.length)).toEqual([10, 64 * 1024]);
+    } finally {
+      await client.close();
+      server.close();
+    }
   });
 });

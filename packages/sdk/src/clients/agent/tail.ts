@@ -50,20 +50,44 @@ export function tailJobLogs(
 
 type SocketEvent =
   | { kind: 'open' }
-  | { kind: 'message'; data: unknown }
+  | { kind: 'message'; data: string | ArrayBuffer }
+  | { kind: 'overflow' }
   | { kind: 'close' }
   | { kind: 'idle' };
 
-/** The socket's events in arrival order; `next` answers `idle` when none comes within `idleMs`. */
-function socketEvents(socket: WebSocket): (idleMs: number) => Promise<SocketEvent> {
+function frameBytes(data: unknown): number {
+  if (typeof data === 'string') return Buffer.byteLength(data);
+  if (data instanceof ArrayBuffer) return data.byteLength;
+  return 0;
+}
+
+/**
+ * The socket's events in arrival order; `next` answers `idle` when none comes within `idleMs`.
+ * Memory stays bounded however slowly the consumer reads: a frame over 1 MiB is dropped as it
+ * arrives, and past `maxMessages` unread messages the socket is closed and `overflow` queued
+ * (more messages than the stream may yield anyway).
+ */
+function socketEvents(socket: WebSocket, maxMessages: number): (idleMs: number) => Promise<SocketEvent> {
   const queue: SocketEvent[] = [];
+  let unread = 0;
+  let overflowed = false;
   let wake: (() => void) | undefined;
   const push = (event: SocketEvent) => {
     queue.push(event);
     wake?.();
   };
   socket.addEventListener('open', () => push({ kind: 'open' }));
-  socket.addEventListener('message', (e) => push({ kind: 'message', data: e.data }));
+  socket.addEventListener('message', (e) => {
+    if (overflowed || frameBytes(e.data) > MAX_FRAME_BYTES) return;
+    if (unread >= maxMessages) {
+      overflowed = true;
+      push({ kind: 'overflow' });
+      socket.close();
+      return;
+    }
+    unread++;
+    push({ kind: 'message', data: e.data as string | ArrayBuffer });
+  });
   // A failure fires `error` and then `close`: `close` alone tells all.
   socket.addEventListener('close', () => push({ kind: 'close' }));
   return async (idleMs) => {
@@ -76,7 +100,9 @@ function socketEvents(socket: WebSocket): (idleMs: number) => Promise<SocketEven
       clearTimeout(timer);
       wake = undefined;
     }
-    return queue.shift() ?? { kind: 'idle' };
+    const event = queue.shift() ?? { kind: 'idle' };
+    if (event.kind === 'message') unread--;
+    return event;
   };
 }
 
@@ -94,7 +120,7 @@ async function* tailWebSocket(
   const url = client.buildUrl(`ray/jobs/${jobId}/logs/`).replace(/^http/i, 'ws');
   const socket = new WebSocket(url, { headers: client.getHeaders() });
   socket.binaryType = 'arraybuffer';
-  const next = socketEvents(socket);
+  const next = socketEvents(socket, opts.maxMessages);
   const abort = () => socket.close();
   opts.signal?.addEventListener('abort', abort);
   let open = false;
@@ -106,6 +132,7 @@ async function* tailWebSocket(
         open = true;
         continue;
       }
+      if (event.kind === 'overflow') throw new StreamLimitExceededError(429, 'Stream message limit exceeded');
       if (event.kind !== 'message') {
         opts.signal?.throwIfAborted();
         if (open) return; // Closed by the agent, or idle for `timeout` seconds.
@@ -113,9 +140,7 @@ async function* tailWebSocket(
         const reason = event.kind === 'idle' ? 'timed out' : 'closed before the handshake completed';
         throw new WebSocketError(503, `WebSocket connection failed: ${reason}`);
       }
-      const text =
-        typeof event.data === 'string' ? event.data : Buffer.from(event.data as ArrayBuffer).toString();
-      if (Buffer.byteLength(text) > MAX_FRAME_BYTES) continue;
+      const text = typeof event.data === 'string' ? event.data : Buffer.from(event.data).toString();
       const frame = parseFrame(text);
       if (frame.type === 'error')
         throw new WebSocketError(500, messageText(frame.message) || 'Unknown error');
@@ -170,10 +195,7 @@ async function* tailAuto(client: BaseClient, jobId: string, opts: SocketOptions)
  */
 async function* tailHttp(client: BaseClient, jobId: string, signal?: AbortSignal): AsyncGenerator<string> {
   let lines = 0;
-  let bytes = 0;
-  for await (const raw of client.streamLines(`ray/jobs/${jobId}/logs`, { signal })) {
-    bytes += Buffer.byteLength(raw) + 1;
-    if (bytes > MAX_BYTES) throw new StreamLimitExceededError(429, 'Stream size limit exceeded');
+  for await (const raw of client.streamLines(`ray/jobs/${jobId}/logs`, { signal }, MAX_BYTES)) {
     for (const line of logLines(raw)) {
       if (++lines > MAX_LINES) throw new StreamLimitExceededError(429, 'Stream line limit exceeded');
       yield line;

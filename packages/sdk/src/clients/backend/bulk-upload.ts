@@ -2,6 +2,8 @@
  * Bulk upload through presigned URLs (client.md §8.7): the server hands out a URL per file (or
  * per part of a large one), the bytes go straight to storage, and a confirm call turns them into
  * data files. Each file is read once, streamed: its SHA-1 is computed as its parts go out.
+ * A failure is reported per file, never thrown for the whole call: a batch whose presign or
+ * confirm request fails marks its own files failed, and the other batches go on.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -9,9 +11,8 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
-import { FileNotFoundError } from '../errors.ts';
-import { limiter } from '../url-conversion.ts';
-import { positiveInteger } from './data-collection.ts';
+import { limiter, positiveInteger } from '../concurrency.ts';
+import { ClientError, FileNotFoundError } from '../errors.ts';
 import type { BackendClient } from './index.ts';
 
 export interface BulkUploadOptions {
@@ -26,6 +27,7 @@ export interface BulkUploadOptions {
 }
 
 export interface BulkUploadFileResult {
+  /** Empty when the server gave the file no key (its batch's presign request failed). */
   file_key: string;
   /** SHA-1 hex of the file; empty when it failed before it could be confirmed. */
   checksum: string;
@@ -67,6 +69,32 @@ interface ConfirmFile {
 /** Declared when asking for URLs and sent with the bytes: a URL signed for a type must get it. */
 const CONTENT_TYPE = 'application/octet-stream';
 
+/** A failure this module describes itself: its message is safe to report as is. */
+class UploadError extends Error {}
+
+/**
+ * A file's error message. The module's own and the client's are reported as they are, a file
+ * system error with its (local) path; any other error (the PUT's network failures, whose messages
+ * can carry the presigned URL or its host) by its code or name only.
+ */
+function failureText(err: unknown): string {
+  if (err instanceof UploadError || err instanceof ClientError) return err.message;
+  const e = (err ?? {}) as {
+    code?: unknown;
+    name?: unknown;
+    message?: unknown;
+    path?: unknown;
+    syscall?: unknown;
+  };
+  if (typeof e.path === 'string' && typeof e.syscall === 'string' && typeof e.message === 'string')
+    return e.message;
+  return String(e.code ?? e.name ?? 'Error');
+}
+
+function failed(fileKey: string, checksum: string, error: string): BulkUploadFileResult {
+  return { file_key: fileKey, checksum, success: false, error };
+}
+
 /** A part's bytes, added to the file's hash on the way; a file that shrank is an error. */
 async function* hashing(source: AsyncIterable<Buffer>, hash: Hash, length: number): AsyncGenerator<Buffer> {
   let read = 0;
@@ -75,7 +103,7 @@ async function* hashing(source: AsyncIterable<Buffer>, hash: Hash, length: numbe
     read += chunk.length;
     yield chunk;
   }
-  if (read !== length) throw new Error('File changed during upload');
+  if (read !== length) throw new UploadError('File changed during upload');
 }
 
 /** PUTs one part and answers its ETag. The URL carries its own authorization: no client headers. */
@@ -87,16 +115,40 @@ async function putPart(url: string, body: AsyncIterable<Buffer>, length: number)
   });
   await response.body.dump();
   // The URL holds a signature: it stays out of the message.
-  if (response.statusCode >= 300) throw new Error(`Upload failed with HTTP ${response.statusCode}`);
+  if (response.statusCode >= 300) throw new UploadError(`Upload failed with HTTP ${response.statusCode}`);
   return String(response.headers.etag ?? '');
+}
+
+/** The URLs to PUT the file to, in order, after checking the server's answer fits its size. */
+function targetParts(
+  size: number,
+  target: PresignedFile,
+): Array<{ part_number: number; presigned_url: string }> {
+  if (typeof target?.file_key !== 'string') throw new UploadError('Presigned upload answered no file_key');
+  const multipart = target.multipart;
+  if (!multipart) {
+    if (typeof target.presigned_url !== 'string') throw new UploadError('Presigned upload answered no URL');
+    return [{ part_number: 1, presigned_url: target.presigned_url }];
+  }
+  const { part_size: partSize, parts } = multipart;
+  if (!Number.isInteger(partSize) || partSize < 1 || !Array.isArray(parts))
+    throw new UploadError('Presigned upload answered an invalid multipart upload');
+  // Each part but the last is exactly `part_size`: any other count would upload other bytes.
+  const expected = Math.ceil(size / partSize);
+  if (parts.length !== expected)
+    throw new UploadError(
+      `Presigned upload answered ${parts.length} of the ${expected} parts the file needs`,
+    );
+  const sorted = [...parts].sort((a, b) => a.part_number - b.part_number);
+  if (sorted.some((p, i) => p.part_number !== i + 1 || typeof p.presigned_url !== 'string'))
+    throw new UploadError('Presigned upload answered invalid parts');
+  return sorted;
 }
 
 /** Streams a file to its URL (or its parts, in order, to theirs) and returns what confirms it. */
 async function uploadFile(path: string, size: number, target: PresignedFile): Promise<ConfirmFile> {
+  const parts = targetParts(size, target);
   const multipart = target.multipart;
-  const parts = multipart
-    ? [...multipart.parts].sort((a, b) => a.part_number - b.part_number)
-    : [{ part_number: 1, presigned_url: target.presigned_url! }];
   const partSize = multipart?.part_size ?? size;
   const sha1 = createHash('sha1');
   const etags: Array<{ part_number: number; etag: string }> = [];
@@ -108,10 +160,80 @@ async function uploadFile(path: string, size: number, target: PresignedFile): Pr
     etags.push({ part_number: part.part_number, etag });
   }
   // A file that grew was uploaded only up to its presigned size: not the file it now is.
-  if ((await stat(path)).size !== size) throw new Error('File changed during upload');
+  if ((await stat(path)).size !== size) throw new UploadError('File changed during upload');
   const confirm: ConfirmFile = { file_key: target.file_key, checksum: sha1.digest('hex'), size };
   if (multipart) confirm.multipart = { upload_id: multipart.upload_id, parts: etags };
   return confirm;
+}
+
+interface BatchContext {
+  client: BackendClient;
+  slot: ReturnType<typeof limiter>;
+  expiration: number;
+  /** Counts one more file done (uploaded or failed). */
+  progress: () => void;
+}
+
+/** One presign-upload-confirm round; every failure, the requests' included, is its files' result. */
+async function uploadBatch(
+  ctx: BatchContext,
+  paths: string[],
+  sizes: number[],
+): Promise<BulkUploadFileResult[]> {
+  let files: PresignedFile[];
+  try {
+    const answer = await ctx.client.post<{ files?: PresignedFile[] }>('data_files/presigned_upload/upload/', {
+      data: {
+        files: paths.map((path, i) => ({
+          filename: basename(path),
+          size: sizes[i],
+          content_type: CONTENT_TYPE,
+        })),
+        expiration: ctx.expiration,
+      },
+    });
+    if (!Array.isArray(answer?.files) || answer.files.length !== paths.length)
+      throw new UploadError('Presigned upload answered the wrong number of files');
+    files = answer.files;
+  } catch (err) {
+    const error = failureText(err);
+    return paths.map(() => {
+      ctx.progress();
+      return failed('', '', error);
+    });
+  }
+  // A file that fails to upload is reported failed; the others go on to be confirmed.
+  const uploads = await Promise.all(
+    paths.map((path, i) =>
+      ctx.slot(async (): Promise<ConfirmFile | BulkUploadFileResult> => {
+        try {
+          return await uploadFile(path, sizes[i], files[i]);
+        } catch (err) {
+          const key = files[i]?.file_key;
+          return failed(typeof key === 'string' ? key : '', '', failureText(err));
+        } finally {
+          ctx.progress();
+        }
+      }),
+    ),
+  );
+  const toConfirm = uploads.filter((u): u is ConfirmFile => !('success' in u));
+  let byKey = new Map<string, BulkUploadFileResult>();
+  let confirmError = 'The server did not confirm the file';
+  if (toConfirm.length > 0) {
+    try {
+      const confirmed = await ctx.client.post<{ results?: BulkUploadFileResult[] }>(
+        'data_files/presigned_upload/confirm_upload/',
+        { data: { files: toConfirm } },
+      );
+      byKey = new Map((confirmed?.results ?? []).map((r) => [r.file_key, r]));
+    } catch (err) {
+      confirmError = failureText(err);
+    }
+  }
+  return uploads.map((u) =>
+    'success' in u ? u : (byKey.get(u.file_key) ?? failed(u.file_key, u.checksum, confirmError)),
+  );
 }
 
 export const bulkUploadMethods: BulkUploadClientMixin & ThisType<BackendClient> = {
@@ -119,69 +241,26 @@ export const bulkUploadMethods: BulkUploadClientMixin & ThisType<BackendClient> 
     const batchSize = positiveInteger('batchSize', opts.batchSize ?? 100);
     const slot = limiter(positiveInteger('maxWorkers', opts.maxWorkers ?? 8));
     const expiration = positiveInteger('urlExpiration', opts.urlExpiration ?? 3600);
-    // Every path is checked before the first upload: a typo must not leave half a bulk behind.
-    const sizes = await Promise.all(
-      paths.map(async (path) => {
-        const info = await stat(path).catch(() => null);
-        if (!info?.isFile()) throw new FileNotFoundError(`File not found: ${path}`);
-        return info.size;
-      }),
-    );
-    const results: BulkUploadFileResult[] = [];
+    // Every path is checked before the first upload: a typo must not leave half a bulk behind. An
+    // empty file is refused as every other upload refuses it (a data file has bytes, client.md §7).
+    const infos = await Promise.all(paths.map((path) => stat(path).catch(() => null)));
+    const sizes = infos.map((info, i) => {
+      if (!info?.isFile()) throw new FileNotFoundError(`File not found: ${paths[i]}`);
+      if (info.size === 0) throw new Error(`Cannot upload an empty file: ${paths[i]}`);
+      return info.size;
+    });
     let done = 0;
+    const ctx: BatchContext = {
+      client: this,
+      slot,
+      expiration,
+      progress: () => opts.onProgress?.(++done, paths.length),
+    };
+    const results: BulkUploadFileResult[] = [];
     for (let start = 0; start < paths.length; start += batchSize) {
-      const batch = paths.slice(start, start + batchSize);
-      const { files } = await this.post<{ files: PresignedFile[] }>('data_files/presigned_upload/upload/', {
-        data: {
-          files: batch.map((path, i) => ({
-            filename: basename(path),
-            size: sizes[start + i],
-            content_type: CONTENT_TYPE,
-          })),
-          expiration,
-        },
-      });
-      if (files?.length !== batch.length)
-        throw new Error('Presigned upload answered the wrong number of files');
-      // A file that fails to upload is reported failed; the others go on to be confirmed.
-      const uploads = await Promise.all(
-        batch.map((path, i) =>
-          slot(async (): Promise<ConfirmFile | BulkUploadFileResult> => {
-            try {
-              return await uploadFile(path, sizes[start + i], files[i]);
-            } catch (err) {
-              return {
-                file_key: files[i].file_key,
-                checksum: '',
-                success: false,
-                error: (err as Error).message,
-              };
-            } finally {
-              opts.onProgress?.(++done, paths.length);
-            }
-          }),
-        ),
-      );
-      const toConfirm = uploads.filter((u): u is ConfirmFile => !('success' in u));
-      const confirmed =
-        toConfirm.length === 0
-          ? { results: [] }
-          : await this.post<BulkUploadResult>('data_files/presigned_upload/confirm_upload/', {
-              data: { files: toConfirm },
-            });
-      const byKey = new Map(confirmed.results.map((r) => [r.file_key, r]));
-      for (const u of uploads) {
-        if ('success' in u) results.push(u);
-        else
-          results.push(
-            byKey.get(u.file_key) ?? {
-              file_key: u.file_key,
-              checksum: u.checksum,
-              success: false,
-              error: 'The server did not confirm the file',
-            },
-          );
-      }
+      const end = start + batchSize;
+      for (const r of await uploadBatch(ctx, paths.slice(start, end), sizes.slice(start, end)))
+        results.push(r);
     }
     const created = results.filter((r) => r.success).length;
     return { results, created_count: created, failed_count: results.length - created };

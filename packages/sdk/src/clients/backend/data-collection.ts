@@ -1,10 +1,10 @@
 /** Data collections, data files and data units, and bulk upload of a collection (client.md §8.3). */
 import { stat } from 'node:fs/promises';
+import { limiter, positiveInteger } from '../concurrency.ts';
 import { FileNotFoundError } from '../errors.ts';
 import { LARGE_LIST, type ListResult, type PaginateOptions, paginate } from '../pagination.ts';
 import { type ChunkedUploadOptions, createChunkedUpload } from '../upload.ts';
 import type { QueryParams } from '../url.ts';
-import { limiter } from '../url-conversion.ts';
 import type { BackendClient } from './index.ts';
 
 export interface FileSpecification {
@@ -137,12 +137,6 @@ export interface DataCollectionClientMixin {
     items: DataUnitUpload[],
     opts?: UploadDataCollectionOptions,
   ): Promise<UploadDataCollectionResult>;
-}
-
-/** `value`, or a `RangeError` naming the option when it is not an integer >= 1. */
-export function positiveInteger(name: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer`);
-  return value;
 }
 
 export const dataCollectionMethods: DataCollectionClientMixin & ThisType<BackendClient> = {

@@ -5,7 +5,7 @@
  * SDK's serve worker. Ray places the replicas, applies `num_replicas` and the actor options, and
  * routes multiplexed models.
  *
- * Same assumption as Ray jobs (executors/ray-job.ts): Node and the SDK sit at the same paths on
+ * Same assumption as Ray jobs (executors/ray/job.ts): Node and the SDK sit at the same paths on
  * the cluster's nodes as here.
  */
 import { existsSync } from 'node:fs';
@@ -14,8 +14,13 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { AgentServeApplication } from '../../clients/agent/index.ts';
-import { defaultDashboardUrl, RayClient, type RayServeDetails } from '../../executors/ray-client.ts';
-import { assertFits, packageWorkingDir, sdkNodeModules, uploadWorkingDir } from '../../executors/ray-job.ts';
+import { defaultDashboardUrl, RayClient, type RayServeDetails } from '../../executors/ray/client.ts';
+import {
+  assertFits,
+  packageWorkingDir,
+  sdkNodeModules,
+  uploadWorkingDir,
+} from '../../executors/ray/package.ts';
 import type { ServeApp, ServeBackend } from '../backend.ts';
 import { DEFAULT_SERVE_ADDRESS } from '../local-backend.ts';
 
@@ -58,6 +63,11 @@ export class RayServeBackend implements ServeBackend {
   readonly #deployTimeoutMs: number;
   /** The apps this backend deployed, deleted by `close()`. */
   readonly #apps = new Set<string>();
+  /**
+   * Serve's config names the whole set of apps: each change reads the set, then PUTs it back.
+   * Changes take turns on this chain, or concurrent deploys would drop each other's apps.
+   */
+  #changes: Promise<unknown> = Promise.resolve();
 
   constructor(options: RayServeBackendOptions = {}) {
     this.#client = new RayClient(options.dashboardAddress ?? defaultDashboardUrl());
@@ -102,25 +112,32 @@ export class RayServeBackend implements ServeBackend {
         export_name: app.exportName ?? app.deployment.name,
         init_args: app.initArgs,
         routes: app.deployment.routes,
-        max_models: Number(app.serveOptions.max_models_per_replica) || null,
+        max_models: maxModelsPerReplica(app),
         node_modules: sdkNodeModules(pluginDir),
       },
       deployments: [{ name: 'TypeScriptReplica', num_replicas: replicas, ray_actor_options: actorOptions }],
     };
     this.#apps.add(app.name);
-    await this.#deploy([...(await this.#otherConfigs(app.name)), config]);
+    await this.#change(async () => this.#deploy([...(await this.#otherConfigs(app.name)), config]));
     await this.#waitFor(app.name, (status) => status !== 'DEPLOYING' && status !== 'NOT_STARTED');
     const deployed = await this.status(app.name);
     if (deployed?.status !== 'RUNNING')
-      throw new Error(`Serve app ${app.name} failed to deploy: ${deployed?.message || deployed?.status}`);
+      throw new Error(
+        `Serve app ${app.name} failed to deploy: ${
+          deployed ? deployed.message || deployed.status : 'it is no longer deployed'
+        }`,
+      );
   }
 
   async delete(name: string): Promise<void> {
     this.#apps.delete(name);
-    const details = await this.#client.getServeApplications();
-    if (!details.applications[name]) return;
-    await this.#deploy(await this.#otherConfigs(name));
-    await this.#waitFor(name, (status) => status === null);
+    const deleting = await this.#change(async () => {
+      const details = await this.#client.getServeApplications();
+      if (!details.applications[name]) return false;
+      await this.#deploy(await this.#otherConfigs(name));
+      return true;
+    });
+    if (deleting) await this.#waitFor(name, (status) => status === null);
   }
 
   async status(name: string): Promise<AgentServeApplication | null> {
@@ -145,6 +162,13 @@ export class RayServeBackend implements ServeBackend {
   /** Deletes the apps this backend deployed; the cluster and Serve keep running. */
   async close(): Promise<void> {
     for (const name of [...this.#apps]) await this.delete(name);
+  }
+
+  /** Runs `change` (a read of the app set, then its PUT) once the changes before it are done. */
+  #change<T>(change: () => Promise<T>): Promise<T> {
+    const next = this.#changes.then(change, change);
+    this.#changes = next.catch(() => {});
+    return next;
   }
 
   /** Every other app as deployed: Serve's config names the whole set of apps. */
@@ -172,6 +196,14 @@ export class RayServeBackend implements ServeBackend {
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   }
+}
+
+/** The models a replica keeps: `max_models_per_replica`, else the class's `maxModelsPerReplica`. */
+function maxModelsPerReplica(app: ServeApp): number {
+  const max = Math.trunc(
+    Number(app.serveOptions.max_models_per_replica) || app.deployment.maxModelsPerReplica,
+  );
+  return Number.isFinite(max) && max >= 1 ? max : 3;
 }
 
 function countStates(replicas: unknown[]): Record<string, number> {

@@ -23,6 +23,10 @@ def _trim(path):
     return path[:-1] if len(path) > 1 and path.endswith("/") else path
 
 
+def _json(body, status):
+    return Response(json.dumps(body), status_code=status, media_type="application/json")
+
+
 @serve.deployment
 class TypeScriptReplica:
     def __init__(self, command, module_path, export_name, init_args, routes, max_models, node_modules):
@@ -37,6 +41,13 @@ class TypeScriptReplica:
             "initArgs": init_args,
             "maxModelsPerReplica": max_models,
         }
+
+        # The worker loads and caches the models itself (up to max_models, LRU); this records
+        # them on the replica with the same limit, so Ray sends a model's requests where it is.
+        async def _load_model(model_id):
+            return model_id
+
+        self._model = serve.multiplexed(max_num_models_per_replica=max_models)(_load_model)
         ours, theirs = socket.socketpair()
         env = dict(os.environ, NODE_CHANNEL_FD=str(theirs.fileno()), NODE_CHANNEL_SERIALIZATION_MODE="json")
         self._process = subprocess.Popen(command, env=env, pass_fds=[theirs.fileno()])
@@ -45,6 +56,7 @@ class TypeScriptReplica:
         self._ids = itertools.count(1)
         self._pending = {}
         self._ready = None
+        self._dead = None  # why the worker is gone, once it is
 
     async def _start(self):
         """Sends `init` once and waits for the worker's answer (the class constructed)."""
@@ -61,25 +73,36 @@ class TypeScriptReplica:
         self._writer.write((json.dumps(message) + "\n").encode())
 
     async def _read(self):
-        while line := await self._reader.readline():
-            message = json.loads(line)
-            if message["type"] in ("ready", "init-error"):
-                self._ready.set_result(message)
-            elif message["type"] == "response":
-                self._pending.pop(message["id"]).set_result(message)
-        error = {"type": "init-error", "message": "serve worker exited"}
-        if not self._ready.done():
-            self._ready.set_result(error)
-        for future in self._pending.values():
-            future.set_result({"status": 500, "body": {"detail": "Replica process exited"}})
+        try:
+            while line := await self._reader.readline():
+                message = json.loads(line)
+                if message["type"] in ("ready", "init-error") and not self._ready.done():
+                    self._ready.set_result(message)
+                elif message["type"] == "response":
+                    future = self._pending.pop(message["id"], None)
+                    if future is not None and not future.done():  # its caller may have gone
+                        future.set_result(message)
+            self._dead = "serve worker exited"
+        except Exception as e:  # a broken channel: nothing more can be answered
+            self._dead = f"serve worker channel failed: {e!r}"
+        finally:
+            self._dead = self._dead or "serve worker channel closed"
+            if not self._ready.done():
+                self._ready.set_result({"type": "init-error", "message": self._dead})
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_result({"status": 500, "body": {"detail": "Replica process exited"}})
+            self._pending.clear()
 
-    @serve.multiplexed(max_num_models_per_replica=8)
-    async def _model(self, model_id):
-        # The worker loads and caches the model itself; this records it on the replica, so
-        # Ray sends the next request for the same model here.
-        return model_id
+    def check_health(self):
+        """Ray replaces a replica whose worker is gone."""
+        code = self._process.poll()
+        if code is not None or self._dead:
+            raise RuntimeError(self._dead or f"serve worker exited with code {code}")
 
     async def __call__(self, request: Request):
+        if self._dead or self._process.poll() is not None:
+            return _json({"detail": "Replica process exited"}, 503)
         await self._start()
         root = request.scope.get("root_path", "")
         path = request.scope["path"]
@@ -89,29 +112,38 @@ class TypeScriptReplica:
             None,
         )
         if route is None:
-            return Response(json.dumps({"detail": "Not Found"}), status_code=404, media_type="application/json")
+            return _json({"detail": "Not Found"}, 404)
+        raw = await request.body()
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            return _json({"detail": "Invalid JSON body"}, 400)
         model_id = serve.get_multiplexed_model_id() or None
         if model_id:
             await self._model(model_id)
-        raw = await request.body()
+        if self._dead:  # checked with no await before the registration: the reader fails it later
+            return _json({"detail": "Replica process exited"}, 503)
         id_ = next(self._ids)
         future = asyncio.get_running_loop().create_future()
         self._pending[id_] = future
-        self._send({
-            "type": "request",
-            "id": id_,
-            "handler": route["handler"],
-            "body": json.loads(raw) if raw else None,
-            "request": {
-                "method": request.method,
-                "path": rest or "/",
-                "query": dict(request.query_params),
-                "headers": dict(request.headers),
-            },
-            "multiplexedModelId": model_id,
-        })
-        reply = await future
-        return Response(json.dumps(reply.get("body")), status_code=reply["status"], media_type="application/json")
+        try:
+            self._send({
+                "type": "request",
+                "id": id_,
+                "handler": route["handler"],
+                "body": body,
+                "request": {
+                    "method": request.method,
+                    "path": rest or "/",
+                    "query": dict(request.query_params),
+                    "headers": dict(request.headers),
+                },
+                "multiplexedModelId": model_id,
+            })
+            reply = await future
+        finally:
+            self._pending.pop(id_, None)
+        return _json(reply.get("body"), reply["status"])
 
     def __del__(self):
         self._process.terminate()

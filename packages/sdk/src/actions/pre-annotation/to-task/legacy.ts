@@ -19,14 +19,26 @@ export function isLegacyConverterClass(value: unknown): value is LegacyConverter
   return typeof convertDataFromFile === 'function' && typeof convertDataFromInference === 'function';
 }
 
-/** A stock ToTaskAction whose converter is one `Converter`, made with the run's context. */
+/**
+ * A stock ToTaskAction whose converter methods are those of one `Converter`, made with the run's
+ * context: a converter given at construction still comes first (§11 resolution order).
+ */
 export function legacyToTaskAction(Converter: LegacyConverterClass): typeof ToTaskAction {
   return class LegacyToTaskAction extends ToTaskAction {
-    #converter: ToTaskConverter | undefined;
+    #legacy: ToTaskConverter | undefined;
 
-    protected override resolveConverter(): ToTaskConverter {
-      this.#converter ??= new Converter(this.ctx);
-      return this.#converter;
+    #converter(): ToTaskConverter {
+      this.#legacy ??= new Converter(this.ctx);
+      this.#legacy.context = this.context ?? undefined;
+      return this.#legacy;
+    }
+
+    override convertDataFromFile(...args: Parameters<ToTaskConverter['convertDataFromFile']>) {
+      return this.#converter().convertDataFromFile(...args);
+    }
+
+    override convertDataFromInference(data: unknown, task: object) {
+      return this.#converter().convertDataFromInference(data, task);
     }
   };
 }

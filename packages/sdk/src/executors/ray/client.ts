@@ -6,7 +6,7 @@
  * Error messages name the call, never the dashboard's address.
  */
 import { request } from 'undici';
-import { ExecutionError } from '../plugins/errors.ts';
+import { ExecutionError } from '../../plugins/errors.ts';
 
 /** Ray's job states (`ray.job_submission.JobStatus`). */
 export type RayJobStatus = 'PENDING' | 'RUNNING' | 'STOPPED' | 'SUCCEEDED' | 'FAILED';
@@ -36,6 +36,16 @@ export interface RayJobInfo {
 export interface RayNodeResources {
   total: Record<string, number>;
   used: Record<string, number>;
+}
+
+/** What went wrong with a connection, without where: `ECONNREFUSED`, `UND_ERR_HEADERS_TIMEOUT`, ... */
+export function errorCode(err: unknown): string {
+  const e = err as { code?: unknown; name?: unknown; errors?: unknown[] } | null;
+  if (typeof e?.code === 'string' && e.code) return e.code;
+  // Node's connection attempts to several addresses fail as one AggregateError.
+  const first = Array.isArray(e?.errors) ? (e.errors[0] as { code?: unknown } | undefined) : undefined;
+  if (typeof first?.code === 'string' && first.code) return first.code;
+  return typeof e?.name === 'string' && e.name ? e.name : 'Error';
 }
 
 /** How long one dashboard call may take: Ray answers within seconds or not at all. */
@@ -78,10 +88,13 @@ export class RayClient {
       status = res.statusCode;
       text = await res.body.text();
     } catch (err) {
+      // undici's message names the host and port: only its code travels (job logs, dashboard).
       throw new ExecutionError(
-        `Ray dashboard unreachable (${method} ${path}): ${(err as Error).message}`,
+        `Ray dashboard unreachable (${errorCode(err)}): ${method} ${path}`,
         {},
-        { cause: err },
+        {
+          cause: err,
+        },
       );
     }
     if (allow404 && status === 404) return null;
@@ -118,6 +131,11 @@ export class RayClient {
   async getJob(submissionId: string): Promise<RayJobInfo | null> {
     const text = await this.#call('GET', `/api/jobs/${submissionId}`, undefined, { allow404: true });
     return text === null ? null : (JSON.parse(text) as RayJobInfo);
+  }
+
+  /** Every job the cluster knows. */
+  listJobs(): Promise<RayJobInfo[]> {
+    return this.#json('GET', '/api/jobs/');
   }
 
   /** The job's whole driver log (stdout and stderr), or null when Ray never saw it. */

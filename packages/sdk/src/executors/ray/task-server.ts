@@ -7,7 +7,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
-import { TaskExecutor } from './task.ts';
+import { TaskExecutor } from '../task.ts';
 
 export const ADDRESS_MARKER = '__SYNAPSE_TASK_WORKER__';
 
@@ -28,8 +28,15 @@ async function main(): Promise<void> {
       return;
     }
     const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const { entrypoint, params, job_id } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as TaskRequest;
+    let task: TaskRequest;
+    try {
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      task = JSON.parse(Buffer.concat(chunks).toString('utf8')) as TaskRequest;
+    } catch {
+      res.writeHead(400).end();
+      return;
+    }
+    const { entrypoint, params, job_id } = task;
     const reply: TaskResponse = await executor.execute(entrypoint, params, { jobId: job_id }).then(
       (result) => ({ result: result ?? null }),
       (err: Error) => ({ error: { name: err.name, message: err.message } }),

@@ -7,21 +7,14 @@
  * working directory's `node_modules` to the one that resolves `synapse-sdk` for the plugin here,
  * since ESM imports ignore NODE_PATH.
  */
-import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Zippable, zipSync } from 'fflate';
-import { listArchiveFiles } from '../plugins/archive.ts';
-import { ExecutionError } from '../plugins/errors.ts';
-import { PARAMS_ENV_LIMIT, ResultScanner } from './entrypoint.ts';
-import type { JobBackend, JobExecutionStatus, JobSubmission } from './job.ts';
-import type { RayClient, RayJobInfo, RayNodeResources } from './ray-client.ts';
+import { ExecutionError } from '../../plugins/errors.ts';
+import { PARAMS_ENV_LIMIT, ResultScanner } from '../entrypoint.ts';
+import type { JobBackend, JobExecutionStatus, JobSubmission } from '../job.ts';
+import type { RayClient, RayJobInfo } from './client.ts';
+import { assertFits, nodeCommand, packageWorkingDir, uploadWorkingDir } from './package.ts';
 
-const ENTRYPOINT_BIN = fileURLToPath(new URL('../../bin/synapse-entrypoint.js', import.meta.url));
-/** Same bytes for the same files: Ray then finds the package uploaded already. */
-const FIXED_MTIME = new Date(1980, 0, 1, 0, 0, 0);
+const ENTRYPOINT_BIN = fileURLToPath(new URL('../../../bin/synapse-entrypoint.js', import.meta.url));
 /** Large params travel in the working directory (§10.5). */
 const PARAMS_FILE = '.synapse_params.json';
 /** How often a followed job's status and logs are read. */
@@ -48,80 +41,41 @@ export interface RayJobBackendOptions extends RayJobResources {
   metadata?: Record<string, string>;
 }
 
-const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
-
-/** The `node_modules` in or above `dir` that holds `synapse-sdk`. */
-export function sdkNodeModules(dir: string): string {
-  for (let d = dir; ; d = dirname(d)) {
-    if (existsSync(join(d, 'node_modules', 'synapse-sdk'))) return join(d, 'node_modules');
-    if (dirname(d) === d)
-      throw new ExecutionError(
-        `synapse-sdk is not installed for the plugin in ${dir}: run npm install there`,
-      );
-  }
-}
-
-/** A job command running this Node with `args` in the working directory, `synapse-sdk` resolvable. */
-export function nodeCommand(pluginDir: string, args: string[]): string {
-  const link = `ln -sfn ${quote(sdkNodeModules(pluginDir))} node_modules`;
-  return `${link} && exec ${[process.execPath, ...args].map(quote).join(' ')}`;
-}
-
-/** The plugin's files (publish rules, plugins.md §11.2) plus `extra`, as Ray's package name and zip. */
-export async function packageWorkingDir(
-  dir: string,
-  extra: Record<string, string> = {},
-): Promise<{ name: string; zip: Uint8Array }> {
-  const entries: Zippable = {};
-  for (const file of await listArchiveFiles(dir))
-    entries[file] = [await readFile(join(dir, file)), { mtime: FIXED_MTIME }];
-  for (const [file, text] of Object.entries(extra))
-    entries[file] = [Buffer.from(text), { mtime: FIXED_MTIME }];
-  const zip = zipSync(entries, { level: 6 });
-  return { name: `_ray_pkg_${createHash('md5').update(zip).digest('hex')}.zip`, zip };
-}
-
-/** Uploads the package unless the cluster has it; its `gcs://` URI for `runtime_env.working_dir`. */
-export async function uploadWorkingDir(
-  client: RayClient,
-  pkg: { name: string; zip: Uint8Array },
-): Promise<string> {
-  if (!(await client.packageExists(pkg.name))) await client.uploadPackage(pkg.name, pkg.zip);
-  return `gcs://${pkg.name}`;
-}
-
-const fmt = (n: number) => (Number.isInteger(n) ? n.toFixed(1) : String(n));
-
 /**
- * Fails when no node of the cluster could ever hold `request`: Ray would keep such a job
- * PENDING forever instead of failing it.
+ * A job this backend follows: its status and logs read until it ends, each new line handed on.
+ * Its polling keeps the process alive only while someone listens: an output callback, or a
+ * caller waiting for the end (`watch()`); a library caller that only submitted can exit.
  */
-export function assertFits(nodes: RayNodeResources[], request: Record<string, number>): void {
-  const wanted = Object.entries(request).filter(([, n]) => n > 0);
-  if (nodes.some((node) => wanted.every(([key, n]) => (node.total[key] ?? 0) >= n))) return;
-  const largest = (key: string) => Math.max(0, ...nodes.map((node) => node.total[key] ?? 0));
-  const shortfalls = wanted
-    .filter(([key, n]) => largest(key) < n)
-    .map(([key, n]) => `${key} ${fmt(n)} (largest node: ${fmt(largest(key))})`);
-  const detail = shortfalls.length ? shortfalls.join(', ') : 'no single node has all of them';
-  throw new ExecutionError(
-    `The Ray cluster cannot run this job: it asks for more than a node has: ${detail}`,
-  );
-}
-
-/** A job this backend follows: its status and logs read until it ends, each new line handed on. */
 class FollowedJob {
   readonly scanner = new ResultScanner();
-  readonly finished: Promise<JobExecutionStatus>;
+  readonly #finished: Promise<JobExecutionStatus>;
   #seen = 0;
   #partial = '';
+  #watched: boolean;
+  #timer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly client: RayClient,
     readonly id: string,
     readonly onOutput?: JobSubmission['onOutput'],
   ) {
-    this.finished = this.#follow();
+    this.#watched = onOutput !== undefined;
+    this.#finished = this.#follow();
+    // Nobody may ever wait for it (submit only): its failure is the waiter's, when there is one.
+    this.#finished.catch(() => {});
+  }
+
+  /** The job's final status; the process stays up until then. */
+  watch(): Promise<JobExecutionStatus> {
+    this.#watched = true;
+    this.#timer?.ref();
+    return this.#finished;
+  }
+
+  /** Its polling no longer keeps the process up. */
+  unwatch(): void {
+    this.#watched = false;
+    this.#timer?.unref();
   }
 
   async #follow(): Promise<JobExecutionStatus> {
@@ -133,7 +87,11 @@ class FollowedJob {
         if (this.#partial) this.#line(this.#partial);
         return (info?.status ?? 'UNKNOWN') as JobExecutionStatus;
       }
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      await new Promise((resolve) => {
+        this.#timer = setTimeout(resolve, POLL_MS);
+        if (!this.#watched) this.#timer.unref();
+      });
+      this.#timer = null;
     }
   }
 
@@ -167,6 +125,9 @@ export class RayJobBackend implements JobBackend {
     const json = JSON.stringify(params ?? {});
     const large = json.length >= PARAMS_ENV_LIMIT;
     const pkg = await packageWorkingDir(this.#options.workingDir, large ? { [PARAMS_FILE]: json } : {});
+    // The run's credentials (tokens, `SYNAPSE_*` of §10.5) travel in the job's runtime_env
+    // env_vars: whoever can reach the Ray dashboard can read them. Keep the dashboard on
+    // loopback (scripts/ray.sh does) or behind a trusted network.
     const envVars: Record<string, string> = {
       ...this.#options.env,
       SYNAPSE_ACTION_ENTRYPOINT: entrypoint,
@@ -206,7 +167,7 @@ export class RayJobBackend implements JobBackend {
     if (info.status !== 'SUCCEEDED') return null;
     const followed = this.#jobs.get(jobId);
     if (followed) {
-      await followed.finished;
+      await followed.watch();
       return followed.scanner.result();
     }
     const scanner = new ResultScanner();
@@ -221,7 +182,12 @@ export class RayJobBackend implements JobBackend {
       followed = new FollowedJob(this.#options.client, jobId);
       this.#jobs.set(jobId, followed);
     }
-    return followed.finished;
+    return followed.watch();
+  }
+
+  /** Keeps following the job (and its output) without keeping the process up for it. */
+  release(jobId: string): void {
+    this.#jobs.get(jobId)?.unwatch();
   }
 
   /** Asks Ray to stop the job (SIGTERM, then SIGKILL); resolves once it has ended. */

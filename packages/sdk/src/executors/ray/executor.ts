@@ -3,11 +3,11 @@
  * logs / stop / result / wait surface, each job a Ray Job.
  */
 import { resolve } from 'node:path';
-import type { BackendClient } from '../clients/backend/index.ts';
-import { loadCredentials } from '../clients/credentials.ts';
-import { JobExecutor } from './job.ts';
-import { defaultDashboardUrl, RayClient } from './ray-client.ts';
-import { RayJobBackend, type RayJobResources } from './ray-job.ts';
+import type { BackendClient } from '../../clients/backend/index.ts';
+import { loadCredentials } from '../../clients/credentials.ts';
+import { JobExecutor } from '../job.ts';
+import { defaultDashboardUrl, RayClient } from './client.ts';
+import { RayJobBackend, type RayJobResources } from './job.ts';
 
 export interface RayJobExecutorOptions extends RayJobResources {
   /** The Ray dashboard (Jobs REST API); default `RAY_DASHBOARD_URL`, else `http://localhost:8265`. */
