@@ -150,10 +150,13 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
 
   // A known path asked with a method it does not serve answers 405, as the platform does.
   const methodsByUrl = new Map<string, Set<string>>();
+  // A public path (health, the dashboard) says 405 to anyone, not 401 first.
+  const publicUrls = new Set<string>();
   app.addHook('onRoute', (route) => {
     const methods = methodsByUrl.get(route.url) ?? new Set<string>();
     for (const method of [route.method].flat()) methods.add(method);
     methodsByUrl.set(route.url, methods);
+    if ((route.config as { public?: boolean } | undefined)?.public) publicUrls.add(route.url);
   });
 
   for (const prefix of ['', '/api']) {
@@ -174,6 +177,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     app.route({
       method: missing,
       url,
+      config: { public: publicUrls.has(url) },
       handler: (req, reply) => reply.code(405).send({ detail: `Method "${req.method}" not allowed.` }),
     });
   }

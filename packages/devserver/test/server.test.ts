@@ -86,6 +86,10 @@ describe('devserver wire format', () => {
       body: { detail: 'Method "DELETE" not allowed.' },
     });
     expect((await call('PATCH', 'api/models/1/')).status).toBe(405);
+    // Public pages say 405 without asking who is calling; private ones still ask first.
+    expect((await fetch(`${server.url}/ui/`, { method: 'POST' })).status).toBe(405);
+    expect((await fetch(`${server.url}/health/`, { method: 'DELETE' })).status).toBe(405);
+    expect((await fetch(`${server.url}/models/`, { method: 'DELETE' })).status).toBe(401);
   });
 
   it('records requests without their credentials', async () => {
