@@ -11,6 +11,7 @@ import { strToU8, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServeApplication } from '../../src/index.ts';
 import { useDevServer } from '../helpers.ts';
+import { publishPreProcessor } from '../pre-processor.ts';
 
 // Room for every deployment of this file: the capacity gate is not what these tests are about.
 const h = useDevServer({ serve: { port: 0 }, capacity: { cpus: 16 } });
@@ -35,22 +36,8 @@ export class EchoServe extends BaseServeDeployment {
 }
 `;
 
-async function publish(code: string, constructorBody = ''): Promise<void> {
-  const config = {
-    name: code,
-    code,
-    version: '1.0.0',
-    category: 'neural_net',
-    description: '',
-    actions: {
-      deployment: { entrypoint: 'plugin.deploy.Deploy', method: 'job' },
-      inference: { entrypoint: 'plugin.serve.EchoServe', method: 'serve' },
-    },
-  };
-  const zip = join(dir, `${code}.zip`);
-  await writeFile(zip, zipSync({ 'plugin/serve.ts': strToU8(SERVE(constructorBody)) }));
-  await h.client.createPluginRelease({ plugin: code, version: '1.0.0', config }, { file: zip });
-}
+const publish = (code: string, constructorBody = '') =>
+  publishPreProcessor(h.client, dir, code, SERVE(constructorBody), 'EchoServe');
 
 async function settled(name: string): Promise<ServeApplication> {
   for (let i = 0; i < 200; i++) {
