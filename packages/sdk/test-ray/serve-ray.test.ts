@@ -4,13 +4,13 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { strToU8, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RayServeBackend, runPlugin, setServeBackend } from '../src/index.ts';
 import { useDevServer } from '../test/helpers.ts';
+import { ECHO_PLUGIN, echoModel, writeFiles } from '../test/serve-plugins.ts';
 
 const run = promisify(execFile);
 const BIN = join(import.meta.dirname, '../bin/synapse.js');
@@ -23,59 +23,10 @@ const APP = 'echo-serve@1.0.0';
 let dir: string;
 let env: Record<string, string>;
 
-const FILES: Record<string, string> = {
-  'config.yaml': `name: Echo Serve
-version: 1.0.0
-category: neural_net
-description: serves the name stored in each model
-actions:
-  deployment:
-    entrypoint: plugin.deploy.Deploy
-    method: job
-  inference:
-    entrypoint: plugin.serve.EchoServe
-    method: serve
-`,
-  'plugin/serve.ts': `import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { BaseServeDeployment } from 'synapse-sdk';
-
-export class EchoServe extends BaseServeDeployment {
-  protected override async _getModel(info: { path: string }) {
-    return JSON.parse(await readFile(join(info.path, 'weights.json'), 'utf8'));
-  }
-  override async infer(body: unknown) {
-    const model = (await this.getModel()) as { name: string };
-    return { model: model.name, pid: process.pid, input: body };
-  }
-}
-`,
-  'plugin/deploy.ts': `import { BaseDeploymentAction } from 'synapse-sdk';
-import { EchoServe } from './serve.ts';
-
-export class Deploy extends BaseDeploymentAction<{ num_replicas?: number; num_cpus?: number }> {
-  static override entrypoint = EchoServe;
-  async execute() {
-    await this.deploy();
-    return { app: this.getServeAppName(), route_prefix: this.getRoutePrefix() };
-  }
-}
-`,
-};
-
-async function model(name: string): Promise<number> {
-  const zip = join(dir, `${name}.zip`);
-  await writeFile(zip, zipSync({ 'weights.json': strToU8(JSON.stringify({ name })) }));
-  return (await h.client.createModel({ name, file: zip })).id;
-}
-
 beforeAll(async () => {
   await mkdir(join(import.meta.dirname, '../test/.tmp'), { recursive: true });
   dir = await mkdtemp(join(import.meta.dirname, '../test/.tmp/serve-ray-'));
-  for (const [file, text] of Object.entries(FILES)) {
-    await mkdir(join(dir, file, '..'), { recursive: true });
-    await writeFile(join(dir, file), text);
-  }
+  await writeFiles(dir, ECHO_PLUGIN);
   setServeBackend(backend);
   env = {
     SYNAPSE_HOST: h.server.url,
@@ -116,7 +67,7 @@ describe('serve on Ray', () => {
       replica_states: { RUNNING: 2 },
     });
 
-    const [cat, dog] = [await model('cat'), await model('dog')];
+    const [cat, dog] = [await echoModel(h.client, dir, 'cat'), await echoModel(h.client, dir, 'dog')];
     const infer = async (id: number) => {
       const params = JSON.stringify({ model: id, method: 'post', json: { inputs: [1, 2] } });
       const { stdout } = await run(

@@ -11,33 +11,14 @@ import { strToU8, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServeApplication } from '../../src/index.ts';
 import { useDevServer } from '../helpers.ts';
-import { publishPreProcessor } from '../pre-processor.ts';
+import { echoServe, publishPreProcessor } from '../serve-plugins.ts';
 
 // Room for every deployment of this file: the capacity gate is not what these tests are about.
 const h = useDevServer({ serve: { port: 0 }, capacity: { cpus: 16 } });
 let dir: string;
 
-const SERVE = (constructorBody: string) => `import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { BaseServeDeployment } from 'synapse-sdk';
-
-export class EchoServe extends BaseServeDeployment {
-  constructor(backendUrl: string) {
-    super(backendUrl);
-    ${constructorBody}
-  }
-  protected override async _getModel(info: { path: string }) {
-    return JSON.parse(await readFile(join(info.path, 'weights.json'), 'utf8'));
-  }
-  override async infer(body: unknown) {
-    const model = (await this.getModel()) as { name: string };
-    return { model: model.name, pid: process.pid, input: body };
-  }
-}
-`;
-
 const publish = (code: string, constructorBody = '') =>
-  publishPreProcessor(h.client, dir, code, SERVE(constructorBody), 'EchoServe');
+  publishPreProcessor(h.client, dir, code, echoServe(constructorBody), 'EchoServe');
 
 async function settled(name: string): Promise<ServeApplication> {
   for (let i = 0; i < 200; i++) {

@@ -10,7 +10,7 @@ import { seedDemo } from 'synapse-devserver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NoOpLogger, RuntimeContext, ToTaskAction } from '../../src/index.ts';
 import { useDevServer } from '../helpers.ts';
-import { BOX_PROPOSER, publishPreProcessor } from '../pre-processor.ts';
+import { BOX_PROPOSER, publishPreProcessor } from '../serve-plugins.ts';
 
 const h = useDevServer({ serve: { port: 0 } });
 let dir: string;

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BaseLogger, PreAnnotationToTaskFailed, RuntimeContext, ToTaskAction } from '../../src/index.ts';
 import type { LoggerRecord } from '../../src/plugins/logging/index.ts';
 import { useDevServer } from '../helpers.ts';
-import { publishPreProcessor } from '../pre-processor.ts';
+import { publishPreProcessor } from '../serve-plugins.ts';
 
 const h = useDevServer({ serve: { port: 0 } });
 let dir: string;
