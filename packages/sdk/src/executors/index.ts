@@ -1,5 +1,6 @@
 /** Running plugin actions (plugins.md §10): `runPlugin` and the executor of each mode. */
 import { existsSync } from 'node:fs';
+import { request } from 'undici';
 import { createRunClient, loadCredentials } from '../clients/credentials.ts';
 import { PluginDiscovery } from '../plugins/discovery.ts';
 import type { ActionExport } from '../plugins/entrypoint.ts';
@@ -54,21 +55,35 @@ export function checkRayAddress(value: string): void {
     throw new PluginError(`Invalid --ray-address: ${value}. Use an http(s) dashboard URL or auto.`);
 }
 
+/** Whether a Ray dashboard answers at `url` (one quick request; any failure is a no). */
+async function dashboardAnswers(url: string): Promise<boolean> {
+  try {
+    const res = await request(`${url}/api/version`, { headersTimeout: 1000, bodyTimeout: 1000 });
+    await res.body.dump();
+    return res.statusCode === 200;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The Ray dashboard a task or job runs on (plugins.md §12), or undefined for local processes.
- * An http(s) URL is used as given. `auto`: the selected agent's host (`http://<host>:8265`, the
- * agent runs next to its Ray head), else `RAY_DASHBOARD_URL`. Unset: `RAY_DASHBOARD_URL`.
+ * An http(s) URL is used as given. `auto`: the selected agent's host (`http://<host>:8265`, where
+ * a platform agent runs next to its Ray head) when a dashboard answers there, else
+ * `RAY_DASHBOARD_URL`; a local agent (`synapse dev`) has no Ray, so its jobs stay local processes.
+ * Unset: `RAY_DASHBOARD_URL`.
  */
-export function resolveRayAddress(
+export async function resolveRayAddress(
   value: string | undefined,
   env: Record<string, string | undefined> = process.env,
-): string | undefined {
+): Promise<string | undefined> {
   if (value === undefined) return env.RAY_DASHBOARD_URL || undefined;
   checkRayAddress(value);
   if (value !== 'auto') return value;
   const agentUrl = loadCredentials(env).agent?.url;
   const host = agentUrl && URL.canParse(agentUrl) ? new URL(agentUrl).hostname : '';
-  if (host) return `http://${host}:${RAY_DASHBOARD_PORT}`;
+  const candidate = host ? `http://${host}:${RAY_DASHBOARD_PORT}` : '';
+  if (candidate && (await dashboardAnswers(candidate))) return candidate;
   return env.RAY_DASHBOARD_URL || undefined;
 }
 
@@ -123,7 +138,7 @@ export async function runPlugin(
   const entrypoint = discovery.getActionEntrypoint(action);
   const workingDir = discovery.pluginDir;
   const jobId = options.jobId ?? undefined;
-  const dashboardAddress = resolveRayAddress(rayAddress);
+  const dashboardAddress = await resolveRayAddress(rayAddress);
   if (mode === 'task') {
     const executor = dashboardAddress
       ? new RayTaskExecutor({ env, workingDir, dashboardAddress, numCpus, numGpus, memory })

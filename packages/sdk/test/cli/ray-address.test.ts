@@ -1,10 +1,11 @@
 /**
  * `synapse plugin run --ray-address/--cpus/--gpus` as a user runs them (plugins.md §12): bad values
- * are usage errors, `auto` picks the selected agent's Ray head, else `RAY_DASHBOARD_URL`, else
- * local processes, and an unreachable dashboard is reported without its address.
+ * are usage errors, `auto` picks the selected agent's Ray head when one answers, else
+ * `RAY_DASHBOARD_URL`, else local processes, and an unreachable dashboard is reported without its address.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,16 +93,35 @@ describe('synapse plugin run --ray-address', () => {
     expect(JSON.parse(stdout)).toMatchObject({ greeting: 'hello Lo' });
   });
 
-  it("auto with an agent selected runs on the Ray dashboard of the agent's host, reported without its address", async () => {
-    // 127.0.0.2 is loopback, where no Ray head listens: the job fails to reach it.
+  it('auto with an agent selected whose host runs no Ray dashboard (synapse dev) runs a local process', async () => {
+    // 127.0.0.2 is loopback, where no Ray head listens.
     await selectAgent('http://127.0.0.2:9/agent');
+    try {
+      const { stdout } = await synapse(['--mode', 'job', '--params', '{"name": "Ag"}']);
+      expect(JSON.parse(stdout)).toMatchObject({ greeting: 'hello Ag' });
+    } finally {
+      await rm(join(configDir, 'config.json'), { force: true });
+    }
+  });
+
+  it("auto with an agent selected uses the dashboard on the agent's host, reported without its address", async () => {
+    // A dashboard on 127.0.0.3:8265 that knows its version and nothing else: the run must go there.
+    const paths: string[] = [];
+    const dashboard = createHttpServer((req, res) => {
+      paths.push(String(req.url));
+      res.writeHead(req.url === '/api/version' ? 200 : 404, { 'Content-Type': 'application/json' });
+      res.end(req.url === '/api/version' ? '{"ray_version": "2.60.0"}' : '{}');
+    });
+    await new Promise<void>((resolve) => dashboard.listen(8265, '127.0.0.3', resolve));
+    await selectAgent('http://127.0.0.3:9/agent');
     try {
       const { code, stderr } = await failure(['--mode', 'job', '--params', '{"name": "Ag"}']);
       expect(code).toBe(1);
-      expect(stderr).toMatch(/^Error: Ray dashboard unreachable \(ECONNREFUSED\)/);
-      expect(stderr).not.toContain('127.0.0.2');
-      expect(stderr).not.toContain('8265');
+      expect(paths[0]).toBe('/api/version');
+      expect(paths.length).toBeGreaterThan(1); // then the job's own requests
+      expect(stderr).not.toContain('127.0.0.3');
     } finally {
+      dashboard.close();
       await rm(join(configDir, 'config.json'), { force: true });
     }
   });
