@@ -26,17 +26,31 @@ const tty = process.stdout.isTTY === true;
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
-/** One line of progress and metrics, redrawn in place on a terminal. */
+/** The job's newest message (its console log without the progress and metrics lines). */
+function lastMessage(job: Job): string {
+  const lines = Array.isArray(job.console_logs) ? job.console_logs : [];
+  const line = lines.findLast((l) => !/\] (Progress|Metrics): /.test(l)) ?? '';
+  return line.replace(/^[A-Z]+: /, '');
+}
+
+/**
+ * One line of progress and metrics, redrawn in place on a terminal; before the tasks start (the
+ * detector may be deploying) it shows what the job last said.
+ */
 function drawProgress(job: Job, done: boolean): void {
   const progress = (job.progress_record as Record<string, any> | null)?.current_progress;
   const percent = Math.min(100, Math.max(0, Number(progress?.overall ?? 0)));
   const metrics = (job.metrics_record as Record<string, any> | null)?.record?.categories?.annotate_task_data;
   const filled = Math.round(percent / (100 / 30));
-  const counts = metrics
-    ? `  success ${metrics.success}  failed ${metrics.failed}  waiting ${metrics.stand_by}`
-    : '';
-  const line = `  ${'█'.repeat(filled)}${'░'.repeat(30 - filled)} ${percent.toFixed(0).padStart(3)}%  ${progress?.category ?? job.status}${counts}`;
-  if (tty) process.stdout.write(`\r${line.padEnd(100)}${done ? '\n' : ''}`);
+  const status = metrics
+    ? `${progress?.category ?? job.status}  success ${metrics.success}  failed ${metrics.failed}  waiting ${metrics.stand_by}`
+    : `${job.status}  ${lastMessage(job)}`;
+  const line =
+    `  ${'█'.repeat(filled)}${'░'.repeat(30 - filled)} ${percent.toFixed(0).padStart(3)}%  ${status}`.slice(
+      0,
+      110,
+    );
+  if (tty) process.stdout.write(`\r${line.padEnd(110)}${done ? '\n' : ''}`);
   else if (done) say(line);
 }
 
