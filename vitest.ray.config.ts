@@ -5,7 +5,7 @@ export default defineConfig({
   test: {
     include: ['packages/sdk/test-ray/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/.tmp/**'],
-    globalSetup: ['packages/sdk/test-ray/global-setup.ts'],
+    globalSetup: ['scripts/test-guest.ts', 'packages/sdk/test-ray/global-setup.ts'],
     testTimeout: 180_000,
     hookTimeout: 180_000,
     pool: 'forks',

@@ -1,9 +1,8 @@
 /** `synapse dev`: the local platform (devserver) on this machine. */
 import { writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { saveCredentials } from '../clients/credentials.ts';
+import { configPath, saveCredentials } from '../clients/credentials.ts';
 import { mask, parsePort, UsageError } from './output.ts';
 
 interface DevOptions {
@@ -117,7 +116,12 @@ export function registerDev(program: Command): void {
     .description('run the local Synapse platform (backend API, agent API, storage) on this machine')
     .option('-p, --port <port>', 'port to listen on (0 picks a free one)', '8000')
     .option('--host <host>', 'address to bind', '127.0.0.1')
-    .option('--data-dir <dir>', 'where the database and files live', join(homedir(), '.synapse', 'dev'))
+    .option(
+      '--data-dir <dir>',
+      'where the database and files live (default: dev/ beside the config file, ~/.synapse/dev)',
+      // Beside the config file, so SYNAPSE_CONFIG_DIR moves a profile's platform with it.
+      join(dirname(configPath()), 'dev'),
+    )
     .option('--seed <name>', 'load sample data ("demo": a project with images and pending tasks)')
     .option('--cpus <n>', "the agent's CPUs (default: this machine's logical CPUs)")
     .option('--gpus <n>', "the agent's GPUs (default: 0)")

@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+/**
+ * Processes a test run left behind. Every process the suite starts inherits the run's marker
+ * (`SYNAPSE_TEST_RUN=<id>` in its environment, as it was at exec time) and, under `.ci/run`,
+ * the suite's session id; whatever still carries either once the suite has ended outlived it.
+ * Survivors are listed, killed and reported as a failure.
+ *
+ *   node scripts/leftovers.mjs --marker <id> [--session <sid>]   exit 1 when any were found
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** Pids (other than this process) whose environment has `SYNAPSE_TEST_RUN=<marker>` or whose session is `session`. */
+export function findLeftovers({ marker, session }) {
+  const found = [];
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // "pid (comm) state ppid pgrp session ...": comm may contain spaces and parentheses.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] === 'Z') continue; // already dead, waiting for its parent to reap it
+      const inSession = session !== undefined && Number(fields[3]) === session;
+      const marked =
+        marker !== undefined &&
+        readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`SYNAPSE_TEST_RUN=${marker}`);
+      if (inSession || marked) {
+        const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ').trim();
+        found.push({ pid, cmdline: cmdline.slice(0, 200) });
+      }
+    } catch {
+      // gone meanwhile, or another user's process
+    }
+  }
+  return found;
+}
+
+/**
+ * Waits up to `graceMs` for processes still shutting down, then kills what is left.
+ * Returns the survivors (empty when the run cleaned up after itself).
+ */
+export async function reapLeftovers(options, graceMs = 10_000) {
+  const deadline = Date.now() + graceMs;
+  let left = findLeftovers(options);
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    left = findLeftovers(options);
+  }
+  for (const { pid } of left) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {}
+  }
+  return left;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const arg = (name) => {
+    const i = process.argv.indexOf(name);
+    return i > 0 ? process.argv[i + 1] : undefined;
+  };
+  const marker = arg('--marker');
+  const session = arg('--session') === undefined ? undefined : Number(arg('--session'));
+  if (marker === undefined && session === undefined) {
+    console.error('usage: leftovers.mjs --marker <id> [--session <sid>]');
+    process.exit(2);
+  }
+  const left = await reapLeftovers({ marker, session });
+  for (const { pid, cmdline } of left)
+    console.error(`left behind by the tests (killed): pid ${pid}: ${cmdline}`);
+  process.exit(left.length > 0 ? 1 : 0);
+}

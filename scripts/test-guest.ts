@@ -1,0 +1,32 @@
+/**
+ * Vitest global setup: the suite is a guest on the developer's machine. Before any worker starts,
+ * the environment loses every `SYNAPSE_*` setting the developer's shell may carry (a saved host or
+ * token would send test runs to a real platform) and gets a config directory of its own, so no
+ * test reads or writes `~/.synapse`. Every process the suite starts inherits `SYNAPSE_TEST_RUN`;
+ * at the end, any still alive outlived the suite: it is killed and the run fails.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+// @ts-expect-error: a plain .mjs script (also run by .ci/run without a TypeScript loader)
+import { reapLeftovers } from './leftovers.mjs';
+
+export default function setup() {
+  const marker = process.env.SYNAPSE_TEST_RUN || randomUUID();
+  for (const key of Object.keys(process.env)) {
+    if (key.startsWith('SYNAPSE_')) delete process.env[key];
+  }
+  const configDir = mkdtempSync(join(tmpdir(), 'synapse-test-config-'));
+  process.env.SYNAPSE_CONFIG_DIR = configDir;
+  process.env.SYNAPSE_TEST_RUN = marker;
+
+  return async () => {
+    rmSync(configDir, { recursive: true, force: true });
+    const left: Array<{ pid: number; cmdline: string }> = await reapLeftovers({ marker });
+    if (left.length > 0) {
+      const list = left.map(({ pid, cmdline }) => `  pid ${pid}: ${cmdline}`).join('\n');
+      throw new Error(`Processes started by the tests outlived them (killed now):\n${list}`);
+    }
+  };
+}
