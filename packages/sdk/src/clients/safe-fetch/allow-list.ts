@@ -38,8 +38,10 @@ export function effectivePort(url: URL): number {
 /** One entry: `host`, `host:port`, `[v6]:port`, `*.domain`, or an origin `https://host[:port]`. */
 export function parseHostRule(entry: string, source: string): HostRule {
   const text = entry.trim();
+  // An entry with user info may carry a password: it is never echoed.
+  const shown = text.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/@]*@/i, '$1***@').slice(0, 80);
   const bad = (rule: string) =>
-    new AllowedHostError(`${source}: '${text.slice(0, 80)}' is not an allowed host entry: ${rule}`);
+    new AllowedHostError(`${source}: '${shown}' is not an allowed host entry: ${rule}`);
   if (!text) throw bad('empty');
   if (text.length > MAX_ENTRY_LENGTH) throw bad(`longer than ${MAX_ENTRY_LENGTH} characters`);
   const hasScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text);
@@ -93,19 +95,19 @@ export function originRule(baseUrl: string, source = 'backend origin'): HostRule
   };
 }
 
-/** The first rule that allows this URL's origin, or null. */
+/**
+ * A rule that allows this URL's origin, or null. When several match, one that trusts internal
+ * addresses wins: `localhost` and `localhost:9000` both listed must still reach the local MinIO.
+ */
 export function matchRule(rules: readonly HostRule[], url: URL): HostRule | null {
   const hostname = normalizeHostname(url.hostname);
   const port = effectivePort(url);
-  for (const rule of rules) {
-    if (rule.protocol !== null && rule.protocol !== url.protocol) continue;
-    if (rule.port !== null && rule.port !== port) continue;
-    if (rule.hostname.startsWith('*.')) {
-      const suffix = rule.hostname.slice(1);
-      if (hostname.endsWith(suffix) && hostname.length > suffix.length) return rule;
-    } else if (rule.hostname === hostname) {
-      return rule;
-    }
-  }
-  return null;
+  const matches = rules.filter((rule) => {
+    if (rule.protocol !== null && rule.protocol !== url.protocol) return false;
+    if (rule.port !== null && rule.port !== port) return false;
+    if (!rule.hostname.startsWith('*.')) return rule.hostname === hostname;
+    const suffix = rule.hostname.slice(1);
+    return hostname.endsWith(suffix) && hostname.length > suffix.length;
+  });
+  return matches.find((rule) => rule.trustsInternal) ?? matches[0] ?? null;
 }
