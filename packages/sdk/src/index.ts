@@ -28,6 +28,18 @@ export {
   type TimeoutConfig,
 } from './clients/http.ts';
 export type { ListResult, Page, PaginatedIterable, PaginateOptions } from './clients/pagination.ts';
+export {
+  AllowedHostError,
+  classifyAddress,
+  type HostRule,
+  originRule,
+  parseHostRules,
+  type SafeDownloadOptions,
+  type SafeDownloadResult,
+  SafeFetchError,
+  type SafeFetchRule,
+  safeDownload,
+} from './clients/safe-fetch/index.ts';
 export type { ChunkedUploadOptions, ChunkedUploadResult } from './clients/upload.ts';
 export type { QueryParams, QueryValue } from './clients/url.ts';
 export type {

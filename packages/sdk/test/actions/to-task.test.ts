@@ -161,7 +161,8 @@ describe('ToTaskAction: file method', () => {
     const { logger, run } = makeRun();
     const action = new ToTaskAction({
       run,
-      params: params(project, { concurrency: 3 }),
+      // The dead port is allowed explicitly (host:port), so its failure is the connection's.
+      params: params(project, { concurrency: 3, allowed_hosts: [`127.0.0.1:${deadPort}`] }),
       options: { maxDownloadBytes: 500, downloadTimeoutSeconds: 5 },
     });
     const result = await action.start();
@@ -175,7 +176,12 @@ describe('ToTaskAction: file method', () => {
       failures: [
         { task_id: tb, error: expect.stringMatching(/^Invalid JSON format in annotation file: .+/) },
         { task_id: tc, error: 'File specification not found' },
-        { task_id: td, error: 'Failed to download JSON from URL: file exceeds the size limit of 500 bytes' },
+        {
+          task_id: td,
+          error: expect.stringMatching(
+            /^Failed to download JSON from URL: file exceeds the size limit of 500 bytes \(http:\/\/127\.0\.0\.1:\d+\/media\/.+\/big\.json\)$/,
+          ),
+        },
         { task_id: te, error: expect.stringMatching(/^Failed to download JSON from URL: .*ECONNREFUSED/) },
         { task_id: tf, error: "Invalid JSON format in annotation file: objects[0] is missing 'class_id'" },
       ],
@@ -206,8 +212,12 @@ describe('ToTaskAction: file method', () => {
     });
     const messages = logger.messages();
     expect(messages).toContain(`[Task ${tc}] Failed: File specification not found`);
-    expect(messages).toContain(
-      `[Task ${td}] Failed: Failed to download JSON from URL: file exceeds the size limit of 500 bytes`,
+    expect(messages).toContainEqual(
+      expect.stringMatching(
+        new RegExp(
+          `^\\[Task ${td}\\] Failed: Failed to download JSON from URL: file exceeds the size limit of 500 bytes`,
+        ),
+      ),
     );
     expect(messages.filter((m) => m.startsWith('[Task '))).toHaveLength(5);
     expect(logger.events('annotate_task_event').map((d) => d.info)).toContain(
@@ -227,7 +237,7 @@ describe('ToTaskAction: file method', () => {
     // Re-run: the same outcome, data replaced, nothing duplicated.
     const again = await new ToTaskAction({
       run: makeRun().run,
-      params: params(project),
+      params: params(project, { allowed_hosts: [`127.0.0.1:${deadPort}`] }),
       options: { maxDownloadBytes: 500, downloadTimeoutSeconds: 5 },
     }).start();
     expect(again).toEqual(result);

@@ -108,6 +108,8 @@ export class ToTaskAction extends BaseAction<ToTaskParams, ToTaskResult, ToTaskC
     task: object,
   ): Promise<object> | object {
     this.#defaults ??= new DefaultToTaskConverter(this.options);
+    // The run's download rules (backend origin, allowed hosts) live in its context.
+    this.#defaults.context = this.#context ?? undefined;
     return this.#defaults.convertDataFromFile(primaryUrl, primaryName, dataUrl, dataName, task);
   }
 

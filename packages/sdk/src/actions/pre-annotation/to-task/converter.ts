@@ -1,7 +1,9 @@
 /**
  * The converter API (to-task.md §11) and the default file converter (§4 item 7, README D11):
- * download the target JSON over HTTP(S) with a timeout and a size limit, check it, return it.
+ * download the target JSON through the safe download (allowed origins only, #11 item 5) with a
+ * timeout and a size limit, check it, return it.
  */
+import { type HostRule, SafeFetchError, safeDownload } from '../../../clients/safe-fetch/index.ts';
 import type { ToTaskContext } from './context.ts';
 
 export interface ToTaskConverter {
@@ -34,61 +36,24 @@ export class ConversionFailure extends Error {
 const DOWNLOAD = 'Failed to download JSON from URL';
 const INVALID = 'Invalid JSON format in annotation file';
 
-function networkDetail(err: unknown): string {
-  if (err instanceof Error && err.name === 'TimeoutError') return 'request timed out';
-  if (err instanceof Error && err.name === 'AbortError') return 'request aborted';
-  const cause =
-    err instanceof Error ? (err.cause as { code?: string; message?: string } | undefined) : undefined;
-  const message = err instanceof Error ? err.message : String(err);
-  if (cause?.code) return `${message} (${cause.code})`;
-  return message;
-}
-
-/** GETs `url` (no auth headers, redirects followed) and returns at most `maxBytes` of body. */
-async function downloadText(url: string, timeoutSeconds: number, maxBytes: number): Promise<string> {
-  let parsed: URL;
+/**
+ * GETs `url` through the safe download (no auth headers; only allowed origins, every redirect hop
+ * re-checked, internal addresses refused) and returns the body as text.
+ */
+async function downloadText(
+  url: string,
+  rules: readonly HostRule[],
+  timeoutSeconds: number,
+  maxBytes: number,
+): Promise<string> {
   try {
-    parsed = new URL(url);
-  } catch {
-    throw new ConversionFailure(`${DOWNLOAD}: invalid URL`, 'DATA_DOWNLOAD_FAILED');
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    const scheme = parsed.protocol.replace(/:$/, '');
-    throw new ConversionFailure(`${DOWNLOAD}: unsupported URL scheme '${scheme}'`, 'DATA_DOWNLOAD_FAILED');
-  }
-  // No credentials are sent: the file is fetched as is, without auth (D11).
-  parsed.username = '';
-  parsed.password = '';
-  const signal = AbortSignal.timeout(timeoutSeconds * 1000);
-  const tooLarge = () =>
-    new ConversionFailure(
-      `${DOWNLOAD}: file exceeds the size limit of ${maxBytes} bytes`,
-      'DATA_DOWNLOAD_FAILED',
-    );
-  try {
-    const res = await fetch(parsed, { redirect: 'follow', signal });
-    if (!res.ok) {
-      await res.body?.cancel().catch(() => {});
-      throw new ConversionFailure(`${DOWNLOAD}: HTTP ${res.status}`, 'DATA_DOWNLOAD_FAILED');
-    }
-    const declared = Number(res.headers.get('content-length'));
-    if (Number.isFinite(declared) && declared > maxBytes) {
-      await res.body?.cancel().catch(() => {});
-      throw tooLarge();
-    }
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    if (res.body) {
-      for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-        size += chunk.byteLength;
-        if (size > maxBytes) throw tooLarge();
-        chunks.push(chunk);
-      }
-    }
-    return Buffer.concat(chunks).toString('utf8');
+    const { body } = await safeDownload(url, { rules, maxBytes, timeoutMs: timeoutSeconds * 1000 });
+    return body.toString('utf8');
   } catch (err) {
-    if (err instanceof ConversionFailure) throw err;
-    throw new ConversionFailure(`${DOWNLOAD}: ${networkDetail(err)}`, 'DATA_DOWNLOAD_FAILED');
+    if (err instanceof SafeFetchError) {
+      throw new ConversionFailure(`${DOWNLOAD}: ${err.message}`, 'DATA_DOWNLOAD_FAILED');
+    }
+    throw err;
   }
 }
 
@@ -97,7 +62,7 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 
 /** Checks the task-object format (seed: `objects` with `id`, `class_id`, `type`, `coordinates`, `properties`). */
 export function checkTaskObjectFormat(data: Record<string, unknown>): string | null {
-  if (!('objects' in data)) return null;
+  if (!('objects' in data)) return 'no \'objects\' list (expected {"objects": [...]})';
   const { objects } = data;
   if (!Array.isArray(objects)) return "'objects' must be a list";
   for (const [i, item] of objects.entries()) {
@@ -132,6 +97,11 @@ function parseAnnotationJson(text: string): Record<string, unknown> {
 export interface DefaultConverterOptions {
   downloadTimeoutSeconds?: number;
   maxDownloadBytes?: number;
+  /**
+   * Origins the converter may download from when it runs without a ToTask context (standalone);
+   * inside a run, the run's rules apply (the backend's origin and the allowed hosts).
+   */
+  allowedHosts?: readonly HostRule[];
 }
 
 /** The stock converter: downloads and checks the target JSON; inference data passes through. */
@@ -139,8 +109,10 @@ export class DefaultToTaskConverter implements ToTaskConverter {
   context?: ToTaskContext;
   readonly downloadTimeoutSeconds: number;
   readonly maxDownloadBytes: number;
+  readonly allowedHosts: readonly HostRule[];
 
   constructor(options: DefaultConverterOptions = {}) {
+    this.allowedHosts = options.allowedHosts ?? [];
     this.downloadTimeoutSeconds = options.downloadTimeoutSeconds ?? DEFAULT_DOWNLOAD_TIMEOUT_SECONDS;
     this.maxDownloadBytes = options.maxDownloadBytes ?? DEFAULT_MAX_DOWNLOAD_BYTES;
   }
@@ -152,8 +124,9 @@ export class DefaultToTaskConverter implements ToTaskConverter {
     _dataName: string,
     _task: object,
   ): Promise<object> {
+    const rules = this.context?.downloadRules ?? this.allowedHosts;
     return parseAnnotationJson(
-      await downloadText(dataUrl, this.downloadTimeoutSeconds, this.maxDownloadBytes),
+      await downloadText(dataUrl, rules, this.downloadTimeoutSeconds, this.maxDownloadBytes),
     );
   }
 

@@ -57,7 +57,7 @@ export async function annotateFromFile(
     const message = errorMessage(err);
     if (isNetworkError(err)) {
       logTaskEvent(ctx, 'FETCH_DATA_FAILED', [redactUrl(targetUrl), taskId]);
-      return { ok: false, error: `Failed to download JSON from URL: ${message}` };
+      return { ok: false, error: `Failed to download JSON from URL: ${message}`, cause: err };
     }
     if (err instanceof SyntaxError) {
       logTaskEvent(ctx, 'JSON_DECODE_FAILED', [taskId, message]);
@@ -72,7 +72,7 @@ export async function annotateFromFile(
   } catch (err) {
     if (err instanceof CriticalError) throw err;
     logTaskEvent(ctx, 'ANNOTATION_SUBMISSION_FAILED', [taskId, errorMessage(err)]);
-    return { ok: false, error: `Failed to submit annotation data: ${errorMessage(err)}` };
+    return { ok: false, error: `Failed to submit annotation data: ${errorMessage(err)}`, cause: err };
   }
   return { ok: true };
 }

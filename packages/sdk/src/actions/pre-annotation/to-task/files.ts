@@ -2,7 +2,8 @@
 import type { ToTaskContext } from './context.ts';
 import { logTaskEvent } from './records.ts';
 
-export type TaskOutcome = { ok: true } | { ok: false; error: string };
+/** `cause`: what was thrown, when the failure came from an error (the run counts backend outages). */
+export type TaskOutcome = { ok: true } | { ok: false; error: string; cause?: unknown };
 
 export interface FileEntry {
   spec: string | null;

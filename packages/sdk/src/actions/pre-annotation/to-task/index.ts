@@ -28,5 +28,11 @@ export {
   preProcessorResources,
 } from './inference-strategy.ts';
 export { TO_TASK_EVENTS, TO_TASK_MESSAGES } from './log-codes.ts';
-export { DEFAULT_CONCURRENCY, type ToTaskParams, toTaskParamsSchema } from './params.ts';
+export {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_MAX_CONNECTION_FAILURES,
+  type ToTaskParams,
+  toTaskParamsSchema,
+} from './params.ts';
 export { pythonJson, redactUrl } from './records.ts';
+export { ALLOWED_HOSTS_ENV } from './steps.ts';

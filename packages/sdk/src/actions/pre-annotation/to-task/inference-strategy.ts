@@ -136,9 +136,9 @@ export async function annotateFromInference(
     if (err instanceof CriticalError) throw err;
     logTaskEvent(ctx, 'INFERENCE_PREPROCESSOR_FAILED', [taskId, errorMessage(err)]);
     if (err instanceof ClientTimeoutError) {
-      return { ok: false, error: `Pre-processor inference timed out: ${errorMessage(err)}` };
+      return { ok: false, error: `Pre-processor inference timed out: ${errorMessage(err)}`, cause: err };
     }
-    return { ok: false, error: `Pre-processor inference failed: ${errorMessage(err)}` };
+    return { ok: false, error: `Pre-processor inference failed: ${errorMessage(err)}`, cause: err };
   }
   if (result === null || result === undefined || result === '') {
     return { ok: false, error: 'Inference returned no data' };
@@ -158,7 +158,7 @@ export async function annotateFromInference(
   } catch (err) {
     if (err instanceof CriticalError) throw err;
     logTaskEvent(ctx, 'ANNOTATION_SUBMISSION_FAILED', [taskId, errorMessage(err)]);
-    return { ok: false, error: `Failed to submit inference data: ${errorMessage(err)}` };
+    return { ok: false, error: `Failed to submit inference data: ${errorMessage(err)}`, cause: err };
   }
   return { ok: true };
 }

@@ -41,6 +41,11 @@ export const TO_TASK_MESSAGES: Record<string, LogMessageTemplate> = {
     template: 'Critical error occured while processing task. Stopping the job.',
     level: 'danger',
   },
+  BACKEND_UNREACHABLE: {
+    template: 'The backend is unreachable: {} consecutive connection failures (last: {}). Stopping the job.',
+    level: 'danger',
+  },
+  ALLOWED_HOSTS_INVALID: { template: 'Invalid allowed hosts: {}', level: 'danger' },
   ANNOTATION_COMPLETED: { template: 'Annotation completed. Success: {}, Failed: {}', level: 'info' },
   TASK_FAILED: { template: '[Task {}] Failed: {}', level: 'danger' },
   ROLLBACK_FAILED: { template: 'Failed to rollback step {}: {}', level: 'warning' },

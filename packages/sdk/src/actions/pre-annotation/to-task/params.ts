@@ -1,10 +1,27 @@
 /** ToTask params (to-task.md §2, README D2, D4–D6, D12, D13). */
 import { z } from 'zod';
 import { ClientError } from '../../../clients/errors.ts';
+import { AllowedHostError, MAX_ALLOWED_HOSTS, parseHostRules } from '../../../clients/safe-fetch/index.ts';
 import type { SchemaContext } from '../../../plugins/action.ts';
 
 export const DEFAULT_CONCURRENCY = 4;
 export const MAX_CONCURRENCY = 32;
+export const DEFAULT_MAX_CONNECTION_FAILURES = 5;
+export const MAX_CONNECTION_FAILURES_LIMIT = 1000;
+
+/** Each entry must parse as a host rule; the error names the entry and what is wrong with it. */
+const allowedHostsSchema = z
+  .array(z.string())
+  .max(MAX_ALLOWED_HOSTS)
+  .superRefine((entries, ctx) => {
+    try {
+      parseHostRules(entries, 'allowed_hosts');
+    } catch (err) {
+      if (!(err instanceof AllowedHostError)) throw err;
+      ctx.addIssue({ code: 'custom', message: err.message });
+    }
+  })
+  .default([]);
 
 const nameSchema = z.string().superRefine((value, ctx) => {
   if (value.trim() === '') ctx.addIssue({ code: 'custom', message: '필수 값을 확인해주세요.' });
@@ -32,6 +49,17 @@ const baseShape = {
   model: intField().nullable().default(null),
   /** How many tasks are processed at once; progress, metrics and the result stay exact. */
   concurrency: z.int().min(1).max(MAX_CONCURRENCY).default(DEFAULT_CONCURRENCY),
+  /**
+   * Hosts the file method may download annotation files from, besides the backend's own origin
+   * (`host`, `host:port`, `*.domain`, `https://host[:port]`); `SYNAPSE_ALLOWED_HOSTS` adds more.
+   */
+  allowed_hosts: allowedHostsSchema,
+  /** Consecutive backend connection failures after which the run stops (the backend is gone). */
+  max_connection_failures: z
+    .int()
+    .min(1)
+    .max(MAX_CONNECTION_FAILURES_LIMIT)
+    .default(DEFAULT_MAX_CONNECTION_FAILURES),
 };
 
 /** The params without the project check (no client needed). */

@@ -1,5 +1,6 @@
 /** ToTask event records (to-task.md §6.3) and the failed-task message (README D9). */
 
+import { redactUrl } from '../../../clients/safe-fetch/index.ts';
 import { resolveLogMessage } from '../../../plugins/log-messages.ts';
 import { formatCreated } from '../../../plugins/logging/records.ts';
 import type { ToTaskContext } from './context.ts';
@@ -20,19 +21,7 @@ export function pythonJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${pythonJson(k)}: ${pythonJson(v)}`).join(', ')}}`;
 }
 
-/** Removes credentials and the query string (signed URLs) from a URL before it is logged. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    parsed.username = '';
-    parsed.password = '';
-    parsed.search = '';
-    parsed.hash = '';
-    return parsed.toString();
-  } catch {
-    return url.split(/[?#]/)[0] ?? '';
-  }
-}
+export { redactUrl };
 
 /** Redacts every URL inside a free-text message. */
 export function redactText(text: string): string {

@@ -1,9 +1,20 @@
 /** The seven ToTask workflow steps (to-task.md §3), each with its rollback (§9). */
 import { rm } from 'node:fs/promises';
+import {
+  AllowedHostError,
+  type HostRule,
+  originRule,
+  parseHostRules,
+} from '../../../clients/safe-fetch/index.ts';
 import { BaseStep, StepResult } from '../../../plugins/steps/index.ts';
 import { CATEGORY, type ToTaskContext } from './context.ts';
 import type { ToTaskConverter } from './converter.ts';
-import { CriticalError, errorMessage, PreAnnotationToTaskFailed } from './errors.ts';
+import {
+  CriticalError,
+  errorMessage,
+  isBackendConnectionFailure,
+  PreAnnotationToTaskFailed,
+} from './errors.ts';
 import { annotateFromFile } from './file-strategy.ts';
 import type { TaskOutcome } from './files.ts';
 import {
@@ -11,6 +22,7 @@ import {
   ensurePreProcessorReady,
   type InferenceOptions,
 } from './inference-strategy.ts';
+import { DEFAULT_MAX_CONNECTION_FAILURES } from './params.ts';
 import { logTaskEvent, recordTaskFailure, recordTaskSuccess, redactText } from './records.ts';
 
 const isObject = (v: unknown): v is Record<string, any> =>
@@ -81,6 +93,25 @@ export class MethodDeterminationStep extends ToTaskStep {
   }
 }
 
+export const ALLOWED_HOSTS_ENV = 'SYNAPSE_ALLOWED_HOSTS';
+
+/**
+ * Where annotation files may come from: the backend's own origin (its files are served there),
+ * the `allowed_hosts` param, and `SYNAPSE_ALLOWED_HOSTS` (the run's environment, else the process's).
+ * Storage origins found in data unit URLs are not trusted by themselves: those URLs are the data
+ * an attacker would write, so a storage host must be allowed explicitly.
+ */
+export function downloadRules(ctx: ToTaskContext): HostRule[] {
+  const env = ctx.run.env.has(ALLOWED_HOSTS_ENV)
+    ? ctx.run.env.getStr(ALLOWED_HOSTS_ENV)
+    : process.env[ALLOWED_HOSTS_ENV];
+  return [
+    originRule(ctx.client.baseUrl),
+    ...parseHostRules(ctx.params.allowed_hosts ?? [], 'allowed_hosts'),
+    ...parseHostRules(env, ALLOWED_HOSTS_ENV),
+  ];
+}
+
 /** Step 3: the target specification exists (file) or the pre-processor is running (inference, D7). */
 export class MethodValidationStep extends ToTaskStep {
   constructor(readonly options: InferenceOptions = {}) {
@@ -109,6 +140,13 @@ export class MethodValidationStep extends ToTaskStep {
       throw fail(
         `Target specification not found: '${name}' is not in the data collection's file specifications`,
       );
+    }
+    try {
+      ctx.downloadRules = downloadRules(ctx);
+    } catch (err) {
+      if (!(err instanceof AllowedHostError)) throw err;
+      ctx.logCode('ALLOWED_HOSTS_INVALID', [err.message]);
+      throw fail(`Invalid allowed hosts: ${err.message}`, err);
     }
     return new StepResult({ data: { target_specification_name: name } });
   }
@@ -230,7 +268,12 @@ export class TaskProcessingStep extends ToTaskStep {
     let success = 0;
     let failed = 0;
     let next = 0;
-    let critical: { error: unknown } | null = null;
+    let critical: { error: unknown; unreachable: boolean } | null = null;
+    // Consecutive tasks that failed because the backend could not be reached; any other outcome
+    // (a success, or a failure the backend answered) proves it is there and resets the count.
+    let connectionFailures = 0;
+    let lastConnectionError = '';
+    const maxConnectionFailures = ctx.params.max_connection_failures ?? DEFAULT_MAX_CONNECTION_FAILURES;
 
     const worker = async () => {
       while (critical === null && next < ids.length) {
@@ -241,12 +284,12 @@ export class TaskProcessingStep extends ToTaskStep {
           outcome = await this.processTask(ctx, taskId);
         } catch (err) {
           if (err instanceof CriticalError) {
-            critical ??= { error: err };
+            critical ??= { error: err, unreachable: false };
             return;
           }
           const message = redactText(errorMessage(err));
           logTaskEvent(ctx, 'TASK_PROCESSING_FAILED', [taskId, message]);
-          outcome = { ok: false, error: message };
+          outcome = { ok: false, error: message, cause: err };
         }
         if (outcome.ok) {
           success += 1;
@@ -256,6 +299,15 @@ export class TaskProcessingStep extends ToTaskStep {
           const error = redactText(outcome.error);
           recordTaskFailure(ctx, taskId, error, this.options.failedTaskEvent);
           failures.push({ index, task_id: taskId, error });
+        }
+        if (!outcome.ok && isBackendConnectionFailure(outcome.cause)) {
+          connectionFailures += 1;
+          lastConnectionError = redactText(errorMessage(outcome.cause));
+          if (connectionFailures >= maxConnectionFailures) {
+            critical ??= { error: outcome.cause, unreachable: true };
+          }
+        } else {
+          connectionFailures = 0;
         }
         ctx.updateMetrics(success, failed, total);
         publishProgress(ctx, success + failed, total);
@@ -268,8 +320,18 @@ export class TaskProcessingStep extends ToTaskStep {
     failures.sort((a, b) => a.index - b.index);
     ctx.failures = failures.map(({ task_id, error }) => ({ task_id, error }));
     if (critical !== null) {
+      const { error, unreachable } = critical as { error: unknown; unreachable: boolean };
+      if (unreachable) {
+        ctx.logCode('BACKEND_UNREACHABLE', [maxConnectionFailures, lastConnectionError]);
+        ctx.logCode('CRITICAL_ERROR');
+        throw fail(
+          `Critical error occurred during task processing: the backend is unreachable ` +
+            `(${maxConnectionFailures} consecutive connection failures, last: ${lastConnectionError})`,
+          error,
+        );
+      }
       ctx.logCode('CRITICAL_ERROR');
-      throw fail('Critical error occurred during task processing', (critical as { error: unknown }).error);
+      throw fail('Critical error occurred during task processing', error);
     }
     return new StepResult({ data: { success, failed } });
   }
