@@ -206,6 +206,17 @@ describe('gateway errors', () => {
     expect((await call(`${a.routePrefix}/`, { token: tokens.beta })).body.model).toBe('beta');
   });
 
+  it('answers 502 when the model file cannot be downloaded, naming the model and the HTTP status', async () => {
+    await h.admin('POST', '_emulator/faults', { status: 500, path: '/media/', body: { detail: 'secret' } });
+    const res = await call(`${a.routePrefix}/`, { token: tokens.alpha });
+    expect(res.status).toBe(502);
+    expect(res.body.detail).toMatch(
+      new RegExp(`^Model ${modelIds.alpha} could not be loaded: Model download failed with HTTP 500: http`),
+    );
+    expect(JSON.stringify(res.body)).not.toContain('secret');
+    expect((await call(`${a.routePrefix}/`, { token: tokens.alpha })).body.model).toBe('alpha');
+  });
+
   it.each(['1; DROP', '0', '-1', '1e3', '007', ' 1', '1.0', '99999999999999999999'])(
     'refuses the model claim %j with 401 naming the rule',
     async (claim) => {
