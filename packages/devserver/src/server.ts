@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { LocalServeBackend, RayClient, RayServeBackend } from 'synapse-sdk';
+import { reconcileInterruptedRuns } from './agent/interrupted-runs.ts';
 import { JobRunner } from './agent/job-runner.ts';
 import agentRoutes from './agent/routes.ts';
 import { ServeHost } from './agent/serve-host.ts';
@@ -181,6 +182,9 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
       handler: (req, reply) => reply.code(405).send({ detail: `Method "${req.method}" not allowed.` }),
     });
   }
+
+  // Before the first request: the runs of a previous server process end, so none stays live forever.
+  await reconcileInterruptedRuns(ctx, { runsJobs: opts.runJobs !== false, redeploys: Boolean(opts.serve) });
 
   const address = await app.listen({ port: opts.port ?? 0, host });
   const port = new URL(address).port;

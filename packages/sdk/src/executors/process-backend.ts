@@ -145,7 +145,9 @@ export class ProcessBackend implements JobBackend {
     const child = spawn(process.execPath, [ENTRYPOINT_BIN], {
       cwd: this.#options.workingDir,
       env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      // The IPC channel ties the job to this process: the entrypoint exits when it closes, so a
+      // supervisor that dies (even by SIGKILL) leaves no orphan running unfollowed.
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     const job = new ProcessJob(child, this.#options.maxLogBytes, onOutput);
     this.#jobs.set(jobId, job);

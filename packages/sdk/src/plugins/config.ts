@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type Document, isScalar, parseDocument } from 'yaml';
 import { z } from 'zod';
+import { quoteEntrypoint, SAFE_ENTRYPOINT_HINT, unsafeEntrypointReason } from './entrypoint-path.ts';
 import { DATA_TYPES, PACKAGE_MANAGERS, PLUGIN_CATEGORIES, RUN_METHODS } from './enums.ts';
 import { PluginError, PluginValidationError } from './errors.ts';
 
@@ -82,7 +83,19 @@ function actionSchema(action: string) {
   return z.looseObject(
     {
       // Presence is checked by `actionsSchema`: `restapi` actions need no entrypoint.
-      entrypoint: z.string({ error: mustBe(field('entrypoint'), 'string') }).optional(),
+      entrypoint: z
+        .string({ error: mustBe(field('entrypoint'), 'string') })
+        // Refused before anything runs: the entrypoint must name a module inside the plugin.
+        .superRefine((entrypoint, ctx) => {
+          const reason = unsafeEntrypointReason(entrypoint);
+          if (reason)
+            addIssue(
+              ctx.issues,
+              `Action '${action}' has an unsafe entrypoint '${quoteEntrypoint(entrypoint)}': ${reason}; ${SAFE_ENTRYPOINT_HINT}`,
+              entrypoint,
+            );
+        })
+        .optional(),
       method: z.enum(RUN_METHODS, {
         error: (iss) =>
           iss.input == null

@@ -2,15 +2,25 @@
  * Entrypoints (plugins.md §3.2): from `module.path.Export` or `module/path.ts:Export` to a file of
  * the plugin, then to the exported action.
  */
-import { existsSync } from 'node:fs';
-import { extname, resolve } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
 import { type BaseServeDeployment, isServeDeploymentClass } from '../serve/deployment.ts';
 import { type ActionClass, type FunctionAction, isActionClass } from './action.ts';
-import { ActionNotFoundError, ExecutionError } from './errors.ts';
+import {
+  isPathModule,
+  MODULE_EXTENSIONS,
+  modulePath,
+  quoteEntrypoint,
+  SAFE_ENTRYPOINT_HINT,
+  splitEntrypoint,
+  unsafeEntrypointReason,
+} from './entrypoint-path.ts';
+import { ActionNotFoundError, ExecutionError, PluginValidationError } from './errors.ts';
 
-export const MODULE_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs', '.cjs'] as const;
+export { MODULE_EXTENSIONS, splitEntrypoint };
+
 const TS_EXTENSIONS = ['.ts', '.mts'];
 const INDEX_FILES = ['index.ts', 'index.js'];
 
@@ -29,22 +39,30 @@ export interface EntrypointTarget {
   file: string;
 }
 
-/** Splits at `:` when present, else at the last `.`. */
-export function splitEntrypoint(entrypoint: string): { module: string; exportName: string } {
-  const at = entrypoint.includes(':') ? entrypoint.lastIndexOf(':') : entrypoint.lastIndexOf('.');
-  return { module: entrypoint.slice(0, at), exportName: entrypoint.slice(at + 1) };
-}
-
 /** The dotted form (`a.b:C` → `a.b.C`), which resolves to the same export. */
 export function normalizeEntrypoint(entrypoint: string): string {
   return entrypoint.replace(':', '.');
 }
 
-/** The file an entrypoint names, relative to `baseDir`; the first candidate that exists wins. */
+/** An entrypoint that would import a file from outside the plugin folder. */
+function unsafe(entrypoint: string, reason: string): PluginValidationError {
+  return new PluginValidationError(
+    `Unsafe entrypoint '${quoteEntrypoint(entrypoint)}': ${reason}; ${SAFE_ENTRYPOINT_HINT}`,
+    { entrypoint },
+  );
+}
+
+/**
+ * The file an entrypoint names, relative to `baseDir`; the first candidate that exists wins. The
+ * text is checked first (no absolute path, no `..`), then the file itself: its real path, symbolic
+ * links followed, must lie inside the real `baseDir`, or the import is refused.
+ */
 export function resolveEntrypoint(entrypoint: string, baseDir: string): EntrypointTarget {
+  const reason = unsafeEntrypointReason(entrypoint);
+  if (reason) throw unsafe(entrypoint, reason);
   const { module, exportName } = splitEntrypoint(entrypoint);
-  const isPath = module.includes('/') || (MODULE_EXTENSIONS as readonly string[]).includes(extname(module));
-  const stem = isPath ? module : module.replaceAll('.', '/');
+  const isPath = isPathModule(module);
+  const stem = modulePath(module);
   const candidates =
     isPath && extname(module)
       ? [module]
@@ -56,7 +74,11 @@ export function resolveEntrypoint(entrypoint: string, baseDir: string): Entrypoi
       { entrypoint, tried: candidates },
     );
   }
-  return { module, exportName, file: resolve(baseDir, found) };
+  const file = resolve(baseDir, found);
+  const inside = relative(realpathSync(baseDir), realpathSync(file));
+  if (inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside))
+    throw unsafe(entrypoint, `${found} leads out of the plugin folder through a symbolic link`);
+  return { module, exportName, file };
 }
 
 /**

@@ -8,13 +8,18 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inferRemote } from '../actions/inference/infer-remote.ts';
-import { DEFAULT_MODEL_LIMITS, downloadAndExtractModel } from '../actions/inference/model-archive.ts';
+import {
+  DEFAULT_MODEL_LIMITS,
+  downloadAndExtractModel,
+  ModelArchiveError,
+} from '../actions/inference/model-archive.ts';
 import { BackendClient } from '../clients/backend/index.ts';
 import type { Model } from '../clients/backend/ml.ts';
+import { ClientError } from '../clients/errors.ts';
 import { BaseAction } from '../plugins/action.ts';
 import { RuntimeContext } from '../plugins/context.ts';
 import type { PluginCategory } from '../plugins/enums.ts';
-import { decodeServeMultiplexedModelId, MultiplexTokenError } from './multiplex-token.ts';
+import { decodeServeMultiplexedModelId, MultiplexTokenError, modelIdOfClaims } from './multiplex-token.ts';
 
 export type ServeRouteMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -96,6 +101,21 @@ async function releaseModel(entry: CachedModel): Promise<void> {
   await rm(entry.dir, { recursive: true, force: true }).catch(() => {});
 }
 
+/**
+ * What the gateway answers when the backend would not give the token's model: its own words,
+ * never the backend's text, which may quote the request (the user's token included).
+ */
+function modelLookupError(e: unknown, modelId: number): ServeRequestError {
+  const status = e instanceof ClientError ? e.statusCode : null;
+  if (status === 401)
+    return new ServeRequestError('The model token carries a user token the backend does not accept', 401);
+  if (status === 403)
+    return new ServeRequestError(`The model token's user may not use model ${modelId}`, 403);
+  if (status === 404) return new ServeRequestError(`Model ${modelId} not found`, 404);
+  const what = status === null ? 'could not be reached' : `answered HTTP ${status}`;
+  return new ServeRequestError(`Model ${modelId} could not be loaded: the backend ${what}`, 502);
+}
+
 export abstract class BaseServeDeployment extends BaseAction {
   static readonly [DEPLOYMENT_MARK] = true;
   static override actionName = 'inference';
@@ -154,21 +174,37 @@ export abstract class BaseServeDeployment extends BaseAction {
         e instanceof MultiplexTokenError ? e.message : `Invalid model token: ${(e as Error).message}`;
       throw new ServeRequestError(message, 401, 'Invalid model token');
     }
+    let modelId: number;
+    try {
+      modelId = modelIdOfClaims(claims);
+    } catch (e) {
+      // Signed by this backend yet naming no model: the detail says which rule it broke.
+      throw new ServeRequestError((e as Error).message, 401);
+    }
     const client = new BackendClient(this.backendUrl, {
       authorizationToken: claims.token,
       tenant: claims.tenant,
     });
     let model: Model;
     try {
-      model = await client.getModel(Number.parseInt(claims.model, 10));
+      model = await client.getModel(modelId);
+    } catch (e) {
+      throw modelLookupError(e, modelId);
     } finally {
       await client.close();
     }
-    if (!model.file) throw new Error(`Model ${claims.model} has no file URL`);
+    if (!model.file) throw new Error(`Model ${modelId} has no file URL`);
     const dir = await mkdtemp(join(tmpdir(), 'synapse_model_'));
     let loaded: unknown;
     try {
-      const path = await downloadAndExtractModel(model.file, dir, DEFAULT_MODEL_LIMITS);
+      let path: string;
+      try {
+        path = await downloadAndExtractModel(model.file, dir, DEFAULT_MODEL_LIMITS);
+      } catch (e) {
+        // The archive's own messages name the rule and strip the URL's credentials.
+        const reason = e instanceof ModelArchiveError ? e.message : 'the download failed';
+        throw new ServeRequestError(`Model ${modelId} could not be loaded: ${reason}`, 502);
+      }
       loaded = await this._getModel({ ...model, path });
     } catch (e) {
       await rm(dir, { recursive: true, force: true }).catch(() => {});

@@ -60,6 +60,23 @@ export function decodeServeMultiplexedModelId(jwt: string, backendUrl: string): 
   return tenant === undefined ? { model, token } : { model, token, tenant };
 }
 
+/** A model id as the claim carries it: digits only, no leading zero, within JavaScript's exact integers. */
+const MODEL_ID = /^[1-9][0-9]{0,15}$/;
+
+/**
+ * The model id of a verified token's `model` claim. The claim is text: `parseInt` would read
+ * `"1; DROP"` as model 1, so anything but a plain positive integer is refused.
+ */
+export function modelIdOfClaims(claims: ServeModelClaims): number {
+  const id = MODEL_ID.test(claims.model) ? Number(claims.model) : Number.NaN;
+  if (!Number.isSafeInteger(id)) {
+    throw new MultiplexTokenError(
+      `the model claim must be a model id: a positive integer of digits only, at most ${Number.MAX_SAFE_INTEGER}`,
+    );
+  }
+  return id;
+}
+
 function sign(signingInput: string, backendUrl: string): Buffer {
   if (!backendUrl) throw new Error('HMAC key must not be empty.');
   return createHmac('sha256', Buffer.from(backendUrl, 'utf8')).update(signingInput, 'ascii').digest();

@@ -114,6 +114,29 @@ describe('devserver job runs', () => {
     }
   });
 
+  it('fails a job whose entrypoint leads out of the plugin folder, with the rule in its console log', async () => {
+    await h.client.createPluginRelease(
+      {
+        plugin: 'unsafe-demo',
+        version: '1.0.0',
+        config: {
+          ...RELEASE_CONFIG,
+          code: 'unsafe-demo',
+          actions: { escape: { entrypoint: '../../../../../../etc/passwd:X', method: 'job' } },
+        },
+      },
+      { file: { data: pluginZip(), filename: 'plugin.zip' } },
+    );
+    const { job_id } = await h.client.runPlugin('unsafe-demo', {
+      agent: h.server.credentials.agentId,
+      action: 'escape',
+    });
+    expect(await finished(job_id)).toMatchObject({ status: 'FAILED' });
+    expect(await consoleLines(job_id)).toContain(
+      "ERROR: PluginValidationError: Unsafe entrypoint '../../../../../../etc/passwd:X': '..' leads out of the plugin folder; an entrypoint names a module inside the plugin folder, e.g. plugin.train.TrainAction or plugin/train.ts:TrainAction",
+    );
+  });
+
   it('fails a job whose release has no archive', async () => {
     const { code } = await fixtureRelease(h, {
       actions: { to_task: { entrypoint: 'plugin.x.X', method: 'job' } },

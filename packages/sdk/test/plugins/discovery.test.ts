@@ -1,16 +1,23 @@
+import { existsSync } from 'node:fs';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { type ActionClass, BaseAction, defineAction } from '../../src/plugins/action.ts';
 import { PluginDiscovery } from '../../src/plugins/discovery.ts';
-import { isActionExport, normalizeEntrypoint, resolveEntrypoint } from '../../src/plugins/entrypoint.ts';
+import {
+  isActionExport,
+  loadEntrypoint,
+  normalizeEntrypoint,
+  resolveEntrypoint,
+} from '../../src/plugins/entrypoint.ts';
 import {
   ActionNotFoundError,
   ExecutionError,
   PluginError,
   PluginValidationError,
 } from '../../src/plugins/errors.ts';
-import { ACTION_TS, configYaml, writePlugin } from './plugin-dir.ts';
+import { ACTION_TS, configYaml, writePlugin, writeTree } from './plugin-dir.ts';
 
 async function failure(action: Promise<unknown> | (() => unknown)): Promise<Error & { details: object }> {
   try {
@@ -230,6 +237,67 @@ describe('entrypoint resolution (§3.2)', () => {
     );
     await expect(plugin.getActionClass('value')).rejects.toThrow("export 'notAFunction' is not an action");
     await expect(plugin.getActionClass('helper')).rejects.toThrow("export 'Helper' is not an action");
+  });
+
+  const HINT =
+    'an entrypoint names a module inside the plugin folder, e.g. plugin.train.TrainAction or plugin/train.ts:TrainAction';
+
+  it.each([
+    ['../../../etc/passwd:X', "'..' leads out of the plugin folder"],
+    ['plugin/../../outside.ts:X', "'..' leads out of the plugin folder"],
+    ['..\\..\\outside.ts:X', "'..' leads out of the plugin folder"],
+    ['/etc/passwd:X', 'it is an absolute path'],
+    ['C:\\plugins\\x.js:X', 'it is an absolute path'],
+    // Dotted, a leading dot reads as the root: `..etc.passwd` is `//etc/passwd`.
+    ['..etc.passwd.X', 'it is an absolute path'],
+  ])(
+    'refuses the unsafe entrypoint %s when the config is validated and when it is resolved',
+    async (entrypoint, reason) => {
+      const dir = await writePlugin({
+        'config.yaml': configYaml({ train: entrypoint.replaceAll('\\', '\\\\') }),
+      });
+      const invalid = await failure(PluginDiscovery.fromPath(dir));
+      expect(invalid).toBeInstanceOf(PluginValidationError);
+      expect(invalid.message).toBe(
+        `Invalid plugin configuration: Action 'train' has an unsafe entrypoint '${entrypoint.replaceAll('\\', '\\\\')}': ${reason}; ${HINT}`,
+      );
+      // A release config the platform passes on as it is still meets the check at resolve time.
+      const refused = await failure(() => resolveEntrypoint(entrypoint, dir));
+      expect(refused).toBeInstanceOf(PluginValidationError);
+      expect(refused.message).toContain(`: ${reason}; ${HINT}`);
+    },
+  );
+
+  it('refuses a module that a symbolic link places outside the plugin folder, without importing it', async () => {
+    const outside = await writeTree({});
+    const marker = join(outside, 'imported');
+    const evil = `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(marker)}, 'x');\nexport const run = () => 'outside';\n`;
+    await writeFile(join(outside, 'evil.ts'), evil);
+    await mkdir(join(outside, 'pkg'));
+    await writeFile(join(outside, 'pkg', 'index.ts'), evil);
+    const dir = await writePlugin({
+      'plugin/inside.ts': `export const run = () => 'inside';\n`,
+      'config.yaml': configYaml({ file: 'plugin.evil.run', folder: 'linked.run', ok: 'plugin.alias.run' }),
+    });
+    await symlink(join(outside, 'evil.ts'), join(dir, 'plugin', 'evil.ts'));
+    await symlink(join(outside, 'pkg'), join(dir, 'linked'));
+    // A link that stays inside the plugin is fine.
+    await symlink(join(dir, 'plugin', 'inside.ts'), join(dir, 'plugin', 'alias.ts'));
+
+    const plugin = await PluginDiscovery.fromPath(dir);
+    for (const [action, file] of [
+      ['file', 'plugin/evil.ts'],
+      ['folder', 'linked/index.ts'],
+    ]) {
+      const refused = await failure(plugin.getActionClass(action));
+      expect(refused).toBeInstanceOf(PluginValidationError);
+      expect(refused.message).toBe(
+        `Unsafe entrypoint '${plugin.config.actions[action].entrypoint}': ${file} leads out of the plugin folder through a symbolic link; ${HINT}`,
+      );
+    }
+    await expect(loadEntrypoint('plugin/evil.ts:run', dir)).rejects.toThrow('through a symbolic link');
+    expect(existsSync(marker)).toBe(false);
+    expect(((await plugin.getActionClass('ok')) as () => unknown)()).toBe('inside');
   });
 
   it('recognises actions by kind', () => {

@@ -6,6 +6,7 @@ import {
   decodeServeMultiplexedModelId,
   MultiplexTokenError,
 } from '../../src/index.ts';
+import { modelIdOfClaims } from '../../src/serve/multiplex-token.ts';
 
 /** HS256 computed independently by Python's standard library, the way PyJWT serialises. */
 const PYTHON_HS256 = `
@@ -183,5 +184,18 @@ describe('decodeServeMultiplexedModelId', () => {
     expect(error).toBeInstanceOf(Error);
     expect(error.name).toBe('MultiplexTokenError');
     expect(error.message).toBe('Invalid model token: x');
+  });
+});
+
+describe('modelIdOfClaims', () => {
+  it('reads a plain positive integer and refuses anything else (parseInt would read "1; DROP" as 1)', () => {
+    expect(modelIdOfClaims({ model: '34', token: 't' })).toBe(34);
+    expect(modelIdOfClaims({ model: String(Number.MAX_SAFE_INTEGER), token: 't' })).toBe(
+      Number.MAX_SAFE_INTEGER,
+    );
+    for (const model of ['1; DROP', '0', '-1', '', '1e3', '0x10', '007', '1 ', '9007199254740992', 'abc']) {
+      expect(() => modelIdOfClaims({ model, token: 't' })).toThrow(MultiplexTokenError);
+      expect(() => modelIdOfClaims({ model, token: 't' })).toThrow(/model claim must be a model id/);
+    }
   });
 });

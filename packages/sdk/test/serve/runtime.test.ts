@@ -14,9 +14,10 @@ import { BrokenDeployment, WeightsDeployment } from './fixtures/deployments.ts';
 const FIXTURE = fileURLToPath(new URL('./fixtures/deployments.ts', import.meta.url));
 const TMP = fileURLToPath(new URL('../.tmp/serve-runtime/', import.meta.url));
 
-const h = useDevServer();
+const h = useDevServer({ faults: true });
 const backend = new LocalServeBackend({ host: '127.0.0.1', port: 0 });
 const tokens: Record<string, string> = {};
+const modelIds: Record<string, number> = {};
 let apps = 0;
 
 function app(overrides: Partial<ServeApp> = {}): ServeApp {
@@ -52,6 +53,7 @@ beforeAll(async () => {
     const zip = join(TMP, `${name}.zip`);
     await writeFile(zip, zipSync({ 'weights.json': strToU8(JSON.stringify({ name })) }));
     const model = await h.client.createModel({ name, file: zip } as never);
+    modelIds[name] = model.id;
     tokens[name] = createServeMultiplexedModelId(model.id, h.server.credentials.accessToken, h.server.url);
   }
   await backend.init();
@@ -167,6 +169,67 @@ describe('gateway errors', () => {
     const other = createServeMultiplexedModelId(1, 'x', 'http://another-backend');
     expect((await call(`${a.routePrefix}/`, { token: other })).status).toBe(401);
   });
+
+  it('answers 401 with its own words when the backend refuses the user token the model token carries', async () => {
+    const stranger = createServeMultiplexedModelId(
+      modelIds.alpha,
+      'syn_not-a-token-of-this-backend',
+      h.server.url,
+    );
+    const res = await call(`${a.routePrefix}/`, { token: stranger });
+    expect(res).toEqual({
+      status: 401,
+      body: { detail: 'The model token carries a user token the backend does not accept' },
+    });
+  });
+
+  it('answers 404 "Model N not found" for a model the backend does not have', async () => {
+    const unknown = createServeMultiplexedModelId(987654, h.server.credentials.accessToken, h.server.url);
+    expect(await call(`${a.routePrefix}/`, { token: unknown })).toEqual({
+      status: 404,
+      body: { detail: 'Model 987654 not found' },
+    });
+  });
+
+  it('answers 502 without the backend text when the backend fails, and serves once it is back', async () => {
+    await h.admin('POST', '_emulator/faults', {
+      status: 500,
+      path: `/models/${modelIds.beta}/`,
+      body: { detail: 'password=hunter2 in postgres://admin:hunter2@db/synapse' },
+    });
+    const res = await call(`${a.routePrefix}/`, { token: tokens.beta });
+    expect(res).toEqual({
+      status: 502,
+      body: { detail: `Model ${modelIds.beta} could not be loaded: the backend answered HTTP 500` },
+    });
+    expect(JSON.stringify(res.body)).not.toContain('hunter2');
+    expect((await call(`${a.routePrefix}/`, { token: tokens.beta })).body.model).toBe('beta');
+  });
+
+  it('answers 502 when the model file cannot be downloaded, naming the model and the HTTP status', async () => {
+    await h.admin('POST', '_emulator/faults', { status: 500, path: '/media/', body: { detail: 'secret' } });
+    const res = await call(`${a.routePrefix}/`, { token: tokens.alpha });
+    expect(res.status).toBe(502);
+    expect(res.body.detail).toMatch(
+      new RegExp(`^Model ${modelIds.alpha} could not be loaded: Model download failed with HTTP 500: http`),
+    );
+    expect(JSON.stringify(res.body)).not.toContain('secret');
+    expect((await call(`${a.routePrefix}/`, { token: tokens.alpha })).body.model).toBe('alpha');
+  });
+
+  it.each(['1; DROP', '0', '-1', '1e3', '007', ' 1', '1.0', '99999999999999999999'])(
+    'refuses the model claim %j with 401 naming the rule',
+    async (claim) => {
+      const token = createServeMultiplexedModelId(claim, h.server.credentials.accessToken, h.server.url);
+      expect(await call(`${a.routePrefix}/`, { token })).toEqual({
+        status: 401,
+        body: {
+          detail:
+            'Invalid model token: the model claim must be a model id: a positive integer of digits only, at most 9007199254740991',
+        },
+      });
+    },
+  );
 
   it('answers 400 without the multiplexed model id header', async () => {
     expect(await call(`${a.routePrefix}/`)).toEqual({
