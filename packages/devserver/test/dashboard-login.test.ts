@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DevServer, startDevServer } from '../src/index.ts';
+import { isLoopbackHost } from '../src/server.ts';
 
 let server: DevServer;
 
@@ -130,6 +131,29 @@ describe('dashboard login', () => {
 });
 
 describe('dashboard login opt-out', () => {
+  it('knows loopback addresses in every spelling', () => {
+    for (const host of [
+      '127.0.0.1',
+      '127.1.2.3',
+      'localhost',
+      'LOCALHOST',
+      '::1',
+      '[::1]',
+      '::ffff:127.0.0.1',
+    ])
+      expect(isLoopbackHost(host), host).toBe(true);
+    for (const host of [
+      '0.0.0.0',
+      '::',
+      '192.168.1.20',
+      '10.0.0.1',
+      'example.com',
+      '127.0.0.1.example.com',
+      '::ffff:10.0.0.1',
+    ])
+      expect(isLoopbackHost(host), host).toBe(false);
+  });
+
   it('is refused on an address other than loopback, with a clear message', async () => {
     await expect(startDevServer({ host: '0.0.0.0', dashboardAuth: false, runJobs: false })).rejects.toThrow(
       /dashboard login can be turned off .* only on a loopback address; this server would bind 0\.0\.0\.0/,

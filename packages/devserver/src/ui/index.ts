@@ -56,6 +56,7 @@ const ASSETS: Record<string, string> = {
 /** Pages reachable without a session: the login itself and what it is drawn with. */
 const OPEN_PATHS = new Set([
   '/ui/login',
+  '/ui/logout',
   '/ui/assets/dashboard.css',
   '/ui/assets/dashboard.js',
   '/ui/assets/favicon.svg',
@@ -76,7 +77,7 @@ function errorPage(status: number): Html {
 
 /** A path under `/ui/` to return to after login (anything else is the overview). */
 function nextPath(value: unknown): string {
-  return typeof value === 'string' && /^\/ui\/(?!\/)[^\\]*$/.test(value) && value.length <= 2048
+  return typeof value === 'string' && /^\/ui\/(?!\/)[^\\\s]*$/.test(value) && value.length <= 2048
     ? value
     : '/ui/';
 }
@@ -93,7 +94,7 @@ function loginPage(next: string, message?: string): Html {
   return layout(
     'Log in',
     null,
-    html`${heading('Log in', 'The dashboard uses the platform’s own login: the email and password of `synapse dev` (its login.json), or your access token (~/.synapse/config.json).')}
+    html`${heading('Log in', 'The dashboard uses the platform’s own login: the email and password in login.json (in the data directory of synapse dev or npm start), or your access token (in ~/.synapse/config.json).')}
 ${message && html`<p class="error" role="alert">${message}</p>`}
 ${section('Credentials', form)}`,
   );
