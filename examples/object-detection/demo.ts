@@ -82,6 +82,12 @@ async function main(): Promise<void> {
     agent: { id: agent, name: 'local', url: server.agentUrl, token: credentials.agentToken },
   });
   say(`  credentials saved to ${saved}`);
+  // The password is never printed (terminal output is often shared): it lives in a 0600 file.
+  say(
+    server.loginFile
+      ? `  dashboard login: ${credentials.email}, password in ${server.loginFile} (or the access_token in ${saved})`
+      : `  dashboard login: the access_token in ${saved}`,
+  );
 
   const work = join(DATA_DIR, 'demo');
   await mkdir(work, { recursive: true });

@@ -38,6 +38,7 @@ export async function issueToken(
 ): Promise<string> {
   const value =
     token ?? (kind === 'agent' ? randomBytes(20).toString('hex') : `syn_${randomBytes(20).toString('hex')}`);
+  ctx.secrets.add(value);
   await ctx.db.query('INSERT INTO tokens (token, kind, subject) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [
     value,
     kind,

@@ -10,11 +10,17 @@ import { RESOURCES, type ResourceName } from './db/resources.ts';
 import { ApiError } from './errors.ts';
 import type { Faults } from './faults.ts';
 import { type MediaStore, renderMediaUrls } from './media.ts';
+import type { SecretRegistry } from './secrets.ts';
+import type { DashboardSessions } from './ui/session.ts';
 
 export interface DevContext {
   db: Database;
   collections: Record<ResourceName, Collection>;
   media: MediaStore;
+  /** Every secret this server knows, and the masking of what it stores for display and shows. */
+  secrets: SecretRegistry;
+  /** The dashboard's login sessions; null when the login is off (`dashboardAuth: false`, loopback only). */
+  dashboardSessions: DashboardSessions | null;
   faults: Faults | null;
   /** Absolute base URL clients reach this server at, without a trailing slash. */
   publicUrl: string;

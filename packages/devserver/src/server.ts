@@ -2,7 +2,7 @@
  * The local platform: the backend's v1 surface and the agent API on one Fastify server, backed
  * by the embedded database and a media folder (backend-api.md §15).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import multipart from '@fastify/multipart';
@@ -19,7 +19,9 @@ import { ApiError } from './errors.ts';
 import { Faults } from './faults.ts';
 import { MediaStore } from './media.ts';
 import { ROUTES } from './routes/index.ts';
+import { SecretRegistry } from './secrets.ts';
 import uiRoutes from './ui/index.ts';
+import { DashboardSessions } from './ui/session.ts';
 
 export interface DevServerOptions {
   /** Port to listen on; 0 (default) picks a free one. */
@@ -57,6 +59,11 @@ export interface DevServerOptions {
    * deployment of each `deployment` run, and `inference` runs are forwarded to it.
    */
   serve?: { port?: number };
+  /**
+   * Require a login for the dashboard (default true). `false` is accepted only when the server
+   * binds a loopback address: anyone who can reach the port could read every page otherwise.
+   */
+  dashboardAuth?: boolean;
 }
 
 export interface DevServer {
@@ -65,6 +72,11 @@ export interface DevServer {
   /** Base URL of the agent API. */
   agentUrl: string;
   credentials: Bootstrap;
+  /**
+   * The file (mode 0600, in the data dir) with the dashboard login's email and password, written
+   * on the start that created the user; null for in-memory servers or when it is not there.
+   */
+  loginFile: string | null;
   ctx: DevContext;
   app: FastifyInstance;
   close(): Promise<void>;
@@ -73,8 +85,29 @@ export interface DevServer {
 const MULTIPART_LIMIT = 8 * 1024 ** 3;
 const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
+/** Loopback addresses: the only binds on which the dashboard login may be turned off. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^(?:::ffff:)?127(?:\.\d{1,3}){3}$/.test(h);
+}
+
+/** Writes the login file on the start that created the user (its password is known only then). */
+async function writeLoginFile(dataDir: string, credentials: Bootstrap): Promise<string | null> {
+  const path = join(dataDir, 'login.json');
+  if (credentials.password) {
+    const login = { email: credentials.email, password: credentials.password };
+    await writeFile(path, `${JSON.stringify(login, null, 2)}\n`, { mode: 0o600 });
+  }
+  return (await stat(path).catch(() => null)) ? path : null;
+}
+
 export async function startDevServer(opts: DevServerOptions = {}): Promise<DevServer> {
   const host = opts.host ?? '127.0.0.1';
+  if (opts.dashboardAuth === false && !isLoopbackHost(host)) {
+    throw new Error(
+      `The dashboard login can be turned off (--no-dashboard-login, dashboardAuth: false) only on a loopback address; this server would bind ${host}. Bind 127.0.0.1, or keep the login.`,
+    );
+  }
   const ephemeral = !opts.dataDir;
   const dataDir = opts.dataDir ? resolve(opts.dataDir) : await mkdtemp(join(tmpdir(), 'synapse-dev-'));
   const db = await openDatabase({
@@ -91,6 +124,8 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     db,
     collections: createCollections(db),
     media: new MediaStore(join(dataDir, 'media')),
+    secrets: new SecretRegistry(),
+    dashboardSessions: opts.dashboardAuth === false ? null : new DashboardSessions(),
     faults: opts.faults ? new Faults() : null,
     publicUrl: '',
     dataDir,
@@ -193,6 +228,10 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     '',
   );
   const credentials = await bootstrap(ctx);
+  // Tokens issued on earlier starts, and the login password while this start still knows it.
+  await ctx.secrets.load(db);
+  ctx.secrets.add(credentials.password);
+  const loginFile = ephemeral ? null : await writeLoginFile(dataDir, credentials);
   if (opts.serve) {
     // Ray Serve listens where `serve.port` says (its proxy has no "any free port").
     const backend = opts.rayAddress
@@ -213,6 +252,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     url: ctx.publicUrl,
     agentUrl: `${ctx.publicUrl}/agent`,
     credentials,
+    loginFile,
     ctx,
     app,
     async close() {

@@ -120,7 +120,7 @@ describe('devserver wire format', () => {
     expect(login.body).toEqual({
       email: 'someone@example.com',
       params: { api_key: '<redacted>', model: 'm', steps: [{ token: '<redacted>' }] },
-      source: 'https://bucket.example/a.jpg?<redacted>',
+      source: 'https://bucket.example/a.jpg?X-Amz-Signature=***',
     });
     expect(login.headers['synapse-user']).toBe('<redacted>');
   });

@@ -33,6 +33,8 @@ let client: BackendClient;
 let browser: Browser;
 let page: Page;
 let dir: string;
+/** The dashboard session (cookie pair) of the browser, for plain fetches too. */
+let cookie: string;
 
 async function admin(path: string, body: unknown): Promise<Record<string, number[]>> {
   const res = await fetch(`${server.url}/${path}`, {
@@ -141,6 +143,14 @@ beforeAll(async () => {
   client = new BackendClient(server.url, { accessToken: server.credentials.accessToken });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   page = await browser.newPage();
+  // The dashboard asks for the platform's login first, as a person meets it.
+  await page.goto(`${server.url}/ui/`);
+  await page.locator('input[name="email"]').fill(server.credentials.email);
+  await page.locator('input[name="password"]').fill(server.credentials.password!);
+  await page.locator('form.login button[type="submit"]').click();
+  await page.waitForURL(`${server.url}/ui/`);
+  const session = (await page.context().cookies()).find((c) => c.name === 'synapse_dashboard');
+  cookie = `${session!.name}=${session!.value}`;
 });
 
 afterAll(async () => {
@@ -254,7 +264,7 @@ describe('dashboard', () => {
       URL_SIGNATURE,
     ];
     for (const path of paths) {
-      const res = await fetch(`${server.url}${path}`);
+      const res = await fetch(`${server.url}${path}`, { headers: { cookie } });
       expect(res.status, path).toBe(200);
       const body = await res.text();
       for (const secret of secrets) expect(body.includes(secret), `${path} shows a secret`).toBe(false);

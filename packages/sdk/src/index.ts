@@ -50,5 +50,15 @@ export type {
 } from './clients/url-conversion.ts';
 export * from './executors/index.ts';
 export * from './plugins/index.ts';
+export {
+  isSecretKey,
+  MASK,
+  MIN_KNOWN_SECRET_LENGTH,
+  REDACTED,
+  type RedactOptions,
+  redactText,
+  redactValue,
+  SecretSet,
+} from './redact.ts';
 export * from './serve/index.ts';
 export { RayServeBackend, type RayServeBackendOptions } from './serve/ray/backend.ts';

@@ -33,8 +33,9 @@ class ConsoleLog {
     readonly jobId: string,
   ) {}
 
+  /** Stored masked: the API, the tails and the dashboard never hold a secret the job printed. */
   add(line: string): void {
-    this.#lines.push(line);
+    this.#lines.push(this.ctx.secrets.text(line));
     // A failed write is retried by the next flush.
     this.#timer ??= setTimeout(() => this.flush().catch(() => {}), CONSOLE_FLUSH_MS);
   }
@@ -133,6 +134,7 @@ async function runEnv(ctx: DevContext, job: Doc, release: Doc): Promise<Record<s
   const user = await ctx.collections.users.findOne(where);
   const agent = await ctx.collections.agents.get(job.agent);
   const configEnv = isObject(release.config) && isObject(release.config.env) ? release.config.env : {};
+  ctx.secrets.addEnv(configEnv);
   return {
     ...(configEnv as Record<string, string>),
     SYNAPSE_PLUGIN_RUN_HOST: ctx.publicUrl,
@@ -251,7 +253,7 @@ export class JobRunner {
     if (!job || isTerminal(job.status)) return;
     await updateJob(this.#ctx, id, {
       ...statusFields('FAILED'),
-      console_logs: [...consoleLines(job.console_logs), `ERROR: ${reason}`],
+      console_logs: [...consoleLines(job.console_logs), this.#ctx.secrets.text(`ERROR: ${reason}`)],
     });
   }
 }

@@ -121,7 +121,7 @@ export class ServeHost {
     await this.#setStatus(app, status);
     await updateJob(this.ctx, job.id as string, {
       ...statusFields(jobStatus),
-      ...(error ? { console_logs: [`ERROR: Deployment failed: ${error}`] } : {}),
+      ...(error ? { console_logs: [this.ctx.secrets.text(`ERROR: Deployment failed: ${error}`)] } : {}),
     }).catch(() => {});
   }
 }

@@ -7,7 +7,6 @@ import { getOr404 } from '../context.ts';
 import { RESOURCES, type ResourceName } from '../db/resources.ts';
 import { badRequest, notFound } from '../errors.ts';
 import type { Fault } from '../faults.ts';
-import { redact } from '../ui/redact.ts';
 import type { RouteModule } from './index.ts';
 import { resetPresignedUploads } from './presigned-upload.ts';
 
@@ -32,10 +31,11 @@ const routes: RouteModule = (app, ctx) => {
     const body = req.isMultipart() ? '<multipart>' : req.body;
     recorded.push({
       method: req.method,
-      path: req.url.split('?')[0],
-      query: redact(req.query),
-      headers: redact(req.headers),
-      body: redact(body),
+      // A path can carry a token too (`agents/<token>/node_install_script`).
+      path: ctx.secrets.text(req.url.split('?')[0]),
+      query: ctx.secrets.value(req.query),
+      headers: ctx.secrets.value(req.headers),
+      body: ctx.secrets.value(body),
     });
     if (recorded.length > RECORDED_MAX) recorded.shift();
   });

@@ -14,11 +14,12 @@ import {
   stopFollows,
   updateJob,
 } from '../jobs.ts';
+import type { SecretRegistry } from '../secrets.ts';
 import { isObject, objectBody } from '../validate.ts';
 import type { RouteModule } from './index.ts';
 
-/** The validated changes of a PATCH body; unknown keys are ignored. */
-function jobChanges(body: Record<string, unknown>): Record<string, unknown> {
+/** The validated changes of a PATCH body (console lines stored masked); unknown keys are ignored. */
+function jobChanges(body: Record<string, unknown>, secrets: SecretRegistry): Record<string, unknown> {
   const changes: Record<string, unknown> = {};
   const errors: Record<string, string[]> = {};
   if (body.status !== undefined) {
@@ -34,7 +35,7 @@ function jobChanges(body: Record<string, unknown>): Record<string, unknown> {
   const logs = body.console_logs;
   if (logs !== undefined) {
     const lines = Array.isArray(logs) && logs.every((l) => typeof l === 'string');
-    if (logs === null || lines || isObject(logs)) changes.console_logs = logs;
+    if (logs === null || lines || isObject(logs)) changes.console_logs = secrets.value(logs);
     else errors.console_logs = ['Expected a list of strings or a dictionary.'];
   }
   if (body.result !== undefined) changes.result = body.result;
@@ -69,7 +70,7 @@ const routes: RouteModule = (app, ctx) => {
 
   app.patch('/jobs/:id/', async (req) => {
     const job = await getOr404(jobs, (req.params as { id: string }).id);
-    const changes = jobChanges(objectBody(req.body));
+    const changes = jobChanges(objectBody(req.body), ctx.secrets);
     return present(ctx, req, (await updateJob(ctx, job.id as string, changes))!);
   });
 

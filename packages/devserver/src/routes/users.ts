@@ -17,6 +17,8 @@ const routes: RouteModule = (app, ctx) => {
     if (!user || !verifyPassword(password as string, user.doc.password)) {
       throw badRequest({ non_field_errors: ['Unable to log in with provided credentials.'] });
     }
+    // A password that logged in is a secret the platform knows: masked wherever it shows up.
+    ctx.secrets.add(password);
     return { token: await issueToken(ctx, 'user', user.id) };
   });
 };

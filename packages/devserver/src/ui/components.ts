@@ -1,7 +1,8 @@
 /** The pieces every page is made of: headings, tables, pagers, badges, bars and value formats. */
+
+import { redactText, redactValue } from 'synapse-sdk';
 import type { PageOf } from './data.ts';
 import { type Html, html } from './html.ts';
-import { redact, scrubText } from './redact.ts';
 
 export const DASH = '—';
 
@@ -72,17 +73,20 @@ export function when(iso: unknown): Html | string {
   return html`<time datetime="${utc}">${utc.slice(0, 10)} ${utc.slice(11, 19)} UTC</time>`;
 }
 
-/** A scalar as text; numbers keep at most 4 decimals. */
+/**
+ * A scalar as text (credential-shaped values masked); numbers keep at most 4 decimals. Known
+ * secrets are masked by the page's final sweep (ui/index.ts).
+ */
 export function valueText(value: unknown): string {
   if (typeof value === 'number') return String(Math.round(value * 1e4) / 1e4);
-  if (typeof value === 'string') return scrubText(value);
-  return JSON.stringify(redact(value)) ?? DASH;
+  if (typeof value === 'string') return redactText(value);
+  return JSON.stringify(redactValue(value)) ?? DASH;
 }
 
 /** Free-form JSON, redacted and cut to a readable size. */
 export function jsonBlock(value: unknown, max = 4000): Html {
   if (value === null || value === undefined) return html`<p class="empty">None.</p>`;
-  const text = JSON.stringify(redact(value), null, 2);
+  const text = JSON.stringify(redactValue(value), null, 2);
   const cut = text.length > max ? `${text.slice(0, max)}\n… (${text.length - max} more characters)` : text;
   return html`<pre class="json">${cut}</pre>`;
 }

@@ -74,6 +74,7 @@ export function layout(title: string, section: Section | null, content: Html): H
 <header class="topbar">
 <a class="brand" href="/ui/">Synapse <span>dev</span></a>
 <nav>${links}</nav>
+<form class="logout" method="post" action="/ui/logout"><button type="submit">Log out</button></form>
 </header>
 <main>
 ${content}

@@ -1,13 +1,16 @@
 /**
  * The web dashboard under `/ui/`: server-rendered pages read straight from the collections, a
- * stylesheet, and one small script for the live parts. No login: the devserver serves the local
- * machine, and the pages never show a credential.
+ * stylesheet, and one small script for the live parts. Every page needs a login with the
+ * platform's own credentials (ui/session.ts) unless the server runs with `dashboardAuth: false`
+ * on loopback; each request then knows its platform user (`req.dashboardUser`). Pages show no
+ * credential: free-form values are masked where they are rendered, and each page and live answer
+ * gets a final sweep for every secret the server knows.
  */
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { DevContext } from '../context.ts';
 import { ApiError } from '../errors.ts';
-import { heading } from './components.ts';
+import { heading, section } from './components.ts';
 import { pageParam } from './data.ts';
 import { type Html, html, layout } from './html.ts';
 import { jobLive, jobPage, jobsPage } from './pages/jobs.ts';
@@ -17,6 +20,20 @@ import { pluginsPage } from './pages/plugins.ts';
 import { projectPage, projectsPage } from './pages/projects.ts';
 import { serveApplicationsPage } from './pages/serve-applications.ts';
 import { taskPage } from './pages/task.ts';
+import {
+  type DashboardSessions,
+  loginUser,
+  MAX_FAILURES,
+  sessionCookie,
+  sessionCookieHeader,
+} from './session.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The platform user this dashboard request acts for (its session's, or the only user without login). */
+    dashboardUser?: number;
+  }
+}
 
 const PUBLIC = { config: { public: true } };
 const HTML = 'text/html; charset=utf-8';
@@ -24,7 +41,7 @@ const HTML = 'text/html; charset=utf-8';
 /** Only this server's own script, styles and data; images may also be plain external URLs. */
 const SECURITY_HEADERS = {
   'content-security-policy':
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' http: https:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' http: https:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
   'referrer-policy': 'no-referrer',
   'x-content-type-options': 'nosniff',
   'cache-control': 'no-store',
@@ -35,6 +52,17 @@ const ASSETS: Record<string, string> = {
   'dashboard.js': 'text/javascript; charset=utf-8',
   'favicon.svg': 'image/svg+xml',
 };
+
+/** Pages reachable without a session: the login itself and what it is drawn with. */
+const OPEN_PATHS = new Set([
+  '/ui/login',
+  '/ui/logout',
+  '/ui/assets/dashboard.css',
+  '/ui/assets/dashboard.js',
+  '/ui/assets/favicon.svg',
+]);
+/** Form bodies of the login are small. */
+const FORM_LIMIT = 16 * 1024;
 
 const idOf = (req: FastifyRequest) => (req.params as { id: string }).id;
 const queryOf = (req: FastifyRequest) => (req.query ?? {}) as Record<string, unknown>;
@@ -47,6 +75,42 @@ function errorPage(status: number): Html {
   return layout(title, null, html`${heading(title, text)}<p><a href="/ui/">Back to the overview</a></p>`);
 }
 
+/** A path under `/ui/` to return to after login (anything else is the overview). */
+function nextPath(value: unknown): string {
+  return typeof value === 'string' && /^\/ui\/(?!\/)[^\\\s]*$/.test(value) && value.length <= 2048
+    ? value
+    : '/ui/';
+}
+
+function loginPage(next: string, message?: string): Html {
+  const form = html`<form class="login" method="post" action="/ui/login">
+<input type="hidden" name="next" value="${next}">
+<label>Email <input name="email" type="email" autocomplete="username"></label>
+<label>Password <input name="password" type="password" autocomplete="current-password"></label>
+<p class="note">or</p>
+<label>Access token <input name="token" type="password" autocomplete="off"></label>
+<button type="submit">Log in</button>
+</form>`;
+  return layout(
+    'Log in',
+    null,
+    html`${heading('Log in', 'The dashboard uses the platform’s own login: the email and password in login.json (in the data directory of synapse dev or npm start), or your access token (in ~/.synapse/config.json).')}
+${message && html`<p class="error" role="alert">${message}</p>`}
+${section('Credentials', form)}`,
+  );
+}
+
+/** The user behind the request's session, or null. */
+function sessionUser(sessions: DashboardSessions, req: FastifyRequest): number | null {
+  return sessions.userOf(sessionCookie(req));
+}
+
+/** The first user (the developer) acts for every request when the login is off. */
+async function soleUser(ctx: DevContext): Promise<number | undefined> {
+  const [user] = await ctx.db.query<{ id: number }>('SELECT id FROM users ORDER BY id LIMIT 1');
+  return user?.id;
+}
+
 export default async function uiRoutes(app: FastifyInstance, ctx: DevContext): Promise<void> {
   const assets = new Map<string, Buffer>();
   for (const name of Object.keys(ASSETS)) {
@@ -55,6 +119,70 @@ export default async function uiRoutes(app: FastifyInstance, ctx: DevContext): P
 
   app.addHook('onSend', async (_req, reply) => {
     reply.headers(SECURITY_HEADERS);
+  });
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: FORM_LIMIT },
+    (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
+  );
+
+  // Every page asks for a session first; the live JSON and non-GET requests answer 401 instead
+  // of a redirect (a script cannot follow a login form).
+  const sessions = ctx.dashboardSessions;
+  app.addHook('onRequest', async (req, reply) => {
+    const path = req.url.split('?')[0].replace(/\/+$/, '') || '/ui';
+    if (!sessions) {
+      req.dashboardUser = await soleUser(ctx);
+      return;
+    }
+    const user = sessionUser(sessions, req);
+    if (user !== null) {
+      req.dashboardUser = user;
+      return;
+    }
+    if (OPEN_PATHS.has(path)) return;
+    if (req.method !== 'GET' || path.endsWith('/live')) {
+      return reply.code(401).send({ detail: 'Log in to the dashboard first (/ui/login).' });
+    }
+    return reply.redirect(`/ui/login?next=${encodeURIComponent(req.url)}`, 303);
+  });
+
+  app.get('/login', PUBLIC, async (req, reply) => {
+    const next = nextPath(queryOf(req).next);
+    if (req.dashboardUser !== undefined) return reply.redirect(next, 303);
+    return reply.type(HTML).send(String(loginPage(next)));
+  });
+
+  app.post('/login', PUBLIC, async (req, reply) => {
+    const fields = (req.body ?? {}) as Record<string, unknown>;
+    const next = nextPath(fields.next);
+    if (!sessions) return reply.redirect(next, 303);
+    const wait = sessions.retryAfter(req.ip);
+    if (wait > 0) {
+      const message = `Too many failed logins (${MAX_FAILURES} a minute): try again in ${wait} s.`;
+      return reply
+        .code(429)
+        .header('retry-after', String(wait))
+        .type(HTML)
+        .send(String(loginPage(next, message)));
+    }
+    const user = await loginUser(ctx, fields);
+    if (user === null) {
+      sessions.recordFailure(req.ip);
+      const message = 'Wrong email or password, or an unknown token.';
+      return reply
+        .code(401)
+        .type(HTML)
+        .send(String(loginPage(next, message)));
+    }
+    sessions.end(sessionCookie(req));
+    const id = sessions.create(user);
+    return reply.header('set-cookie', sessionCookieHeader(ctx, id, sessions.ttlMs)).redirect(next, 303);
+  });
+
+  app.post('/logout', PUBLIC, async (req, reply) => {
+    sessions?.end(sessionCookie(req));
+    return reply.header('set-cookie', sessionCookieHeader(ctx, null)).redirect('/ui/login', 303);
   });
   app.setErrorHandler((error, req, reply) => {
     const status = error instanceof ApiError && error.statusCode === 404 ? 404 : 500;
@@ -72,7 +200,9 @@ export default async function uiRoutes(app: FastifyInstance, ctx: DevContext): P
   );
 
   const page = (url: string, render: (req: FastifyRequest) => Promise<Html>) =>
-    app.get(url, PUBLIC, async (req, reply) => reply.type(HTML).send(String(await render(req))));
+    app.get(url, PUBLIC, async (req, reply) =>
+      reply.type(HTML).send(ctx.secrets.sweep(String(await render(req)))),
+    );
 
   page('/', () => overviewPage(ctx));
   page('/projects', (req) => projectsPage(ctx, pageParam(req.query)));
@@ -84,7 +214,9 @@ export default async function uiRoutes(app: FastifyInstance, ctx: DevContext): P
   page('/plugins', (req) => pluginsPage(ctx, queryOf(req)));
   page('/serve-applications', (req) => serveApplicationsPage(ctx, pageParam(req.query)));
 
-  app.get('/jobs/:id/live', PUBLIC, (req) => jobLive(ctx, idOf(req), queryOf(req)));
+  app.get('/jobs/:id/live', PUBLIC, async (req) =>
+    ctx.secrets.sweepValue(await jobLive(ctx, idOf(req), queryOf(req))),
+  );
 
   app.get('/assets/:name', PUBLIC, async (req, reply) => {
     const name = (req.params as { name: string }).name;

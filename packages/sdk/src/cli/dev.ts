@@ -1,5 +1,4 @@
 /** `synapse dev`: the local platform (devserver) on this machine. */
-import { writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { configPath, saveCredentials } from '../clients/credentials.ts';
@@ -19,6 +18,8 @@ interface DevOptions {
   serve: boolean;
   servePort: string;
   rayAddress?: string;
+  /** `false` with --no-dashboard-login. */
+  dashboardLogin: boolean;
 }
 
 /** A non-negative number option, or undefined when not given. */
@@ -58,6 +59,7 @@ async function runDev(opts: DevOptions): Promise<void> {
     faults: opts.faults,
     serve: opts.serve ? { port: servePort } : undefined,
     rayAddress: opts.rayAddress,
+    dashboardAuth: opts.dashboardLogin,
     capacity: {
       cpus: amount('cpus', opts.cpus),
       gpus: amount('gpus', opts.gpus),
@@ -72,17 +74,13 @@ async function runDev(opts: DevOptions): Promise<void> {
   ];
   if (server.ctx.serveHost)
     lines.push(`  serve:    ${server.ctx.serveHost.backend.url} (deployments and inference)`);
-  if (credentials.password) {
-    const path = join(dataDir, 'login.json');
-    await writeFile(
-      path,
-      `${JSON.stringify({ email: credentials.email, password: credentials.password }, null, 2)}\n`,
-      {
-        mode: 0o600,
-      },
-    );
-    lines.push(`  login:    ${credentials.email} (password in ${path})`);
-  }
+  // The password stays in its 0600 file: terminal output ends up in shared logs and CI runs.
+  if (server.loginFile) lines.push(`  login:    ${credentials.email} (password in ${server.loginFile})`);
+  lines.push(
+    opts.dashboardLogin
+      ? `  dashboard: ${server.url}/ui/ (log in with the login above, or your access token)`
+      : `  dashboard: ${server.url}/ui/ (no login: --no-dashboard-login)`,
+  );
   if (opts.saveCredentials) {
     const path = await saveCredentials({
       host: server.url,
@@ -130,6 +128,7 @@ export function registerDev(program: Command): void {
     .option('--no-serve', 'do not host deployments (deployment runs are only simulated)')
     .option('--ray-address <url>', 'run job actions as Ray jobs on the cluster of this Ray dashboard URL')
     .option('--faults', 'enable fault injection (_emulator/faults) for tests')
+    .option('--no-dashboard-login', 'serve the dashboard without a login (only on a loopback --host)')
     .option('--no-save-credentials', 'do not write the token to ~/.synapse/config.json')
     .action(runDev);
 }

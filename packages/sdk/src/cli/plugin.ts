@@ -9,7 +9,7 @@ import {
 } from '../plugins/enums.ts';
 import { PluginRunError } from '../plugins/errors.ts';
 import { parseJsonOption, printJson, UsageError } from './output.ts';
-import { backendFromOptions, type ConnectionOptions } from './session.ts';
+import { backendFromOptions, type ConnectionOptions, outputMask } from './session.ts';
 
 interface RunOptions extends ConnectionOptions {
   path: string;
@@ -67,7 +67,8 @@ async function runAction(action: string, opts: RunOptions): Promise<void> {
     throw new UsageError(`Invalid mode: ${opts.mode}. Use local, task, job, or remote.`);
   }
   const params = await parseJsonOption(opts.params);
-  if (mode === 'remote') return printJson(await runRemote(action, params, opts));
+  const mask = outputMask(opts);
+  if (mode === 'remote') return printJson(mask.value(await runRemote(action, params, opts)));
   const { runPlugin, checkRayAddress, RESULT_START, RESULT_END } = await import('../executors/index.ts');
   const rayAddress = opts.rayAddress ?? 'auto';
   try {
@@ -81,7 +82,7 @@ async function runAction(action: string, opts: RunOptions): Promise<void> {
   let inResult = false;
   const onOutput = (line: string) => {
     if (line.trim() === RESULT_START) inResult = true;
-    else if (!inResult) process.stderr.write(`${line}\n`);
+    else if (!inResult) process.stderr.write(`${mask.text(line)}\n`);
     else if (line.trim() === RESULT_END) inResult = false;
   };
   const result = await runPlugin(resolve(opts.path), action, params, {
@@ -97,7 +98,7 @@ async function runAction(action: string, opts: RunOptions): Promise<void> {
     if (mode === 'job' && err instanceof Error) err.message = err.message.split('\n')[0];
     throw err;
   });
-  printJson(result);
+  printJson(mask.value(result));
 }
 
 async function createPlugin(opts: {
@@ -177,7 +178,7 @@ async function updateConfig(opts: { path: string; config?: string }): Promise<vo
 async function jobGet(jobId: string, opts: ConnectionOptions): Promise<void> {
   const client = backendFromOptions(opts);
   try {
-    printJson(await client.getJob(jobId));
+    printJson(outputMask(opts).value(await client.getJob(jobId)));
   } finally {
     await client.close();
   }
@@ -185,13 +186,14 @@ async function jobGet(jobId: string, opts: ConnectionOptions): Promise<void> {
 
 async function jobLogs(jobId: string, opts: ConnectionOptions & { follow?: boolean }): Promise<void> {
   const client = backendFromOptions(opts);
+  const mask = outputMask(opts);
   try {
     if (opts.follow) {
-      for await (const line of client.tailJobConsoleLogs(jobId)) process.stdout.write(line);
+      for await (const line of client.tailJobConsoleLogs(jobId)) process.stdout.write(mask.text(line));
       return;
     }
     const logs = (await client.listJobConsoleLogs(jobId)) as { results?: unknown[] };
-    for (const line of logs.results ?? []) process.stdout.write(`${String(line)}\n`);
+    for (const line of logs.results ?? []) process.stdout.write(`${mask.text(String(line))}\n`);
   } finally {
     await client.close();
   }

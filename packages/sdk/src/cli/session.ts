@@ -1,6 +1,7 @@
 /** The backend a CLI command talks to: `--host`/`--token` flags, else the environment and config file. */
 import { BackendClient, DEFAULT_BACKEND_URL } from '../clients/backend/index.ts';
 import { loadCredentials } from '../clients/credentials.ts';
+import { redactText, redactValue, SecretSet } from '../redact.ts';
 
 export interface ConnectionOptions {
   host?: string;
@@ -15,4 +16,31 @@ export function backendFromOptions(opts: ConnectionOptions): BackendClient {
     accessToken: token,
     tenant: saved.tenant,
   });
+}
+
+export interface OutputMask {
+  text(text: string): string;
+  value<T>(value: T): T;
+}
+
+/**
+ * What the CLI prints of jobs and runs (their lines, records and results): this machine's own
+ * credentials (saved, given with --token, or in the environment) and every credential-shaped
+ * value masked, since terminal output ends up in shared logs.
+ */
+export function outputMask(opts: ConnectionOptions = {}, env: NodeJS.ProcessEnv = process.env): OutputMask {
+  const saved = loadCredentials(env);
+  const known = new SecretSet(
+    [
+      opts.token,
+      saved.accessToken,
+      saved.agent?.token,
+      env.SYNAPSE_PLUGIN_RUN_USER_TOKEN,
+      env.SYNAPSE_AGENT_TOKEN,
+    ].filter((v): v is string => typeof v === 'string'),
+  );
+  return {
+    text: (text) => redactText(text, { known }),
+    value: (value) => redactValue(value, { known }),
+  };
 }

@@ -100,6 +100,45 @@ describe('plugin commands on a scaffolded plugin', () => {
     expect(nonEmpty(again.stdout)).toEqual(nonEmpty(logs.stdout));
   });
 
+  it('masks credentials in what it prints of runs and jobs', async () => {
+    const token = h.server.credentials.accessToken;
+    const dsn = 'postgres://app:cli-pass-3141@db.internal/main';
+    await writeFile(
+      join(dir, 'plugin', 'leak.ts'),
+      "import { BaseAction } from 'synapse-sdk';\nexport class LeakAction extends BaseAction<{ token: string; dsn: string }> {\n  execute() {\n    console.log('token ' + this.params.token + ' db ' + this.params.dsn);\n    return { echoed: this.params.token, database: this.params.dsn };\n  }\n}\n",
+    );
+    await synapse(['plugin', 'update-config'], dir);
+    // A local job run: its lines (stderr) and result (stdout), the saved token among them.
+    const ran = await synapse(
+      ['plugin', 'run', 'leak', '--mode', 'job', '--params', JSON.stringify({ token, dsn })],
+      dir,
+    );
+    for (const text of [ran.stdout, ran.stderr]) {
+      expect(text).not.toContain(token);
+      expect(text).not.toContain('cli-pass-3141');
+    }
+    expect(ran.stderr).toContain('token *** db postgres://app:***@db.internal/main');
+    expect(JSON.parse(ran.stdout)).toEqual({
+      echoed: '***',
+      database: 'postgres://app:***@db.internal/main',
+    });
+
+    // A job on the platform keeps its params as given; `job get` prints them masked.
+    const { job_id: jobId } = await h.client.runPlugin('trainer', {
+      agent: h.server.credentials.agentId,
+      action: 'train',
+      params: { epochs: 1, note: `token ${token}`, source: dsn },
+    });
+    await synapse(['plugin', 'job', 'logs', jobId, '--follow'], dir);
+    const got = await synapse(['plugin', 'job', 'get', jobId], dir);
+    expect(got.stdout).not.toContain(token);
+    expect(got.stdout).not.toContain('cli-pass-3141');
+    expect(JSON.parse(got.stdout).params).toMatchObject({
+      note: 'token ***',
+      source: 'postgres://app:***@db.internal/main',
+    });
+  });
+
   it('says what is wrong with an unknown job', async () => {
     const err = await synapse(['plugin', 'job', 'get', 'nope'], dir).catch((e) => e);
     expect(err.code).toBe(1);

@@ -45,7 +45,8 @@ function followJob(root) {
       const res = await fetch(`${root.dataset.liveJob}?console=${lines}&log=${lastLog}`, {
         cache: 'no-store',
       });
-      if (res.status === 404) return;
+      // Gone, or the session ended (a reload shows the login): nothing more to follow.
+      if (res.status === 404 || res.status === 401) return;
       if (res.ok) {
         const state = await res.json();
         apply(state);

@@ -4,6 +4,7 @@
  * answers the same sections rendered by the same functions, plus the lines and records since the
  * ones the page has.
  */
+import { redactText } from 'synapse-sdk';
 import type { DevContext } from '../../context.ts';
 import type { Doc } from '../../db/collection.ts';
 import { notFound } from '../../errors.ts';
@@ -27,7 +28,6 @@ import {
 } from '../components.ts';
 import { logsAfter, pageOf } from '../data.ts';
 import { type Html, html, layout, uiPath } from '../html.ts';
-import { scrubText } from '../redact.ts';
 
 /** At most this many console lines and log records are shown (the newest). */
 const MAX_LINES = 1000;
@@ -113,8 +113,8 @@ async function liveParts(ctx: DevContext, job: Doc): Promise<Record<string, Html
 
 function logMessage(log: Doc): string {
   const data = isObject(log.data) ? log.data : {};
-  if (typeof data.content === 'string') return scrubText(data.content);
-  if (typeof data.message === 'string') return scrubText(data.message);
+  if (typeof data.content === 'string') return redactText(data.content);
+  if (typeof data.message === 'string') return redactText(data.message);
   return valueText(data);
 }
 
@@ -128,7 +128,7 @@ function logRow(log: Doc): Html {
 function consoleSince(job: Doc, from: number): { start: number; total: number; lines: string[] } {
   const lines = consoleLines(job.console_logs);
   const start = Math.max(from > lines.length ? 0 : from, lines.length - MAX_LINES);
-  return { start, total: lines.length, lines: lines.slice(start).map(scrubText) };
+  return { start, total: lines.length, lines: lines.slice(start).map((line) => redactText(line)) };
 }
 
 export async function jobsTable(ctx: DevContext, jobs: Doc[]): Promise<Html> {
