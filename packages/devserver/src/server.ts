@@ -7,7 +7,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import { LocalServeBackend, RayClient, RayServeBackend } from 'synapse-sdk';
+import {
+  type ExtractionLimits,
+  LocalServeBackend,
+  RayClient,
+  RayServeBackend,
+  resolveExtractionLimits,
+} from 'synapse-sdk';
 import { JobRunner } from './agent/job-runner.ts';
 import agentRoutes from './agent/routes.ts';
 import { ServeHost } from './agent/serve-host.ts';
@@ -56,6 +62,12 @@ export interface DevServerOptions {
    * deployment of each `deployment` run, and `inference` runs are forwarded to it.
    */
   serve?: { port?: number };
+  /**
+   * Limits for unpacking plugin release archives (entries, total uncompressed bytes, compression
+   * ratio); unset ones keep the SDK's `DEFAULT_EXTRACTION_LIMITS`. Raise them for a release that
+   * is legitimately larger or more compressible.
+   */
+  extractionLimits?: ExtractionLimits;
 }
 
 export interface DevServer {
@@ -73,6 +85,8 @@ const MULTIPART_LIMIT = 8 * 1024 ** 3;
 const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
 export async function startDevServer(opts: DevServerOptions = {}): Promise<DevServer> {
+  // A bad limit fails the start, not the first run that unpacks a release.
+  const extractionLimits = resolveExtractionLimits(opts.extractionLimits);
   const host = opts.host ?? '127.0.0.1';
   const ephemeral = !opts.dataDir;
   const dataDir = opts.dataDir ? resolve(opts.dataDir) : await mkdtemp(join(tmpdir(), 'synapse-dev-'));
@@ -97,6 +111,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     capacity: opts.capacity,
     deploymentDelayMs: opts.deploymentDelayMs,
     serveGatewayUrl: opts.serveGatewayUrl?.replace(/\/+$/, ''),
+    extractionLimits,
   };
 
   // Lenient like the platform: an empty JSON body is no body, not an error.

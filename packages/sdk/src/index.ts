@@ -8,6 +8,7 @@ export {
   type ExtractionLimits,
   type ExtractOptions,
   extractArchive,
+  resolveExtractionLimits,
 } from './archive/extract.ts';
 export {
   AgentClient,

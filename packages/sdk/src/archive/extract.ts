@@ -136,7 +136,7 @@ interface Run {
  * `extractArchive` or `buildInPlace`).
  */
 export async function extractInto(zipPath: string, out: string, options: ExtractOptions = {}): Promise<void> {
-  const limits = resolveLimits(options);
+  const limits = resolveExtractionLimits(options);
   const zip = await open(zipPath, 'r');
   try {
     const { size: fileSize } = await zip.stat();
@@ -159,7 +159,8 @@ export async function extractInto(zipPath: string, out: string, options: Extract
   }
 }
 
-function resolveLimits(options: ExtractionLimits): Required<ExtractionLimits> {
+/** The limits with defaults filled in; a limit that is not a number in range is an error naming it. */
+export function resolveExtractionLimits(options: ExtractionLimits = {}): Required<ExtractionLimits> {
   const limits = { ...DEFAULT_EXTRACTION_LIMITS };
   for (const key of Object.keys(limits) as (keyof ExtractionLimits)[]) {
     const value = options[key];
