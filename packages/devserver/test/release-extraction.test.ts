@@ -154,10 +154,10 @@ describe('a hostile release archive (#11 item 1)', () => {
       })();
       const { maxGap, answers, result: job } = await healthGaps(ended);
       expect(job.status).toBe('FAILED');
-      expect([job.console_logs].flat().join('\n')).toMatch(message);
       // The bound (it saw no answer for 11 minutes): generous for a shared CI machine.
       expect(answers).toBeGreaterThan(0);
       expect(maxGap).toBeLessThan(1000);
+      expect([job.console_logs].flat().join('\n')).toMatch(message);
       expect(leftovers(release.checksum)).toEqual([]);
     },
   );
