@@ -173,8 +173,13 @@ export function resolveExtractionLimits(options: ExtractionLimits = {}): Require
   return limits;
 }
 
+/** The entry name quoted for a message: control characters escaped, and cut (names reach 64 KiB). */
+function shown(name: string): string {
+  return JSON.stringify(name.length > 200 ? `${name.slice(0, 200)}…` : name);
+}
+
 function refuse(run: Run, entry: { name: string }, rule: string): ExtractionError {
-  return new ExtractionError(`${run.label} entry ${JSON.stringify(entry.name)} refused: ${rule}`);
+  return new ExtractionError(`${run.label} entry ${shown(entry.name)} refused: ${rule}`);
 }
 
 function invalid(run: Run, what: string): ExtractionError {
@@ -440,13 +445,13 @@ async function extractEntry(zip: FileHandle, entry: Entry, dest: string, run: Ru
     const code = (e as NodeJS.ErrnoException).code;
     if (typeof code === 'string' && code.startsWith('Z_')) {
       throw new ExtractionError(
-        `${run.label} entry ${JSON.stringify(entry.name)} refused: corrupt compressed data (${(e as Error).message})`,
+        `${run.label} entry ${shown(entry.name)} refused: corrupt compressed data (${(e as Error).message})`,
         {},
         { cause: e },
       );
     }
     throw new ExtractionError(
-      `${run.label} entry ${JSON.stringify(entry.name)} could not be written: ${(e as Error).message}`,
+      `${run.label} entry ${shown(entry.name)} could not be written: ${(e as Error).message}`,
       {},
       { cause: e },
     );
