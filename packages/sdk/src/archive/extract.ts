@@ -199,8 +199,7 @@ async function readCentralDirectory(zip: FileHandle, run: Run): Promise<Entry[]>
   const cd = await readAt(zip, cdOffset, cdSize);
   const entries: Entry[] = [];
   /** Every path seen so far: explicit entries and the folders their paths imply. */
-  const kinds = new Map<string, 'file' | 'dir'>();
-  const explicit = new Set<string>();
+  const tree: PathNode = { kind: 'dir', explicit: true, children: new Map() };
   let declared = 0;
   let p = 0;
   for (let i = 0; i < count; i++) {
@@ -231,6 +230,10 @@ async function readCentralDirectory(zip: FileHandle, run: Run): Promise<Entry[]>
     if (path === null) {
       throw refuse(run, entry, "unsafe path (absolute, drive letter, backslash, NUL or '..' segment)");
     }
+    // What Linux can create (PATH_MAX, NAME_MAX): refused up front, not midway with ENAMETOOLONG.
+    if (Buffer.byteLength(path) > 4096 || path.split('/').some((s) => Buffer.byteLength(s) > 255)) {
+      throw refuse(run, entry, 'name too long (over 4096 bytes, or a segment over 255 bytes)');
+    }
     if (fileType === S_IFLNK) throw refuse(run, entry, 'symbolic links are not allowed');
     if (fileType !== 0 && fileType !== S_IFREG && fileType !== S_IFDIR) {
       throw refuse(run, entry, 'special files (devices, FIFOs, sockets) are not allowed');
@@ -243,7 +246,7 @@ async function readCentralDirectory(zip: FileHandle, run: Run): Promise<Entry[]>
     if (method === 0 && size !== compressedSize) {
       throw refuse(run, entry, 'a stored entry must declare equal compressed and uncompressed sizes');
     }
-    checkShape(run, entry, path, isDir, kinds, explicit);
+    checkShape(run, entry, path, isDir, tree);
     if (size > ratioFloorBytes && size > maxRatio * compressedSize) {
       throw refuse(run, entry, ratioRule(size, compressedSize, maxRatio));
     }
@@ -272,27 +275,39 @@ async function readCentralDirectory(zip: FileHandle, run: Run): Promise<Entry[]>
   return entries;
 }
 
-/** Duplicates, and a file on a path that is (or lies under) another entry's file or folder. */
-function checkShape(
-  run: Run,
-  entry: { name: string },
-  path: string,
-  isDir: boolean,
-  kinds: Map<string, 'file' | 'dir'>,
-  explicit: Set<string>,
-): void {
+interface PathNode {
+  kind: 'file' | 'dir';
+  /** Named by an entry, not only implied by a deeper one. */
+  explicit: boolean;
+  children?: Map<string, PathNode>;
+}
+
+/**
+ * Duplicates, and a file on a path that is (or lies under) another entry's file or folder. A tree
+ * of segments, so each name costs its length once (prefix strings would be quadratic in depth).
+ */
+function checkShape(run: Run, entry: { name: string }, path: string, isDir: boolean, tree: PathNode): void {
+  const clash = () => refuse(run, entry, 'a file and a directory share the same path');
   const segments = path.split('/');
-  for (let i = 1; i < segments.length; i++) {
-    const parent = segments.slice(0, i).join('/');
-    if (kinds.get(parent) === 'file') throw refuse(run, entry, 'a file and a directory share the same path');
-    kinds.set(parent, 'dir');
+  const last = segments.pop()!;
+  let node = tree;
+  for (const segment of segments) {
+    let child = node.children!.get(segment);
+    if (!child) {
+      child = { kind: 'dir', explicit: false, children: new Map() };
+      node.children!.set(segment, child);
+    } else if (child.kind === 'file') throw clash();
+    node = child;
   }
   const kind = isDir ? 'dir' : 'file';
-  const seen = kinds.get(path);
-  if (seen && seen !== kind) throw refuse(run, entry, 'a file and a directory share the same path');
-  kinds.set(path, kind);
-  if (explicit.has(path)) throw refuse(run, entry, 'duplicate name (another entry has the same path)');
-  explicit.add(path);
+  const seen = node.children!.get(last);
+  if (!seen) {
+    node.children!.set(last, { kind, explicit: true, children: isDir ? new Map() : undefined });
+    return;
+  }
+  if (seen.kind !== kind) throw clash();
+  if (seen.explicit) throw refuse(run, entry, 'duplicate name (another entry has the same path)');
+  seen.explicit = true;
 }
 
 /**
@@ -433,7 +448,8 @@ async function extractEntry(zip: FileHandle, entry: Entry, dest: string, run: Ru
   const source = compressedData(zip, start, entry.compressedSize, run, entry);
   const sink = createWriteStream(dest, { flags: 'wx' });
   try {
-    if (entry.method === 8) {
+    // An empty entry may have no deflate data at all (some writers leave it out).
+    if (entry.method === 8 && entry.compressedSize > 0) {
       await pipeline(source, createInflateRaw({ chunkSize: READ_CHUNK }), checked, sink, {
         signal: run.signal,
       });

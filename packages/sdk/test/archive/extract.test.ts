@@ -140,6 +140,11 @@ const HOSTILE: [string, ZipEntrySpec[], string | RegExp, ExtractOptions?][] = [
     'Archive entry "a" refused: a file and a directory share the same path',
   ],
   [
+    'a name too long for the file system',
+    [ok, { name: `${'d/'.repeat(3000)}f`, data: text('x') }],
+    /^Archive entry "(d\/){100}…" refused: name too long \(over 4096 bytes, or a segment over 255 bytes\)$/,
+  ],
+  [
     'symlink',
     [ok, { name: 'link', data: text('/etc/passwd'), mode: 0o120777 }],
     'Archive entry "link" refused: symbolic links are not allowed',
@@ -224,6 +229,14 @@ describe('extractArchive extracts legit archives', () => {
     );
     await expectGoodTree(target);
     expect((await readdir(dir)).sort()).toEqual(['in.zip', 'model']);
+  });
+
+  it('extracts an empty file whose entry has no deflate data', async () => {
+    const target = join(dir, 'model');
+    const empty = { bytes: Buffer.alloc(0), size: 0, crc: 0 };
+    await extractArchive(await zipFile([ok, { name: 'empty.txt', deflated: empty }]), target);
+    expect((await readdir(target)).sort()).toEqual(['empty.txt', 'ok.txt']);
+    expect((await stat(join(target, 'empty.txt'))).size).toBe(0);
   });
 
   it('raised limits let a refused archive through', async () => {
