@@ -1,7 +1,7 @@
 /** What every route module receives: the database, one collection per resource, files, settings. */
 
 import type { FastifyRequest } from 'fastify';
-import type { RayClient } from 'synapse-sdk';
+import type { ExtractionLimits, RayClient } from 'synapse-sdk';
 import type { ServeHost } from './agent/serve-host.ts';
 import { Collection, type Doc } from './db/collection.ts';
 import type { Database } from './db/database.ts';
@@ -38,6 +38,8 @@ export interface DevContext {
   serveGatewayUrl?: string;
   /** The agent's serve runtime, when this server hosts deployments itself. */
   serveHost?: ServeHost;
+  /** Limits for unpacking release archives; unset ones keep the SDK's `DEFAULT_EXTRACTION_LIMITS`. */
+  extractionLimits?: ExtractionLimits;
 }
 
 export interface CapacityOverride {

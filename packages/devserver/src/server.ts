@@ -7,7 +7,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import { LocalServeBackend, RayClient, RayServeBackend } from 'synapse-sdk';
+import {
+  type ExtractionLimits,
+  LocalServeBackend,
+  RayClient,
+  RayServeBackend,
+  resolveExtractionLimits,
+} from 'synapse-sdk';
 import { reconcileInterruptedRuns } from './agent/interrupted-runs.ts';
 import { JobRunner } from './agent/job-runner.ts';
 import agentRoutes from './agent/routes.ts';
@@ -64,6 +70,12 @@ export interface DevServerOptions {
    * binds a loopback address: anyone who can reach the port could read every page otherwise.
    */
   dashboardAuth?: boolean;
+  /**
+   * Limits for unpacking plugin release archives (entries, total uncompressed bytes, compression
+   * ratio); unset ones keep the SDK's `DEFAULT_EXTRACTION_LIMITS`. Raise them for a release that
+   * is legitimately larger or more compressible.
+   */
+  extractionLimits?: ExtractionLimits;
 }
 
 export interface DevServer {
@@ -102,6 +114,8 @@ async function writeLoginFile(dataDir: string, credentials: Bootstrap): Promise<
 }
 
 export async function startDevServer(opts: DevServerOptions = {}): Promise<DevServer> {
+  // A bad limit fails the start, not the first run that unpacks a release.
+  const extractionLimits = resolveExtractionLimits(opts.extractionLimits);
   const host = opts.host ?? '127.0.0.1';
   if (opts.dashboardAuth === false && !isLoopbackHost(host)) {
     throw new Error(
@@ -133,6 +147,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     capacity: opts.capacity,
     deploymentDelayMs: opts.deploymentDelayMs,
     serveGatewayUrl: opts.serveGatewayUrl?.replace(/\/+$/, ''),
+    extractionLimits,
   };
 
   // Lenient like the platform: an empty JSON body is no body, not an error.

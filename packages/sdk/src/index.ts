@@ -3,6 +3,14 @@ export { z } from 'zod';
 export * from './actions/inference/index.ts';
 export * from './actions/pre-annotation/index.ts';
 export {
+  DEFAULT_EXTRACTION_LIMITS,
+  ExtractionError,
+  type ExtractionLimits,
+  type ExtractOptions,
+  extractArchive,
+  resolveExtractionLimits,
+} from './archive/extract.ts';
+export {
   AgentClient,
   type AgentClientOptions,
   type AgentServeApplication,

@@ -8,9 +8,8 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve, sep } from 'node:path';
-import { unzipSync } from 'fflate';
-import { JobExecutor, RayJobExecutor } from 'synapse-sdk';
+import { dirname, join, sep } from 'node:path';
+import { extractArchive, JobExecutor, RayJobExecutor } from 'synapse-sdk';
 import { DEV_EMAIL, issueToken } from '../auth.ts';
 import type { DevContext } from '../context.ts';
 import type { Doc } from '../db/collection.ts';
@@ -58,8 +57,8 @@ class ConsoleLog {
 
 /**
  * The release's files in `<dataDir>/plugins/<checksum>/`, extracted from its archive once (again
- * when a debug publish replaced the archive). `synapse-sdk` resolves from there as it does on a
- * platform image with the SDK installed.
+ * when a debug publish replaced the archive) by the SDK's safe extraction. `synapse-sdk`
+ * resolves from there as it does on a platform image with the SDK installed.
  */
 export async function extractRelease(ctx: DevContext, release: Doc): Promise<string> {
   const root = join(ctx.dataDir, 'plugins');
@@ -73,13 +72,9 @@ export async function extractRelease(ctx: DevContext, release: Doc): Promise<str
   if (!archive) throw new Error(`Plugin release ${release.code} has no archive`);
   const staging = await mkdtemp(join(root, `.${release.checksum}-`));
   try {
-    for (const [name, data] of Object.entries(unzipSync(await readFile(archive)))) {
-      if (name.endsWith('/')) continue;
-      const target = resolve(staging, name);
-      if (!target.startsWith(staging + sep)) throw new Error(`Unsafe path in plugin archive: ${name}`);
-      await mkdir(dirname(target), { recursive: true });
-      await writeFile(target, data);
-    }
+    // Streaming and bounded (#11): a hostile archive is refused without stalling the server or
+    // leaving files behind; the limits can be raised with `extractionLimits` / `synapse dev` flags.
+    await extractArchive(archive, staging, { ...ctx.extractionLimits, label: 'Plugin release archive' });
     await linkDependencies(root, staging);
     await writeFile(join(staging, '.archive_checksum'), stamp);
     await rm(dir, { recursive: true, force: true });

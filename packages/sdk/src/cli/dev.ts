@@ -20,6 +20,9 @@ interface DevOptions {
   rayAddress?: string;
   /** `false` with --no-dashboard-login. */
   dashboardLogin: boolean;
+  archiveMaxEntries?: string;
+  archiveMaxSize?: string;
+  archiveMaxRatio?: string;
 }
 
 /** A non-negative number option, or undefined when not given. */
@@ -34,11 +37,34 @@ function amount(name: string, value: string | undefined): number | undefined {
 const UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 
 /** `--memory 16G` (K, M, G, T; bytes without a unit). */
-function bytes(value: string | undefined): number | undefined {
+function bytes(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(value.trim());
-  if (!m) throw new UsageError(`Invalid --memory: ${value} (expected e.g. 16G or 17179869184)`);
+  if (!m) throw new UsageError(`Invalid --${name}: ${value} (expected e.g. 16G or 17179869184)`);
   return Math.round(Number(m[1]) * UNITS[m[2].toLowerCase()]);
+}
+
+/** A limit option: a number >= `min` (an integer when `integer`), or undefined when not given. */
+function limit(name: string, value: string | undefined, min: number, integer: boolean): number | undefined {
+  const n = amount(name, value);
+  if (n === undefined) return undefined;
+  if (n < min || (integer && !Number.isInteger(n))) {
+    throw new UsageError(
+      `Invalid --${name}: ${value} (expected ${integer ? 'an integer' : 'a number'} >= ${min})`,
+    );
+  }
+  return n;
+}
+
+/** `--archive-max-*`: limits for unpacking plugin release archives; unset ones keep the defaults. */
+function extractionLimits(opts: DevOptions) {
+  const maxUncompressedBytes = bytes('archive-max-size', opts.archiveMaxSize);
+  if (maxUncompressedBytes === 0) throw new UsageError('Invalid --archive-max-size: 0 (expected a size > 0)');
+  return {
+    maxEntries: limit('archive-max-entries', opts.archiveMaxEntries, 1, true),
+    maxUncompressedBytes,
+    maxRatio: limit('archive-max-ratio', opts.archiveMaxRatio, 1, false),
+  };
 }
 
 async function runDev(opts: DevOptions): Promise<void> {
@@ -51,6 +77,7 @@ async function runDev(opts: DevOptions): Promise<void> {
     throw new UsageError(`Unknown seed "${opts.seed}": the available seed is "demo"`);
   }
   const dataDir = resolve(opts.dataDir);
+  const limits = extractionLimits(opts);
   const server = await devserver.startDevServer({
     port,
     host: opts.host,
@@ -63,8 +90,9 @@ async function runDev(opts: DevOptions): Promise<void> {
     capacity: {
       cpus: amount('cpus', opts.cpus),
       gpus: amount('gpus', opts.gpus),
-      memoryBytes: bytes(opts.memory),
+      memoryBytes: bytes('memory', opts.memory),
     },
+    extractionLimits: limits,
   });
   const { credentials } = server;
   const lines = [
@@ -127,6 +155,15 @@ export function registerDev(program: Command): void {
     .option('--serve-port <port>', 'port of the serve gateway that hosts deployments', '8100')
     .option('--no-serve', 'do not host deployments (deployment runs are only simulated)')
     .option('--ray-address <url>', 'run job actions as Ray jobs on the cluster of this Ray dashboard URL')
+    .option('--archive-max-entries <n>', 'most entries a plugin release archive may have (default 10000)')
+    .option(
+      '--archive-max-size <size>',
+      'most bytes a release archive may unpack to, e.g. 100G (default 50G)',
+    )
+    .option(
+      '--archive-max-ratio <n>',
+      'highest compression ratio of a release archive and of each entry over 1 MiB (default 100)',
+    )
     .option('--faults', 'enable fault injection (_emulator/faults) for tests')
     .option('--no-dashboard-login', 'serve the dashboard without a login (only on a loopback --host)')
     .option('--no-save-credentials', 'do not write the token to ~/.synapse/config.json')

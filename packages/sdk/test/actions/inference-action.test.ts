@@ -176,7 +176,9 @@ describe('model helpers', () => {
     const action = new ScaleInference({ model_id: evil.id, inputs: [] }, context());
     const target = join(work, 'evil-target');
     const err = await failure(action.downloadModel(evil.id, target));
-    expect(err.message).toBe('Unsafe path in model archive: ../evil.txt');
+    expect(err.message).toBe(
+      `Model archive entry "../evil.txt" refused: unsafe path (absolute, drive letter, backslash, NUL or '..' segment)`,
+    );
     expect(existsSync(join(work, 'evil.txt'))).toBe(false);
     expect(await readdir(target)).toEqual([]);
   });

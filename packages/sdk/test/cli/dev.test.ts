@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
-import { AgentClient, BackendClient, loadCredentials } from '../../src/index.ts';
+import { AgentClient, BackendClient, type Job, loadCredentials } from '../../src/index.ts';
+import { buildZip } from '../archives.ts';
 
 const BIN = join(import.meta.dirname, '../../bin/synapse.js');
 
@@ -96,5 +97,89 @@ describe('synapse dev', () => {
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     expect(code).toBe(2);
     expect(stderr).toBe('Error: Invalid --port: abc\n');
+  });
+
+  it.each([
+    ['--archive-max-entries', '0', 'Invalid --archive-max-entries: 0 (expected an integer >= 1)'],
+    ['--archive-max-entries', '1.5', 'Invalid --archive-max-entries: 1.5 (expected an integer >= 1)'],
+    ['--archive-max-ratio', 'abc', 'Invalid --archive-max-ratio: abc (expected a number >= 0)'],
+    ['--archive-max-ratio', '0.5', 'Invalid --archive-max-ratio: 0.5 (expected a number >= 1)'],
+    ['--archive-max-size', '12Q', 'Invalid --archive-max-size: 12Q (expected e.g. 16G or 17179869184)'],
+    ['--archive-max-size', '0', 'Invalid --archive-max-size: 0 (expected a size > 0)'],
+  ])('refuses %s %s with one clear line', async (flag, value, message) => {
+    const child = spawn(process.execPath, [BIN, 'dev', flag, value, '--no-save-credentials'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(2);
+    expect(stderr).toBe(`Error: ${message}\n`);
+  });
+
+  it('applies --archive-max-* to the releases its jobs unpack (#11 item 1)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'synapse-cli-dev-limits-'));
+    const configDir = join(dir, 'config');
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        'dev',
+        '--port',
+        '0',
+        '--data-dir',
+        join(dir, 'data'),
+        '--no-serve',
+        '--archive-max-entries',
+        '3',
+      ],
+      { env: { ...process.env, SYNAPSE_CONFIG_DIR: configDir }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        createInterface({ input: child.stdout }).on('line', (line) => {
+          if (line.startsWith('Press Ctrl+C')) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`exited ${code}`)));
+      });
+      const credentials = loadCredentials({ SYNAPSE_CONFIG_DIR: configDir });
+      const client = new BackendClient(credentials.host!, { accessToken: credentials.accessToken });
+      const zip = join(dir, 'release.zip');
+      await writeFile(
+        zip,
+        buildZip(['package.json', 'a.ts', 'b.ts', 'c.ts'].map((name) => ({ name, data: Buffer.from('{}') }))),
+      );
+      const config = {
+        name: 'limited',
+        code: 'limited',
+        version: '1.0.0',
+        category: 'neural_net',
+        description: '',
+        actions: { train: { method: 'job', entrypoint: 'plugin.train:Train' } },
+      };
+      await client.createPluginRelease({ plugin: 'limited', version: '1.0.0', config }, { file: zip });
+      const run = await client.runPlugin('limited', {
+        agent: credentials.agent!.id,
+        action: 'train',
+        params: {},
+      });
+      let job: Job;
+      do {
+        await new Promise((r) => setTimeout(r, 100));
+        job = await client.getJob(run.job_id);
+      } while (job.status !== 'FAILED' && job.status !== 'SUCCEEDED');
+      expect(job.status).toBe('FAILED');
+      expect([job.console_logs].flat().join('\n')).toContain(
+        'ERROR: Plugin release archive refused: 4 entries exceed the limit of 3 entries',
+      );
+      await client.close();
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -22,10 +22,8 @@ export {
   type LoadedModel,
 } from './inference-action.ts';
 export {
-  type ArchiveLimits,
   DEFAULT_MODEL_LIMITS,
   type DownloadOptions,
   downloadAndExtractModel,
-  extractArchive,
   ModelArchiveError,
 } from './model-archive.ts';
