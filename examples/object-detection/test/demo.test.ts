@@ -4,7 +4,7 @@
  * stops it cleanly; a second run reuses the releases and the model.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,7 +66,18 @@ describe('npm start (examples/object-detection/demo.ts)', () => {
       expect(first).toContain('project 2: 12 street scenes with annotation files');
       expect(first).toContain('SUCCEEDED: 11 of 11 tasks annotated, 0 failed');
       const dashboard = /Dashboard: (\S+)/.exec(first)?.[1] ?? '';
-      const page = await fetch(dashboard);
+      // The dashboard asks for the login the demo points at (the password is never printed).
+      expect((await fetch(dashboard, { redirect: 'manual' })).status).toBe(303);
+      const [, email, loginFile] = /dashboard login: (\S+), password in (\S+)/.exec(first) ?? [];
+      const { password } = JSON.parse(await readFile(loginFile, 'utf8'));
+      expect(first).not.toContain(password);
+      const login = await fetch(new URL('/ui/login', dashboard), {
+        method: 'POST',
+        body: new URLSearchParams({ email, password }),
+        redirect: 'manual',
+      });
+      const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
+      const page = await fetch(dashboard, { headers: { cookie } });
       expect(page.status).toBe(200);
       expect(await page.text()).toContain('Photos: object detection');
     } finally {

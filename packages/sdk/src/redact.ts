@@ -130,10 +130,10 @@ const URL_USERINFO = /\b([a-z][a-z0-9+.-]{0,31}:\/\/[^\s:@/?#]{0,256}):([^\s/?#]
  * `key=value`, `key: value`, `"key": "value"` (JSON, DSN, query strings, headers); the value may
  * start with an auth scheme word, which is kept. Only keys ending in a credential word are
  * candidates (so that a harmless `key: value` cannot swallow a secret pair after it), and
- * `isSecretKey` has the last say.
+ * `isSecretKey` has the last say. A key right after a slash is a path segment (`/etc/passwd:X`).
  */
 const KEY_VALUE = new RegExp(
-  `(["']?)\\b((?:[A-Za-z][\\w.-]{0,62}?)?(?:${[...SECRET_WORDS, 'key'].join('|')}))\\1(\\s{0,8}[:=](?!//)\\s{0,8})((?:${SCHEMES}\\s+)?)` +
+  `(["']?)(?<![/\\\\])\\b((?:[A-Za-z][\\w.-]{0,62}?)?(?:${[...SECRET_WORDS, 'key'].join('|')}))\\1(\\s{0,8}[:=](?!//)\\s{0,8})((?:${SCHEMES}\\s+)?)` +
     `("(?:[^"\\\\\\n]|\\\\.){0,4096}"|'(?:[^'\\\\\\n]|\\\\.){0,4096}'|[^\\s,;&"'<>)}\\]]{1,4096})`,
   'gi',
 );
