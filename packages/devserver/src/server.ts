@@ -16,8 +16,9 @@ import { type CapacityOverride, createCollections, type DevContext } from './con
 import { openDatabase } from './db/database.ts';
 import { ApiError } from './errors.ts';
 import { Faults } from './faults.ts';
-import { MediaStore } from './media.ts';
+import { MediaStore, mediaSigningKey } from './media.ts';
 import { ROUTES } from './routes/index.ts';
+import { createTenancy, DEFAULT_TENANT, type Principal } from './tenancy.ts';
 import uiRoutes from './ui/index.ts';
 
 export interface DevServerOptions {
@@ -56,6 +57,11 @@ export interface DevServerOptions {
    * deployment of each `deployment` run, and `inference` runs are forwarded to it.
    */
   serve?: { port?: number };
+  /**
+   * Lifetime (seconds) of the signed `/media/...` URLs the API hands out; default 3600 (one
+   * hour), at most a week. Without a valid signature a media request needs a token.
+   */
+  mediaUrlTtlSeconds?: number;
 }
 
 export interface DevServer {
@@ -86,10 +92,16 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     bodyLimit: 256 * 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 500 },
   });
+  const tenancy = createTenancy();
   const ctx: DevContext = {
     db,
-    collections: createCollections(db),
-    media: new MediaStore(join(dataDir, 'media')),
+    collections: createCollections(db, tenancy),
+    tenancy,
+    media: new MediaStore(join(dataDir, 'media'), {
+      tenancy,
+      signingKey: await mediaSigningKey(db),
+      urlTtlSeconds: opts.mediaUrlTtlSeconds,
+    }),
     faults: opts.faults ? new Faults() : null,
     publicUrl: '',
     dataDir,
@@ -142,7 +154,27 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
         .send(fault.body ?? { detail: 'Injected fault.' });
     }
     const isPublic = (req.routeOptions.config as { public?: boolean } | undefined)?.public;
-    if (!isPublic && !path.startsWith('/agent/') && req.routeOptions.url) await authenticate(ctx, req);
+    if (!isPublic && !path.startsWith('/agent/') && req.routeOptions.url) {
+      const principal = await authenticate(ctx, req);
+      // The emulator's own surface (reset, fixtures, users) administers the whole platform, not
+      // one tenant: it is for the default tenant's admins, and acts outside any tenant's scope.
+      if (!path.startsWith('/_emulator')) principals.set(req, principal);
+      else if (!principal.isAdmin || principal.tenant !== DEFAULT_TENANT) {
+        throw new ApiError(403, { detail: "The emulator's own routes are for the default tenant's admin." });
+      }
+    }
+  });
+
+  // Whom each authenticated request acts for; its handler runs inside that tenant's scope.
+  const principals = new WeakMap<object, Principal>();
+  app.addHook('onRoute', (route) => {
+    const handler = route.handler;
+    route.handler = function (this: unknown, req, reply) {
+      const principal = principals.get(req);
+      return principal
+        ? tenancy.run(principal, () => handler.call(this as never, req, reply))
+        : handler.call(this as never, req, reply);
+    };
   });
 
   // On Ray, the capacity gate answers from the cluster's free resources.
