@@ -35,6 +35,16 @@ export async function mediaSigningKey(db: Database): Promise<Buffer> {
   return Buffer.from(row.value, 'hex');
 }
 
+/** The configured lifetime of signed media URLs, or an error naming the option and its bounds. */
+export function mediaUrlTtl(ttl: number = DEFAULT_MEDIA_URL_TTL_SECONDS): number {
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_MEDIA_URL_TTL_SECONDS) {
+    throw new Error(
+      `mediaUrlTtlSeconds must be a whole number of seconds from 1 to ${MAX_MEDIA_URL_TTL_SECONDS} (got ${ttl})`,
+    );
+  }
+  return ttl;
+}
+
 export type SignatureCheck = 'valid' | 'expired' | 'invalid';
 
 export interface MediaStoreOptions {
@@ -55,13 +65,7 @@ export class MediaStore {
   ) {
     this.#tenancy = opts.tenancy;
     this.#key = opts.signingKey;
-    const ttl = opts.urlTtlSeconds ?? DEFAULT_MEDIA_URL_TTL_SECONDS;
-    if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_MEDIA_URL_TTL_SECONDS) {
-      throw new Error(
-        `mediaUrlTtlSeconds must be a whole number of seconds from 1 to ${MAX_MEDIA_URL_TTL_SECONDS} (got ${ttl})`,
-      );
-    }
-    this.urlTtlSeconds = ttl;
+    this.urlTtlSeconds = mediaUrlTtl(opts.urlTtlSeconds);
   }
 
   /** Absolute path of a media-relative path; null when it would escape the root. */

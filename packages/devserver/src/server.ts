@@ -16,7 +16,7 @@ import { type CapacityOverride, createCollections, type DevContext } from './con
 import { openDatabase } from './db/database.ts';
 import { ApiError } from './errors.ts';
 import { Faults } from './faults.ts';
-import { MediaStore, mediaSigningKey } from './media.ts';
+import { MediaStore, mediaSigningKey, mediaUrlTtl } from './media.ts';
 import { ROUTES } from './routes/index.ts';
 import { createTenancy, DEFAULT_TENANT, type Principal } from './tenancy.ts';
 import uiRoutes from './ui/index.ts';
@@ -80,6 +80,8 @@ const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
 export async function startDevServer(opts: DevServerOptions = {}): Promise<DevServer> {
   const host = opts.host ?? '127.0.0.1';
+  // Options are checked before anything is opened or created.
+  const mediaUrlTtlSeconds = mediaUrlTtl(opts.mediaUrlTtlSeconds);
   const ephemeral = !opts.dataDir;
   const dataDir = opts.dataDir ? resolve(opts.dataDir) : await mkdtemp(join(tmpdir(), 'synapse-dev-'));
   const db = await openDatabase({
@@ -100,7 +102,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     media: new MediaStore(join(dataDir, 'media'), {
       tenancy,
       signingKey: await mediaSigningKey(db),
-      urlTtlSeconds: opts.mediaUrlTtlSeconds,
+      urlTtlSeconds: mediaUrlTtlSeconds,
     }),
     faults: opts.faults ? new Faults() : null,
     publicUrl: '',

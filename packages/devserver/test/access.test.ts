@@ -278,3 +278,50 @@ describe('a user of another tenant', () => {
     expect(list.body.results.map((m: { id: number }) => m.id)).toEqual([model.id]);
   });
 });
+
+describe('signed media URLs: lifetime and key', () => {
+  it('refuses a lifetime out of bounds, naming the option', async () => {
+    for (const ttl of [0, 1.5, 8 * 24 * 3600]) {
+      await expect(startDevServer({ mediaUrlTtlSeconds: ttl })).rejects.toThrow(
+        /mediaUrlTtlSeconds must be a whole number of seconds from 1 to 604800/,
+      );
+    }
+  });
+
+  it('hands out URLs of the configured lifetime, signed with a key that outlives a restart', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'access-ttl-'));
+    try {
+      const first = await startDevServer({ dataDir, mediaUrlTtlSeconds: 120 });
+      let url: string;
+      try {
+        const h = access(first.credentials.accessToken);
+        const res = await fetch(`${first.url}/_emulator/fixtures`, {
+          method: 'POST',
+          headers: { ...h, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ models: [{ name: 'gone', file: 'media/models/1/gone.zip' }] }),
+        });
+        expect(res.status).toBe(200);
+        const before = Date.now() / 1000;
+        const listed = (await (await fetch(`${first.url}/models/`, { headers: h })).json()) as any;
+        url = listed.results[0].file;
+        const expires = Number(new URL(url).searchParams.get('expires'));
+        expect(expires).toBeGreaterThanOrEqual(Math.floor(before) + 120);
+        expect(expires).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000) + 121);
+      } finally {
+        await first.close();
+      }
+      // The signature covers the path and the expiry, not the port the server listens on.
+      const second = await startDevServer({ dataDir });
+      try {
+        const path = `${new URL(url).pathname}${new URL(url).search}`;
+        // The signature is still valid after the restart: the file is simply not there (404, not 403).
+        const res = await fetch(`${second.url}${path}`);
+        expect(res.status).toBe(404);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
