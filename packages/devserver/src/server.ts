@@ -90,7 +90,17 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   });
 
   const app = Fastify({
-    logger: opts.logRequests ?? false,
+    // A signed URL is a credential until it expires: request logs keep the path, not the signature.
+    logger: opts.logRequests
+      ? {
+          serializers: {
+            req: (req: { method: string; url: string }) => ({
+              method: req.method,
+              url: req.url.replace(/([?&]signature=)[^&#]*/gi, '$1<redacted>'),
+            }),
+          },
+        }
+      : false,
     bodyLimit: 256 * 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 500 },
   });
