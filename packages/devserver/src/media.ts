@@ -74,6 +74,20 @@ export class MediaStore {
     return path.startsWith(this.root + sep) ? path : null;
   }
 
+  /**
+   * The canonical form of a requested media path (`a/../b` is `b`), or null when it leaves the
+   * root: a tenant's prefix and a signature are judged on this form, never on the spelling.
+   */
+  canonical(relative: string): string | null {
+    const path = this.resolve(relative);
+    return path
+      ? path
+          .slice(this.root.length + 1)
+          .split(sep)
+          .join('/')
+      : null;
+  }
+
   /** Where a new file named `relative` goes: under the current tenant's prefix. */
   #placed(relative: string): string {
     return tenantMediaPrefix(currentTenant(this.#tenancy) ?? DEFAULT_TENANT) + relative;

@@ -134,6 +134,20 @@ describe('media needs a credential', () => {
     expect(Buffer.from(await (await fetch(model.file)).arrayBuffer())).toEqual(modelBytes);
   });
 
+  it('signs and serves file names that need encoding, as the API lists them', async () => {
+    const names = ['100% sure.txt', 'q?x#y.txt', 'ü.txt'];
+    for (const name of names) await server.ctx.media.write(`odd/${name}`, Buffer.from(name));
+    const { body } = await call('POST', '_emulator/fixtures', admin(), {
+      models: names.map((name) => ({ name, file: `media/odd/${name}` })),
+    });
+    for (const [i, id] of (body.models as number[]).entries()) {
+      const listed = await call('GET', `models/${id}/`, admin());
+      const res = await fetch(listed.body.file);
+      expect(res.status, names[i]).toBe(200);
+      expect(await res.text()).toBe(names[i]);
+    }
+  });
+
   it('answers 403 to an expired signed URL', async () => {
     const relative = new URL(bare(model.file)).pathname.replace(/^\/media\//, '');
     // Signed by the server's own key two hours ago: a real signature, expired an hour ago.
@@ -273,9 +287,14 @@ describe('a user of another tenant', () => {
     const res = await fetch(bare(own.file), { headers: access(other) });
     expect(Buffer.from(await res.arrayBuffer())).toEqual(bytes);
     expect((await fetch(bare(own.file), { headers: admin() })).status).toBe(404);
+    // Nor by a detour through a default-tenant folder (encoded so that no client normalises it).
+    const detour = `${server.url}/media/models%2F..%2Ftenants%2Facme%2Fmodels%2F${own.id}%2Facme.zip`;
+    expect((await fetch(detour, { headers: admin() })).status).toBe(404);
     expect(await call('GET', `models/${own.id}/`, admin())).toMatchObject({ status: 404 });
     const list = await call('GET', 'models/', admin());
-    expect(list.body.results.map((m: { id: number }) => m.id)).toEqual([model.id]);
+    const ids = list.body.results.map((m: { id: number }) => m.id);
+    expect(ids).toContain(model.id);
+    expect(ids).not.toContain(own.id);
   });
 });
 

@@ -26,7 +26,9 @@ const TYPES: Record<string, string> = {
 const routes: RouteModule = (app, ctx) => {
   // Public to the token check in front of every route: this route checks either credential itself.
   app.get('/media/*', { config: { public: true } }, async (req, reply) => {
-    const relative = decodeURIComponent((req.params as { '*': string })['*']);
+    // The router has decoded the path once already (a second decode would misread `%25`).
+    const relative = ctx.media.canonical((req.params as { '*': string })['*']);
+    if (relative === null) return reply.code(404).send({ detail: 'Not found.' });
     const { expires, signature } = req.query as { expires?: unknown; signature?: unknown };
     if (expires !== undefined || signature !== undefined) {
       const check = ctx.media.checkSignature(relative, expires, signature);
