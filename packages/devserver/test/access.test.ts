@@ -148,6 +148,32 @@ describe('media needs a credential', () => {
     }
   });
 
+  it("shows the dashboard's images by signed URLs the browser can load without a token", async () => {
+    await server.ctx.media.write('dash/photo.png', Buffer.from('not really a png'));
+    const { body } = await call('POST', '_emulator/fixtures', admin(), {
+      data_collections: [{ name: 'Dash', file_specifications: [{ name: 'image_1', is_primary: true }] }],
+    });
+    const units = await call('POST', '_emulator/fixtures', admin(), {
+      data_units: [
+        {
+          data_collection: body.data_collections[0],
+          files: {
+            image_1: { url: 'media/dash/photo.png', is_primary: true, file_name_original: 'photo.png' },
+          },
+        },
+      ],
+    });
+    const tasks = await call('POST', '_emulator/fixtures', admin(), {
+      tasks: [{ project: 1, data_unit: units.body.data_units[0] }],
+    });
+    const page = await (await fetch(`${server.url}/ui/tasks/${tasks.body.tasks[0]}`)).text();
+    const src = /<img src="([^"]+)"/.exec(page)?.[1].replaceAll('&amp;', '&');
+    expect(src).toMatch(/^\/media\/dash\/photo\.png\?expires=\d+&signature=[0-9a-f]{64}$/);
+    const image = await fetch(`${server.url}${src}`);
+    expect(image.status).toBe(200);
+    expect(await image.text()).toBe('not really a png');
+  });
+
   it('answers 403 to an expired signed URL', async () => {
     const relative = new URL(bare(model.file)).pathname.replace(/^\/media\//, '');
     // Signed by the server's own key two hours ago: a real signature, expired an hour ago.
