@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BackendClient, Job } from 'synapse-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useDevServer } from '../../../packages/sdk/test/helpers.ts';
+import { signedMediaUrl, useDevServer } from '../../../packages/sdk/test/helpers.ts';
 import { MODEL_NAME, registerModel } from '../model.ts';
 import {
   ANNOTATIONS_FROM_FILES_DIR,
@@ -127,7 +127,9 @@ describe('object-detection plugin on the local platform', () => {
     const urls = tasks.map(
       (t: any) => Object.values(t.data_unit.files as Record<string, any>)[0].url as string,
     );
-    const inputs = [...urls, `${h.server.url}/media/missing.jpg`].map((image_path) => ({ image_path }));
+    // A validly signed URL of a file that is not there: the download itself fails (404).
+    const missing = signedMediaUrl(h, 'media/missing.jpg');
+    const inputs = [...urls, missing].map((image_path) => ({ image_path }));
     const job = await run('object-detection', 'batch_inference', {
       model,
       inputs,

@@ -6,6 +6,7 @@ import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { DevContext } from './context.ts';
 import { ApiError } from './errors.ts';
+import { DEFAULT_TENANT, type Principal, TENANT_CODE } from './tenancy.ts';
 
 export type TokenKind = 'access' | 'user' | 'agent';
 
@@ -65,6 +66,7 @@ export async function bootstrap(ctx: DevContext): Promise<Bootstrap> {
     email: DEV_EMAIL,
     name: 'Developer',
     password: hashPassword(password),
+    is_admin: true,
   });
   const accessToken = await issueToken(ctx, 'access', user.id as number);
   const agentToken = randomBytes(20).toString('hex');
@@ -98,7 +100,14 @@ function tokenOf(header: string | string[] | undefined): string | null {
   return value.replace(/^(Token|Bearer)\s+/i, '').trim() || null;
 }
 
-type TokenInfo = { kind: TokenKind; subject: number };
+/** A known token: its kind, whom it was issued to, and that subject's tenant. */
+export interface TokenInfo {
+  kind: TokenKind;
+  subject: number;
+  tenant: string;
+  /** For user and access tokens: whether the user administers its tenant. */
+  isAdmin: boolean;
+}
 
 /**
  * Known tokens, per database: every request is authenticated, and tokens are never revoked, so a
@@ -111,24 +120,71 @@ export async function lookupToken(ctx: DevContext, token: string): Promise<Token
   knownTokens.set(ctx.db, known);
   const cached = known.get(token);
   if (cached) return cached;
-  const [r] = await ctx.db.query<TokenInfo>('SELECT kind, subject FROM tokens WHERE token = $1', [token]);
+  // The subject's own row says its tenant (agents and users are tenant records like any other).
+  const [r] = await ctx.db.query<TokenInfo>(
+    `SELECT t.kind, t.subject, COALESCE(u.tenant, a.tenant, $2) AS tenant,
+            COALESCE((u.doc->>'is_admin')::boolean, true) AS "isAdmin"
+     FROM tokens t
+     LEFT JOIN users u ON t.kind <> 'agent' AND u.id = t.subject
+     LEFT JOIN agents a ON t.kind = 'agent' AND a.id = t.subject
+     WHERE t.token = $1`,
+    [token, DEFAULT_TENANT],
+  );
   if (r) known.set(token, r);
   return r ?? null;
 }
 
-/** Backend auth: any one valid credential among the accepted headers; 401 otherwise. */
-export async function authenticate(ctx: DevContext, req: FastifyRequest): Promise<void> {
-  const candidates = [
+/**
+ * Backend auth (#11 item 4): a user or access token among the accepted headers, else 401. The
+ * agent's token is a credential of the agent API only: alone (in any header) it is refused, and
+ * in `SYNAPSE-Agent` it is accepted only beside a user token of the agent's own tenant.
+ */
+export async function authenticate(ctx: DevContext, req: FastifyRequest): Promise<Principal> {
+  const userCandidates = [
     tokenOf(req.headers['synapse-access-token']),
     tokenOf(req.headers.authorization),
-    tokenOf(req.headers['synapse-agent']),
   ].filter((t): t is string => t !== null);
-  if (candidates.length === 0)
+  const agentToken = tokenOf(req.headers['synapse-agent']);
+  if (userCandidates.length === 0) {
+    if (agentToken) {
+      throw new ApiError(401, {
+        detail: 'An agent token is accepted on the backend API only together with a user token.',
+      });
+    }
     throw new ApiError(401, { detail: 'Authentication credentials were not provided.' });
-  for (const token of candidates) {
-    if (await lookupToken(ctx, token)) return;
   }
-  throw new ApiError(401, { detail: 'Invalid token.' });
+  let user: TokenInfo | null = null;
+  let agentOnly = false;
+  for (const token of userCandidates) {
+    const found = await lookupToken(ctx, token);
+    if (found?.kind === 'agent') agentOnly = true;
+    else if (found) {
+      user = found;
+      break;
+    }
+  }
+  if (!user) {
+    throw new ApiError(401, {
+      detail: agentOnly ? 'The agent token is accepted on the agent API only.' : 'Invalid token.',
+    });
+  }
+  if (agentToken) {
+    const agent = await lookupToken(ctx, agentToken);
+    if (agent?.kind !== 'agent') throw new ApiError(401, { detail: 'Invalid agent token.' });
+    if (agent.tenant !== user.tenant) {
+      throw new ApiError(403, { detail: "The agent belongs to another tenant than the user's token." });
+    }
+  }
+  return { userId: user.subject, tenant: user.tenant, isAdmin: user.isAdmin };
+}
+
+/** Whom a user acts as (the dashboard's session user): their tenant and admin flag, or null if gone. */
+export async function principalOfUser(ctx: DevContext, userId: number): Promise<Principal | null> {
+  const [u] = await ctx.db.query<{ tenant: string | null; isAdmin: boolean }>(
+    `SELECT tenant, COALESCE((doc->>'is_admin')::boolean, true) AS "isAdmin" FROM users WHERE id = $1`,
+    [userId],
+  );
+  return u ? { userId, tenant: u.tenant ?? DEFAULT_TENANT, isAdmin: u.isAdmin } : null;
 }
 
 /** Agent API auth: the raw agent token in `Authorization`. */
@@ -137,4 +193,66 @@ export async function authenticateAgent(ctx: DevContext, req: FastifyRequest): P
   const found = token ? await lookupToken(ctx, token) : null;
   if (found?.kind !== 'agent') throw new ApiError(401, { detail: 'Invalid token.' });
   return found.subject;
+}
+
+/**
+ * The user a plugin run acts as: whoever started it (the request's principal, which the run's
+ * async work carries), else the bootstrap user (runs restored at startup, the agent API).
+ */
+export async function runUserId(ctx: DevContext): Promise<number> {
+  const principal = ctx.tenancy.getStore();
+  if (principal) return principal.userId;
+  const [user] = await ctx.db.query<{ id: number }>(`SELECT id FROM users WHERE doc->>'email' = $1`, [
+    DEV_EMAIL,
+  ]);
+  return user.id;
+}
+
+export interface NewUser {
+  email: string;
+  password: string;
+  tenant: string;
+  isAdmin: boolean;
+}
+
+/**
+ * A further user (the emulator's `POST /_emulator/users`), with an access token. The first user
+ * of a tenant other than the default one also gets the tenant's default storage.
+ */
+export async function createUser(
+  ctx: DevContext,
+  spec: NewUser,
+): Promise<{ id: number; accessToken: string }> {
+  if (!TENANT_CODE.test(spec.tenant)) {
+    throw new ApiError(400, {
+      tenant: [
+        'A tenant code is 1 to 63 lowercase letters, digits, "-" or "_", starting with a letter or digit.',
+      ],
+    });
+  }
+  return ctx.tenancy.run({ userId: 0, tenant: spec.tenant, isAdmin: true }, async () => {
+    // Login is by email across tenants, so an email names one user on the whole platform.
+    const taken = await ctx.db.query(`SELECT 1 FROM users WHERE lower(doc->>'email') = lower($1)`, [
+      spec.email,
+    ]);
+    if (taken.length > 0) {
+      throw new ApiError(400, { email: ['A user with this email already exists.'] });
+    }
+    const user = await ctx.collections.users.create({
+      email: spec.email,
+      name: spec.email,
+      password: hashPassword(spec.password),
+      is_admin: spec.isAdmin,
+    });
+    if ((await ctx.collections.storages.count()) === 0) {
+      await ctx.collections.storages.create({
+        name: 'default',
+        category: 'internal',
+        provider: 'file_system',
+        configuration: { location: ctx.media.root },
+        is_default: true,
+      });
+    }
+    return { id: user.id as number, accessToken: await issueToken(ctx, 'access', user.id as number) };
+  });
 }

@@ -11,6 +11,7 @@ import { ApiError } from './errors.ts';
 import type { Faults } from './faults.ts';
 import { type MediaStore, renderMediaUrls } from './media.ts';
 import type { SecretRegistry } from './secrets.ts';
+import type { Tenancy } from './tenancy.ts';
 import type { DashboardSessions } from './ui/session.ts';
 
 export interface DevContext {
@@ -21,6 +22,8 @@ export interface DevContext {
   secrets: SecretRegistry;
   /** The dashboard's login sessions; null when the login is off (`dashboardAuth: false`, loopback only). */
   dashboardSessions: DashboardSessions | null;
+  /** Who the current request acts for (its tenant scopes every collection). */
+  tenancy: Tenancy;
   faults: Faults | null;
   /** Absolute base URL clients reach this server at, without a trailing slash. */
   publicUrl: string;
@@ -53,9 +56,9 @@ export interface DevHooks {
   onJobCreated?: (job: Doc) => void;
 }
 
-export function createCollections(db: Database): Record<ResourceName, Collection> {
+export function createCollections(db: Database, tenancy: Tenancy): Record<ResourceName, Collection> {
   return Object.fromEntries(
-    Object.entries(RESOURCES).map(([name, def]) => [name, new Collection(db, def)]),
+    Object.entries(RESOURCES).map(([name, def]) => [name, new Collection(db, def, tenancy)]),
   ) as Record<ResourceName, Collection>;
 }
 
@@ -95,9 +98,9 @@ export function expansions(req: FastifyRequest): Set<string> {
   );
 }
 
-/** A detail response: `fields` applied, media references made absolute. */
+/** A detail response: `fields` applied, media references made absolute, signed URLs. */
 export function present(ctx: DevContext, req: FastifyRequest, doc: Doc): unknown {
-  return renderMediaUrls(selectFields(req, doc), ctx.publicUrl);
+  return renderMediaUrls(selectFields(req, doc), ctx.publicUrl, ctx.media);
 }
 
 function pageLink(ctx: DevContext, req: FastifyRequest, page: number | null): string {

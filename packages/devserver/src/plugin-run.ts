@@ -6,7 +6,7 @@
  */
 
 import { createServeMultiplexedModelId, defaultMethodFor } from 'synapse-sdk';
-import { DEV_EMAIL, issueToken } from './auth.ts';
+import { issueToken, runUserId } from './auth.ts';
 import type { DevContext } from './context.ts';
 import type { Doc } from './db/collection.ts';
 import { addCondition, emptyWhere } from './db/filters.ts';
@@ -137,20 +137,18 @@ async function actionResult(ctx: DevContext, run: Run): Promise<unknown> {
   return fixture?.value ?? DEFAULT_RESULTS[run.action] ?? {};
 }
 
-/** A user token for the run's caller (the emulator has one user), issued once per server. */
-const runTokens = new WeakMap<DevContext, Promise<string>>();
+/** A user token per run caller (by user id), issued once per server. */
+const runTokens = new WeakMap<DevContext, Map<number, Promise<string>>>();
 
-function runToken(ctx: DevContext): Promise<string> {
-  let token = runTokens.get(ctx);
+async function runToken(ctx: DevContext): Promise<string> {
+  const userId = await runUserId(ctx);
+  const tokens = runTokens.get(ctx) ?? new Map<number, Promise<string>>();
+  runTokens.set(ctx, tokens);
+  let token = tokens.get(userId);
   if (!token) {
-    token = (async () => {
-      const where = emptyWhere();
-      addCondition(where, `doc->>'email' = $?`, DEV_EMAIL);
-      const user = await ctx.collections.users.findOne(where);
-      return issueToken(ctx, 'user', user!.id as number);
-    })();
-    token.catch(() => runTokens.delete(ctx));
-    runTokens.set(ctx, token);
+    token = issueToken(ctx, 'user', userId);
+    token.catch(() => tokens.delete(userId));
+    tokens.set(userId, token);
   }
   return token;
 }

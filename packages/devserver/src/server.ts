@@ -23,9 +23,10 @@ import { type CapacityOverride, createCollections, type DevContext } from './con
 import { openDatabase } from './db/database.ts';
 import { ApiError } from './errors.ts';
 import { Faults } from './faults.ts';
-import { MediaStore } from './media.ts';
+import { MediaStore, mediaSigningKey, mediaUrlTtl } from './media.ts';
 import { ROUTES } from './routes/index.ts';
 import { SecretRegistry } from './secrets.ts';
+import { createTenancy, DEFAULT_TENANT } from './tenancy.ts';
 import uiRoutes from './ui/index.ts';
 import { DashboardSessions } from './ui/session.ts';
 
@@ -76,6 +77,11 @@ export interface DevServerOptions {
    * is legitimately larger or more compressible.
    */
   extractionLimits?: ExtractionLimits;
+  /**
+   * Lifetime (seconds) of the signed `/media/...` URLs the API hands out; default 3600 (one
+   * hour), at most a week. Without a valid signature a media request needs a token.
+   */
+  mediaUrlTtlSeconds?: number;
 }
 
 export interface DevServer {
@@ -122,6 +128,8 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
       `The dashboard login can be turned off (--no-dashboard-login, dashboardAuth: false) only on a loopback address; this server would bind ${host}. Bind 127.0.0.1, or keep the login.`,
     );
   }
+  // Options are checked before anything is opened or created.
+  const mediaUrlTtlSeconds = mediaUrlTtl(opts.mediaUrlTtlSeconds);
   const ephemeral = !opts.dataDir;
   const dataDir = opts.dataDir ? resolve(opts.dataDir) : await mkdtemp(join(tmpdir(), 'synapse-dev-'));
   const db = await openDatabase({
@@ -130,14 +138,30 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   });
 
   const app = Fastify({
-    logger: opts.logRequests ?? false,
+    // A signed URL is a credential until it expires: request logs keep the path, not the signature.
+    logger: opts.logRequests
+      ? {
+          serializers: {
+            req: (req: { method: string; url: string }) => ({
+              method: req.method,
+              url: req.url.replace(/([?&]signature=)[^&#]*/gi, '$1<redacted>'),
+            }),
+          },
+        }
+      : false,
     bodyLimit: 256 * 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 500 },
   });
+  const tenancy = createTenancy();
   const ctx: DevContext = {
     db,
-    collections: createCollections(db),
-    media: new MediaStore(join(dataDir, 'media')),
+    collections: createCollections(db, tenancy),
+    tenancy,
+    media: new MediaStore(join(dataDir, 'media'), {
+      tenancy,
+      signingKey: await mediaSigningKey(db),
+      urlTtlSeconds: mediaUrlTtlSeconds,
+    }),
     secrets: new SecretRegistry(),
     dashboardSessions: opts.dashboardAuth === false ? null : new DashboardSessions(),
     faults: opts.faults ? new Faults() : null,
@@ -193,7 +217,26 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
         .send(fault.body ?? { detail: 'Injected fault.' });
     }
     const isPublic = (req.routeOptions.config as { public?: boolean } | undefined)?.public;
-    if (!isPublic && !path.startsWith('/agent/') && req.routeOptions.url) await authenticate(ctx, req);
+    if (!isPublic && !path.startsWith('/agent/') && req.routeOptions.url) {
+      const principal = await authenticate(ctx, req);
+      // The emulator's own surface (reset, fixtures, users) administers the whole platform, not
+      // one tenant: it is for the default tenant's admins, and acts outside any tenant's scope.
+      if (!path.startsWith('/_emulator')) req.principal = principal;
+      else if (!principal.isAdmin || principal.tenant !== DEFAULT_TENANT) {
+        throw new ApiError(403, { detail: "The emulator's own routes are for the default tenant's admin." });
+      }
+    }
+  });
+
+  // Each authenticated request's handler (API or dashboard) runs inside its tenant's scope.
+  app.addHook('onRoute', (route) => {
+    const handler = route.handler;
+    route.handler = function (this: unknown, req, reply) {
+      const principal = req.principal;
+      return principal
+        ? tenancy.run(principal, () => handler.call(this as never, req, reply))
+        : handler.call(this as never, req, reply);
+    };
   });
 
   // On Ray, the capacity gate answers from the cluster's free resources.

@@ -51,6 +51,17 @@ export function useDevServer(options: DevServerOptions = {}): Harness {
   return harness;
 }
 
+/**
+ * The signed URL the devserver hands out now for a stored `media/...` reference: media needs a
+ * token or a signed URL, and API responses carry signed ones.
+ */
+export function signedMediaUrl(h: Harness, ref: string): string {
+  return h.server.ctx.media.signedUrl(h.server.url, ref);
+}
+
+/** The query of a signed media URL, for patterns that end at the file name. */
+export const SIGNED_QUERY = String.raw`\?expires=\d+&signature=[0-9a-f]{64}`;
+
 let releases = 0;
 
 /** A plugin with one release `1.0.0` of this config, loaded as fixtures (no archive). */

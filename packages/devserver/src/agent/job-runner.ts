@@ -10,10 +10,9 @@ import { mkdir, mkdtemp, readFile, readlink, rename, rm, symlink, writeFile } fr
 import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
 import { extractArchive, JobExecutor, RayJobExecutor } from 'synapse-sdk';
-import { DEV_EMAIL, issueToken } from '../auth.ts';
+import { issueToken, runUserId } from '../auth.ts';
 import type { DevContext } from '../context.ts';
 import type { Doc } from '../db/collection.ts';
-import { addCondition, emptyWhere } from '../db/filters.ts';
 import { consoleLines, isTerminal, statusFields, updateJob, watchJob } from '../jobs.ts';
 import { isObject } from '../validate.ts';
 
@@ -124,16 +123,13 @@ async function linkDependencies(root: string, pluginDir: string): Promise<void> 
 
 /** What the job process needs to reach this server as the run's user and as the agent (plugins.md §13). */
 async function runEnv(ctx: DevContext, job: Doc, release: Doc): Promise<Record<string, string>> {
-  const where = emptyWhere();
-  addCondition(where, `doc->>'email' = $?`, DEV_EMAIL);
-  const user = await ctx.collections.users.findOne(where);
   const agent = await ctx.collections.agents.get(job.agent);
   const configEnv = isObject(release.config) && isObject(release.config.env) ? release.config.env : {};
   ctx.secrets.addEnv(configEnv);
   return {
     ...(configEnv as Record<string, string>),
     SYNAPSE_PLUGIN_RUN_HOST: ctx.publicUrl,
-    SYNAPSE_PLUGIN_RUN_USER_TOKEN: await issueToken(ctx, 'user', user!.id as number),
+    SYNAPSE_PLUGIN_RUN_USER_TOKEN: await issueToken(ctx, 'user', await runUserId(ctx)),
     SYNAPSE_PLUGIN_RELEASE_CODE: release.code,
     SYNAPSE_PLUGIN_RELEASE_CHECKSUM: release.checksum,
     SYNAPSE_AGENT_ID: String(job.agent),

@@ -1,7 +1,8 @@
 /** Typed access to one resource table: create, read, patch, delete, and paged lists. */
 import { randomUUID } from 'node:crypto';
+import { currentTenant, DEFAULT_TENANT, type Tenancy } from '../tenancy.ts';
 import type { Database } from './database.ts';
-import type { Where } from './filters.ts';
+import { addCondition, emptyWhere, type Where } from './filters.ts';
 import type { ResourceDef } from './resources.ts';
 
 export type Doc = Record<string, any> & { id: number | string };
@@ -30,10 +31,29 @@ export class Collection {
   constructor(
     readonly db: Database,
     readonly def: ResourceDef,
+    readonly tenancy: Tenancy,
   ) {}
 
   private get table(): string {
     return this.def.table;
+  }
+
+  /**
+   * `where` narrowed to the current request's tenant: every read and write goes through here, so
+   * a user never reaches another tenant's records (work outside a request sees all tenants).
+   */
+  scoped(where: Where = emptyWhere()): Where {
+    const tenant = currentTenant(this.tenancy);
+    if (tenant === null) return where;
+    const narrowed = { sql: [...where.sql], params: [...where.params] };
+    addCondition(narrowed, 'tenant = $?', tenant);
+    return narrowed;
+  }
+
+  private byId(id: number | string): Where {
+    const where = emptyWhere();
+    addCondition(where, 'id = $?', id);
+    return this.scoped(where);
   }
 
   /** A new document: defaults, then `values`; timestamps set; `id` assigned unless given. */
@@ -62,10 +82,10 @@ export class Collection {
     const idExpr =
       this.def.id === 'uuid' ? `e->>'id'` : `COALESCE((e->>'id')::int, nextval('${this.table}_id_seq')::int)`;
     const rows = await this.db.query<{ id: number; doc: Record<string, unknown> }>(
-      `INSERT INTO ${this.table} (id, doc)
-       SELECT ${idExpr}, e->'doc' FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, n) ORDER BY n
+      `INSERT INTO ${this.table} (id, doc, tenant)
+       SELECT ${idExpr}, e->'doc', $2 FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, n) ORDER BY n
        RETURNING id, doc`,
-      [JSON.stringify(withId)],
+      [JSON.stringify(withId), currentTenant(this.tenancy) ?? DEFAULT_TENANT],
     );
     if (explicit) {
       await this.db.query(
@@ -77,9 +97,10 @@ export class Collection {
 
   async get(id: number | string): Promise<Doc | null> {
     if (this.def.id === 'serial' && !/^\d+$/.test(String(id))) return null;
+    const where = this.byId(id);
     const [r] = await this.db.query<{ id: number; doc: Record<string, unknown> }>(
-      `SELECT id, doc FROM ${this.table} WHERE id = $1`,
-      [id],
+      `SELECT id, doc FROM ${this.table} ${whereSql(where)}`,
+      where.params,
     );
     return r ? row(r) : null;
   }
@@ -87,9 +108,12 @@ export class Collection {
   async getMany(ids: Array<number | string>): Promise<Map<number | string, Doc>> {
     const unique = [...new Set(ids.filter((i) => i !== null && i !== undefined))];
     if (unique.length === 0) return new Map();
+    const where = emptyWhere();
+    addCondition(where, 'id = ANY($?)', unique);
+    const scoped = this.scoped(where);
     const rows = await this.db.query<{ id: number; doc: Record<string, unknown> }>(
-      `SELECT id, doc FROM ${this.table} WHERE id = ANY($1)`,
-      [unique],
+      `SELECT id, doc FROM ${this.table} ${whereSql(scoped)}`,
+      scoped.params,
     );
     return new Map(rows.map((r) => [r.id, row(r)]));
   }
@@ -97,25 +121,39 @@ export class Collection {
   /** Merges `values` into the stored document (top-level keys replaced wholesale). */
   async update(id: number | string, values: Record<string, unknown>): Promise<Doc | null> {
     this.version++;
+    // $1 is the patch; the conditions number their parameters after it.
+    const where: Where = { sql: [], params: [JSON.stringify(values)] };
+    addCondition(where, 'id = $?', id);
+    const scoped = this.scoped(where);
     const [r] = await this.db.query<{ id: number; doc: Record<string, unknown> }>(
-      `UPDATE ${this.table} SET doc = doc || $2::jsonb WHERE id = $1 RETURNING id, doc`,
-      [id, JSON.stringify(values)],
+      `UPDATE ${this.table} SET doc = doc || $1::jsonb ${whereSql(scoped)} RETURNING id, doc`,
+      scoped.params,
     );
     return r ? row(r) : null;
   }
 
   async remove(id: number | string): Promise<boolean> {
     this.version++;
-    const rows = await this.db.query(`DELETE FROM ${this.table} WHERE id = $1 RETURNING id`, [id]);
+    const where = this.byId(id);
+    const rows = await this.db.query(
+      `DELETE FROM ${this.table} ${whereSql(where)} RETURNING id`,
+      where.params,
+    );
     return rows.length > 0;
   }
 
   async clear(): Promise<void> {
     this.version++;
+    const where = this.scoped();
+    if (where.sql.length > 0) {
+      await this.db.query(`DELETE FROM ${this.table} ${whereSql(where)}`, where.params);
+      return;
+    }
     await this.db.exec(`TRUNCATE ${this.table}${this.def.id === 'serial' ? ' RESTART IDENTITY' : ''}`);
   }
 
-  async find(where?: Where, limit?: number): Promise<Doc[]> {
+  async find(unscoped?: Where, limit?: number): Promise<Doc[]> {
+    const where = this.scoped(unscoped);
     const rows = await this.db.query<{ id: number; doc: Record<string, unknown> }>(
       `SELECT id, doc FROM ${this.table} ${whereSql(where)} ORDER BY id ${this.def.order}${limit ? ` LIMIT ${limit}` : ''}`,
       where?.params ?? [],
@@ -127,7 +165,8 @@ export class Collection {
     return (await this.find(where, 1))[0] ?? null;
   }
 
-  async count(where?: Where): Promise<number> {
+  async count(unscoped?: Where): Promise<number> {
+    const where = this.scoped(unscoped);
     const key = `${whereSql(where)}|${JSON.stringify(where?.params ?? [])}`;
     const cached = this.counts.get(key);
     if (cached?.version === this.version) return cached.count;
@@ -143,8 +182,9 @@ export class Collection {
    * One page of a filtered list. Reading page after page is the common case, so the last id of
    * each page is remembered and the next page starts from it instead of scanning an OFFSET.
    */
-  async page(where: Where, page: number, pageSize: number): Promise<PageResult> {
-    const count = await this.count(where);
+  async page(unscoped: Where, page: number, pageSize: number): Promise<PageResult> {
+    const count = await this.count(unscoped);
+    const where = this.scoped(unscoped);
     const key = `${whereSql(where)}|${JSON.stringify(where.params)}|${pageSize}`;
     const previous = this.boundaries.get(`${key}|${page - 1}`);
     const params = [...where.params];

@@ -126,7 +126,12 @@ const routes: RouteModule = (app, ctx) => {
     const upload = await getOr404(uploads, (req.params as { id: string }).id);
     const id = upload.id as string;
     if (upload.status === 'complete') {
-      return { id, file: `${ctx.publicUrl}/${upload.file}`, checksum: upload.checksum, size: upload.total };
+      return {
+        id,
+        file: ctx.media.signedUrl(ctx.publicUrl, upload.file),
+        checksum: upload.checksum,
+        size: upload.total,
+      };
     }
     const md5 = (req.body as { md5?: unknown } | null)?.md5;
     if (typeof md5 !== 'string' || !md5) throw badRequest({ md5: ['This field is required.'] });
@@ -143,7 +148,7 @@ const routes: RouteModule = (app, ctx) => {
     await uploads.update(id, { status: 'complete', file, checksum: actual });
     return {
       id,
-      file: `${ctx.publicUrl}/${file}`,
+      file: ctx.media.signedUrl(ctx.publicUrl, file),
       checksum: actual,
       size: (await stat(ctx.media.pathOf(file)!)).size,
     };

@@ -3,10 +3,12 @@
  * canned run results, recorded requests, and fault injection when enabled.
  */
 import type { FastifyRequest } from 'fastify';
+import { createUser } from '../auth.ts';
 import { getOr404 } from '../context.ts';
 import { RESOURCES, type ResourceName } from '../db/resources.ts';
 import { badRequest, notFound } from '../errors.ts';
 import type { Fault } from '../faults.ts';
+import { DEFAULT_TENANT } from '../tenancy.ts';
 import type { RouteModule } from './index.ts';
 import { resetPresignedUploads } from './presigned-upload.ts';
 
@@ -78,6 +80,29 @@ const routes: RouteModule = (app, ctx) => {
       [`run_fixture:${code}:${action}`, JSON.stringify(req.body ?? null)],
     );
     return { code, action, result: req.body ?? null };
+  });
+
+  // A further user, in the default tenant or another one (created on first use), for trying
+  // what one tenant's user can see of another's data. Answers its access token once.
+  app.post('/_emulator/users', async (req, reply) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const errors: Record<string, string[]> = {};
+    if (typeof body.email !== 'string' || !/^[^\s@]{1,64}@[^\s@]{1,190}$/.test(body.email))
+      errors.email = ['Enter a valid email address.'];
+    if (typeof body.password !== 'string' || body.password.length < 8 || body.password.length > 256)
+      errors.password = ['A password of 8 to 256 characters is required.'];
+    if (body.tenant !== undefined && typeof body.tenant !== 'string') errors.tenant = ['Must be a string.'];
+    if (body.is_admin !== undefined && typeof body.is_admin !== 'boolean')
+      errors.is_admin = ['Must be a boolean.'];
+    if (Object.keys(errors).length > 0) throw badRequest(errors);
+    const tenant = (body.tenant as string | undefined) ?? DEFAULT_TENANT;
+    const user = await createUser(ctx, {
+      email: body.email as string,
+      password: body.password as string,
+      tenant,
+      isAdmin: (body.is_admin as boolean | undefined) ?? false,
+    });
+    return reply.code(201).send({ id: user.id, email: body.email, tenant, access_token: user.accessToken });
   });
 
   app.get('/_emulator/requests', async () => recorded);

@@ -3,7 +3,7 @@
  * stores as is) and the image of its data unit's primary file specification.
  */
 import type { Doc } from '../db/collection.ts';
-import { MEDIA_PREFIX } from '../media.ts';
+import { MEDIA_PREFIX, type MediaStore } from '../media.ts';
 import { fileSpecifications } from '../routes/data-collections.ts';
 import { isObject } from '../validate.ts';
 
@@ -56,12 +56,13 @@ export function confidenceText(confidence: number | null): string {
 }
 
 /**
- * Where the browser loads a stored file from: this server's media route for stored files, the URL
- * itself for a plain external one. A URL with a query string may be signed, so it is not shown.
+ * Where the browser loads a stored file from: this server's media route for stored files (a
+ * signed URL: the browser sends no token), the URL itself for a plain external one. An external
+ * URL with a query string may be signed, so it is not shown.
  */
-export function mediaHref(url: unknown): string | null {
+export function mediaHref(url: unknown, media: MediaStore): string | null {
   if (typeof url !== 'string') return null;
-  if (url.startsWith(MEDIA_PREFIX)) return `/${url.split('/').map(encodeURIComponent).join('/')}`;
+  if (url.startsWith(MEDIA_PREFIX)) return media.signedPath(url.slice(MEDIA_PREFIX.length));
   return /^https?:\/\/[^?#]+$/i.test(url) ? url : null;
 }
 
@@ -76,7 +77,7 @@ export interface Image {
 const dimension = (v: unknown) => (typeof v === 'number' && v > 0 ? v : null);
 
 /** The unit's file of the collection's primary specification (first frame of a sequence). */
-export function primaryImage(collection: Doc | null, unit: Doc | null): Image | null {
+export function primaryImage(collection: Doc | null, unit: Doc | null, media: MediaStore): Image | null {
   if (!unit || !isObject(unit.files)) return null;
   const files = unit.files;
   const spec = collection ? fileSpecifications(collection).find((s) => s.is_primary) : undefined;
@@ -85,7 +86,7 @@ export function primaryImage(collection: Doc | null, unit: Doc | null): Image | 
     : Object.values(files).filter((f) => (Array.isArray(f) ? f[0] : f)?.is_primary);
   const entry = entries[0];
   const file = Array.isArray(entry) ? entry[0] : entry;
-  const href = isObject(file) ? mediaHref(file.url) : null;
+  const href = isObject(file) ? mediaHref(file.url, media) : null;
   if (!href || !isObject(file)) return null;
   const meta = isObject(unit.meta) ? unit.meta : {};
   return {

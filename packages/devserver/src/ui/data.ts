@@ -48,9 +48,10 @@ export async function pageOf(coll: Collection, req: PageRequest): Promise<PageOf
     : def.id === 'serial'
       ? 'id DESC'
       : `(doc->>'${def.timestamps[0]}') DESC, id`;
+  const scoped = coll.scoped(where);
   const rows = await coll.db.query<{ id: number | string; doc: Record<string, unknown> }>(
-    `SELECT id, doc FROM ${def.table} ${whereSql(where)} ORDER BY ${order} LIMIT ${size} OFFSET ${(page - 1) * size}`,
-    where.params,
+    `SELECT id, doc FROM ${def.table} ${whereSql(scoped)} ORDER BY ${order} LIMIT ${size} OFFSET ${(page - 1) * size}`,
+    scoped.params,
   );
   return { docs: rows.map((r) => ({ id: r.id, ...r.doc })), page, pages, count };
 }

@@ -2,12 +2,14 @@
  * The web dashboard under `/ui/`: server-rendered pages read straight from the collections, a
  * stylesheet, and one small script for the live parts. Every page needs a login with the
  * platform's own credentials (ui/session.ts) unless the server runs with `dashboardAuth: false`
- * on loopback; each request then knows its platform user (`req.dashboardUser`). Pages show no
+ * on loopback; each request then acts for its platform user (`req.principal`: the user's tenant
+ * scopes every page, as it scopes the API). Pages show no
  * credential: free-form values are masked where they are rendered, and each page and live answer
  * gets a final sweep for every secret the server knows.
  */
 import { readFile } from 'node:fs/promises';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { principalOfUser } from '../auth.ts';
 import type { DevContext } from '../context.ts';
 import { ApiError } from '../errors.ts';
 import { heading, section } from './components.ts';
@@ -27,13 +29,6 @@ import {
   sessionCookie,
   sessionCookieHeader,
 } from './session.ts';
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** The platform user this dashboard request acts for (its session's, or the only user without login). */
-    dashboardUser?: number;
-  }
-}
 
 const PUBLIC = { config: { public: true } };
 const HTML = 'text/html; charset=utf-8';
@@ -131,13 +126,10 @@ export default async function uiRoutes(app: FastifyInstance, ctx: DevContext): P
   const sessions = ctx.dashboardSessions;
   app.addHook('onRequest', async (req, reply) => {
     const path = req.url.split('?')[0].replace(/\/+$/, '') || '/ui';
-    if (!sessions) {
-      req.dashboardUser = await soleUser(ctx);
-      return;
-    }
-    const user = sessionUser(sessions, req);
-    if (user !== null) {
-      req.dashboardUser = user;
+    const user = sessions ? sessionUser(sessions, req) : await soleUser(ctx);
+    const principal = user == null ? null : await principalOfUser(ctx, user);
+    if (principal) {
+      req.principal = principal;
       return;
     }
     if (OPEN_PATHS.has(path)) return;
@@ -149,7 +141,7 @@ export default async function uiRoutes(app: FastifyInstance, ctx: DevContext): P
 
   app.get('/login', PUBLIC, async (req, reply) => {
     const next = nextPath(queryOf(req).next);
-    if (req.dashboardUser !== undefined) return reply.redirect(next, 303);
+    if (req.principal) return reply.redirect(next, 303);
     return reply.type(HTML).send(String(loginPage(next)));
   });
 

@@ -23,6 +23,7 @@ interface DevOptions {
   archiveMaxEntries?: string;
   archiveMaxSize?: string;
   archiveMaxRatio?: string;
+  mediaUrlTtl?: string;
 }
 
 /** A non-negative number option, or undefined when not given. */
@@ -67,6 +68,15 @@ function extractionLimits(opts: DevOptions) {
   };
 }
 
+/** `--media-url-ttl 3600`: whole seconds (the devserver checks the bounds). */
+function mediaUrlTtlOption(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,9}$/.test(value.trim())) {
+    throw new UsageError(`Invalid --media-url-ttl: ${value} (expected whole seconds, e.g. 3600)`);
+  }
+  return Number(value.trim());
+}
+
 async function runDev(opts: DevOptions): Promise<void> {
   const devserver = await import('synapse-devserver').catch(() => {
     throw new Error('synapse dev needs the synapse-devserver package: npm install synapse-devserver');
@@ -87,6 +97,7 @@ async function runDev(opts: DevOptions): Promise<void> {
     serve: opts.serve ? { port: servePort } : undefined,
     rayAddress: opts.rayAddress,
     dashboardAuth: opts.dashboardLogin,
+    mediaUrlTtlSeconds: mediaUrlTtlOption(opts.mediaUrlTtl),
     capacity: {
       cpus: amount('cpus', opts.cpus),
       gpus: amount('gpus', opts.gpus),
@@ -152,6 +163,10 @@ export function registerDev(program: Command): void {
     .option('--cpus <n>', "the agent's CPUs (default: this machine's logical CPUs)")
     .option('--gpus <n>', "the agent's GPUs (default: 0)")
     .option('--memory <size>', "the agent's memory, e.g. 16G (default: this machine's)")
+    .option(
+      '--media-url-ttl <seconds>',
+      'lifetime of the signed media URLs the API hands out (default: 3600)',
+    )
     .option('--serve-port <port>', 'port of the serve gateway that hosts deployments', '8100')
     .option('--no-serve', 'do not host deployments (deployment runs are only simulated)')
     .option('--ray-address <url>', 'run job actions as Ray jobs on the cluster of this Ray dashboard URL')

@@ -32,6 +32,8 @@ describe('synapse dev', () => {
         '1',
         '--memory',
         '2G',
+        '--media-url-ttl',
+        '600',
       ],
       {
         env: { ...process.env, SYNAPSE_CONFIG_DIR: configDir },
@@ -65,6 +67,14 @@ describe('synapse dev', () => {
     const [tasks, total] = await client.listTasks({ status: 'pending' });
     expect(total).toBe(12);
     expect(tasks[0].status).toBe('pending');
+    // The seeded images come with signed URLs of the lifetime asked for (rounded up to 5 minutes).
+    const [[withUnit]] = await client.listTasks({ status: 'pending', expand: 'data_unit', page_size: 1 });
+    const image = Object.values((withUnit as any).data_unit.files as Record<string, { url: string }>)[0].url;
+    const expires = Number(new URL(image).searchParams.get('expires'));
+    expect(expires).toBeGreaterThanOrEqual(Math.floor(Date.now() / 1000) + 600 - 60);
+    expect(expires).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000) + 600 + 300);
+    expect((await fetch(image)).status).toBe(200);
+    expect((await fetch(image.split('?')[0])).status).toBe(401);
     await client.close();
 
     const agent = AgentClient.fromEnv(env)!;

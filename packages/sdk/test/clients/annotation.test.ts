@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { NotFoundError, type Task, ValidationError } from '../../src/index.ts';
-import { useDevServer } from '../helpers.ts';
+import { SIGNED_QUERY, useDevServer } from '../helpers.ts';
 
 const h = useDevServer();
 
@@ -160,7 +160,7 @@ describe('AnnotationClientMixin: tasks', () => {
         },
       },
     });
-    expect(image.file).toMatch(new RegExp(`^${h.server.url}/media/data_files/.+/a\\.jpg$`));
+    expect(image.file).toMatch(new RegExp(`^${h.server.url}/media/data_files/.+/a\\.jpg${SIGNED_QUERY}$`));
     expect(Buffer.from(await (await fetch(image.file)).arrayBuffer())).toEqual(png);
 
     expect(await h.client.getTask(task.id, { params: { fields: 'id,data_unit' } })).toEqual({

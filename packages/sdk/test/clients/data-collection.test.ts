@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type DataUnit, FileNotFoundError, NotFoundError, ValidationError } from '../../src/index.ts';
-import { useDevServer } from '../helpers.ts';
+import { SIGNED_QUERY, useDevServer } from '../helpers.ts';
 
 const h = useDevServer();
 
@@ -104,7 +104,9 @@ describe('DataCollectionClientMixin: data files', () => {
     const file = await h.client.createDataFile(await tempFile('photo 1.png', bytes));
     expect(file).toEqual({
       id: expect.any(Number),
-      file: expect.stringMatching(new RegExp(`^${h.server.url}/media/data_files/\\w\\w/\\w+/photo_1\\.png$`)),
+      file: expect.stringMatching(
+        new RegExp(`^${h.server.url}/media/data_files/\\w\\w/\\w+/photo_1\\.png${SIGNED_QUERY}$`),
+      ),
       checksum: md5(bytes),
       size: bytes.length,
       created_at: expect.any(String),
@@ -125,7 +127,7 @@ describe('DataCollectionClientMixin: data files', () => {
     });
     expect(progress).toEqual([65536, 131072, 196608, 200000]);
     expect(file).toMatchObject({ checksum: md5(bytes), size: bytes.length });
-    expect(file.file).toMatch(/\/media\/data_files\/.+\/big\.bin$/);
+    expect(file.file).toMatch(new RegExp(String.raw`/media/data_files/.+/big\.bin${SIGNED_QUERY}$`));
     expect(await download(file.file)).toEqual(bytes);
     const requests: Array<{ path: string; body: any }> = await h.admin('GET', '_emulator/requests');
     const created = requests.filter((r) => r.path === '/data_files/').at(-1);
@@ -367,10 +369,21 @@ describe('DataCollectionClientMixin: uploading a collection', () => {
       data_collection: collection,
       meta: { max_index: 2 },
       files: {
-        image_1: { checksum: md5('main'), path: expect.stringMatching(/\/main\.png$/) },
+        image_1: {
+          checksum: md5('main'),
+          path: expect.stringMatching(new RegExp(String.raw`/main\.png${SIGNED_QUERY}$`)),
+        },
         frames: [
-          { checksum: md5('one'), path: expect.stringMatching(/\/f1\.png$/), index: 1 },
-          { checksum: md5('two'), path: expect.stringMatching(/\/f2\.png$/), index: 2 },
+          {
+            checksum: md5('one'),
+            path: expect.stringMatching(new RegExp(String.raw`/f1\.png${SIGNED_QUERY}$`)),
+            index: 1,
+          },
+          {
+            checksum: md5('two'),
+            path: expect.stringMatching(new RegExp(String.raw`/f2\.png${SIGNED_QUERY}$`)),
+            index: 2,
+          },
         ],
       },
     });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type Assignment, NotFoundError, ValidationError } from '../../src/index.ts';
-import { useDevServer } from '../helpers.ts';
+import { signedMediaUrl, useDevServer } from '../helpers.ts';
 
 const h = useDevServer();
 
@@ -42,7 +42,7 @@ describe('HITLClientMixin', () => {
       .assignments;
     const files = {
       image_1: {
-        url: `${h.server.url}/media/data_files/xx/a.jpg`,
+        url: signedMediaUrl(h, 'media/data_files/xx/a.jpg'),
         is_primary: true,
         file_name_original: 'a.jpg',
       },

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { strToU8, zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { FileNotFoundError, NotFoundError, type PluginRelease, ValidationError } from '../../src/index.ts';
-import { fixtureRelease, useDevServer } from '../helpers.ts';
+import { fixtureRelease, SIGNED_QUERY, signedMediaUrl, useDevServer } from '../helpers.ts';
 
 const h = useDevServer();
 
@@ -152,7 +152,7 @@ describe('IntegrationClientMixin: plugin releases', () => {
       debug: false,
       archive_checksum: md5(zip),
     });
-    expect(release.file).toBe(`${h.server.url}/media/plugin_releases/${checksum}.zip`);
+    expect(release.file).toBe(signedMediaUrl(h, `media/plugin_releases/${checksum}.zip`));
     const downloaded = new Uint8Array(await (await fetch(release.file!)).arrayBuffer());
     expect(md5(downloaded)).toBe(md5(zip));
     expect(await h.client.getPluginRelease(release.id)).toEqual(release);
@@ -427,7 +427,9 @@ describe('IntegrationClientMixin: jobs and logs', () => {
       file: path,
     });
     expect(log).toMatchObject({ job: id, event: 'message', datetime: '2025-01-02 03:04:05.123456' });
-    expect(log.file).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/media\/logs\/[0-9a-f]{32}\.png$/);
+    expect(log.file).toMatch(
+      new RegExp(String.raw`^http://127\.0\.0\.1:\d+/media/logs/[0-9a-f]{32}\.png${SIGNED_QUERY}$`),
+    );
     expect(Buffer.from(await (await fetch(log.file!)).arrayBuffer())).toEqual(png);
     const recorded = await h.admin('GET', '_emulator/requests');
     const sent = recorded.filter((r: { path: string }) => r.path === '/logs/').at(-1);

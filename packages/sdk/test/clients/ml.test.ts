@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ClientError, FileNotFoundError, NotFoundError, ValidationError } from '../../src/index.ts';
-import { useDevServer } from '../helpers.ts';
+import { SIGNED_QUERY, useDevServer } from '../helpers.ts';
 
 const h = useDevServer();
 
@@ -40,7 +40,9 @@ describe('MLClientMixin: models', () => {
       project,
       metrics: { accuracy: 0.92 },
     });
-    expect(model.file).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/media\/models\/\d+\/model\.zip$/);
+    expect(model.file).toMatch(
+      new RegExp(String.raw`^http://127\.0\.0\.1:\d+/media/models/\d+/model\.zip${SIGNED_QUERY}$`),
+    );
     const downloaded = Buffer.from(await (await fetch(model.file!)).arrayBuffer());
     expect(createHash('md5').update(downloaded).digest('hex')).toBe(
       createHash('md5').update(bytes).digest('hex'),

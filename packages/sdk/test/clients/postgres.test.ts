@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { type DevServer, startDevServer } from 'synapse-devserver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackendClient } from '../../src/index.ts';
+import { SIGNED_QUERY } from '../helpers.ts';
 
 const SCRIPT = join(import.meta.dirname, '../../../../scripts/postgres.sh');
 const dir = join(tmpdir(), `synapse-pg-${process.pid}`);
@@ -36,7 +37,7 @@ describe('devserver on PostgreSQL', () => {
       { name: 'on-postgres', model_type: 'detection', file: path },
       { chunkSize: 50_000 },
     );
-    expect(model.file).toMatch(/\/media\/models\/\d+\/model\.zip$/);
+    expect(model.file).toMatch(new RegExp(String.raw`/media/models/\d+/model\.zip${SIGNED_QUERY}$`));
 
     const created = await client.post('_emulator/fixtures', {
       data: {

@@ -98,12 +98,17 @@ describe('transport against the devserver', () => {
     const forms: Array<Record<string, string>> = [
       { 'Synapse-Access-Token': `Token ${token}` },
       { 'Synapse-Access-Token': token },
-      { 'SYNAPSE-Agent': h.server.credentials.agentToken },
+      // The agent header counts only beside a user token of the agent's tenant (#11 item 4).
+      { 'Synapse-Access-Token': token, 'SYNAPSE-Agent': h.server.credentials.agentToken },
     ];
     for (const headers of forms) {
       const res = await fetch(`${h.server.url}/models/`, { headers });
       expect(res.status).toBe(200);
     }
+    const agentAlone = await fetch(`${h.server.url}/models/`, {
+      headers: { 'SYNAPSE-Agent': h.server.credentials.agentToken },
+    });
+    expect(agentAlone.status).toBe(401);
     const login = await h.client
       .post('users/login/', { data: { email: 'nobody@x', password: 'y' } })
       .catch((e) => e);

@@ -9,6 +9,7 @@ import type { DevContext } from '../../context.ts';
 import type { Doc } from '../../db/collection.ts';
 import { notFound } from '../../errors.ts';
 import { consoleLines, isTerminal } from '../../jobs.ts';
+import type { MediaStore } from '../../media.ts';
 import { isObject } from '../../validate.ts';
 import { mediaHref } from '../annotations.ts';
 import {
@@ -118,8 +119,8 @@ function logMessage(log: Doc): string {
   return valueText(data);
 }
 
-function logRow(log: Doc): Html {
-  const file = mediaHref(log.file);
+function logRow(log: Doc, media: MediaStore): Html {
+  const file = mediaHref(log.file, media);
   return html`<tr data-log="${log.id}"><td class="nowrap">${log.datetime ?? DASH}</td><td>${log.event}</td>
 <td>${logMessage(log)}${file && html` <a href="${file}">attachment</a>`}</td></tr>`;
 }
@@ -181,7 +182,7 @@ ${section(
 ${section(
   'Log records',
   html`<div class="table-wrap"><table><thead><tr><th>Time</th><th>Event</th><th>Message</th></tr></thead>
-<tbody data-logs>${logs.map(logRow)}</tbody></table></div>`,
+<tbody data-logs>${logs.map((l) => logRow(l, ctx.media))}</tbody></table></div>`,
 )}
 ${section('Parameters', jsonBlock(job.params))}
 ${section('Result', parts.result, part('result'))}
@@ -200,6 +201,6 @@ export async function jobLive(ctx: DevContext, id: string, query: Record<string,
     final: isTerminal(job.status),
     parts: Object.fromEntries(Object.entries(parts).map(([k, v]) => [k, String(v)])),
     console: consoleSince(job, count(query.console)),
-    logs: { rows: logs.map((l) => String(logRow(l))), last: logs.at(-1)?.id ?? count(query.log) },
+    logs: { rows: logs.map((l) => String(logRow(l, ctx.media))), last: logs.at(-1)?.id ?? count(query.log) },
   };
 }

@@ -20,7 +20,7 @@ export async function modelsPage(ctx: DevContext, page: number): Promise<Html> {
   const plugins = await ctx.collections.plugins.getMany(list.docs.map((m) => m.plugin));
   const rows = list.docs.map((m) => {
     const project = projects.get(m.project);
-    const file = mediaHref(m.file);
+    const file = mediaHref(m.file, ctx.media);
     return [
       m.id,
       m.name,

@@ -47,7 +47,7 @@ export async function projectPage(ctx: DevContext, id: string, page: number): Pr
   ]);
   const rows = list.docs.map((task) => {
     const unit = units.get(task.data_unit) ?? null;
-    const image = primaryImage(collections.get(unit?.data_collection) ?? null, unit);
+    const image = primaryImage(collections.get(unit?.data_collection) ?? null, unit, ctx.media);
     const href = uiPath('tasks', task.id);
     return [
       image

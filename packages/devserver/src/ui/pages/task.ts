@@ -67,7 +67,7 @@ export async function taskPage(ctx: DevContext, id: string): Promise<Html> {
   const unit = task.data_unit == null ? null : await data_units.get(task.data_unit);
   const collectionId = unit?.data_collection ?? task.data_collection;
   const collection = collectionId == null ? null : await data_collections.get(collectionId);
-  const image = primaryImage(collection, unit);
+  const image = primaryImage(collection, unit, ctx.media);
   const objects = taskObjects(task.data);
   const projectTitle = project ? project.title || `Project ${project.id}` : null;
   const crumbs: Array<[string, string]> = [['Projects', '/ui/projects']];
