@@ -1,8 +1,7 @@
 #!/usr/bin/env node
-// The job entrypoint (plugins.md §10.5), TypeScript run in place like the CLI. It exits with the
-// run's code even when plugin code left timers or sockets open.
-import { register } from 'tsx/esm/api';
+// The job entrypoint (plugins.md §10.5), compiled or from the sources like the CLI (launch.js). It
+// exits with the run's code even when plugin code left timers or sockets open.
+import { launch } from './launch.js';
 
-register();
-const { runEntrypoint } = await import('../src/executors/entrypoint.ts');
+const { runEntrypoint } = await launch('#entrypoint');
 process.exit(await runEntrypoint());
