@@ -16,6 +16,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PackedPackage, packPackages } from '../../../../scripts/pack-packages.ts';
@@ -163,6 +164,50 @@ console.log(JSON.stringify({
     expect(out.count).toBeGreaterThan(0);
   });
 
+  it('imports the clients alone from synapse-sdk/clients: the same bindings as the root, without the plugin framework', async () => {
+    // A resolve hook that names every module loaded, on stderr.
+    await writeFile(
+      join(app, 'trace-loads.mjs'),
+      'export async function resolve(specifier, context, next) {\n' +
+        '  const resolved = await next(specifier, context);\n' +
+        "  process.stderr.write('loaded ' + resolved.url + '\\n');\n" +
+        '  return resolved;\n' +
+        '}\n',
+    );
+    const tracer = `data:text/javascript,import{register}from'node:module';register('./trace-loads.mjs',${JSON.stringify(pathToFileURL(`${app}/`).href)})`;
+    const loads = async (specifier: string) =>
+      (
+        await sh(
+          process.execPath,
+          ['--import', tracer, '--input-type=module', '-e', `await import('${specifier}')`],
+          app,
+        )
+      ).stderr;
+    const clientsLoads = await loads('synapse-sdk/clients');
+    expect(clientsLoads).toMatch(/synapse-sdk\/dist\/clients\/index\.js$/m);
+    expect(clientsLoads).not.toMatch(
+      /\/node_modules\/(zod|fastify|yaml|tsx)\/|synapse-sdk\/dist\/(plugins|serve|actions|executors)\//,
+    );
+    expect(await loads('synapse-sdk')).toMatch(/\/node_modules\/zod\//);
+
+    await writeFile(
+      join(app, 'clients.mjs'),
+      `import * as clients from 'synapse-sdk/clients';
+import * as root from 'synapse-sdk';
+
+const names = Object.keys(clients);
+console.log(JSON.stringify({
+  names: names.length,
+  same: names.filter((name) => clients[name] === root[name]).length,
+  BackendClient: typeof clients.BackendClient,
+}));
+`,
+    );
+    const out = JSON.parse((await sh(process.execPath, ['clients.mjs'], app)).stdout);
+    expect(out).toEqual({ names: out.same, same: expect.any(Number), BackendClient: 'function' });
+    expect(out.names).toBeGreaterThan(10);
+  });
+
   it('requires from CommonJS on the Node versions of engines (require of ESM)', async () => {
     const manifest = JSON.parse(await readFile(join(app, 'node_modules/synapse-sdk/package.json'), 'utf8'));
     expect(manifest.engines.node).toBe('>=20.19');
@@ -225,6 +270,7 @@ console.log(JSON.stringify({
   type Task,
   z,
 } from 'synapse-sdk';
+import { BackendClient as Client, NotFoundError } from 'synapse-sdk/clients';
 
 const Params = z.object({ name: z.string().min(1), times: z.number().int().positive().default(1) });
 
@@ -262,6 +308,9 @@ export async function firstTask(client: BackendClient): Promise<Task | undefined
   const n: number = count;
   return n > 0 ? tasks[0] : undefined;
 }
+
+export const sameClient: typeof BackendClient = Client;
+export const isNotFound = (err: unknown): boolean => err instanceof NotFoundError && err.statusCode === 404;
 
 // @ts-expect-error: the params schema types the action's params
 export const wrong: z.infer<typeof Params> = { name: 42 };
