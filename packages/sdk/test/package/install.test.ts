@@ -338,6 +338,14 @@ export const wrong: z.infer<typeof Params> = { name: 42 };
       expect(manifest.dependencies['synapse-sdk']).toBe('^0.1.0');
 
       await sh('npm', ['install', '--no-audit', '--no-fund', tarball('synapse-sdk')], plugin);
+      // The plugin has the SDK only: `synapse dev` there says what to install.
+      const noDevserver = await sh('npx', ['synapse', 'dev', '--port', '0'], plugin).then(
+        () => null,
+        (err: Error) => err.message,
+      );
+      expect(noDevserver).toMatch(
+        /^Error: synapse dev needs the synapse-devserver package: npm install synapse-devserver$/m,
+      );
       await sh('npm', ['test'], plugin);
 
       const published = lastJson((await sh('npx', ['synapse', 'plugin', 'publish', '--yes'], plugin)).stdout);
