@@ -13,13 +13,13 @@ const CONDITION = '--conditions=synapse-source';
 
 export async function launch(specifier) {
   const target = new URL(import.meta.resolve(specifier));
-  if (!target.pathname.endsWith('.ts') && !existsSync(target)) {
+  const fromSources = target.pathname.endsWith('.ts');
+  if (!fromSources && existsSync(target)) return import(specifier);
+  if (!fromSources) {
     // A checkout where dist/ was never built: run the sources, with the condition on for this
     // process (a resolve hook) and for the processes it starts (jobs, workers).
     process.env.NODE_OPTIONS = [process.env.NODE_OPTIONS, CONDITION].filter(Boolean).join(' ');
     register('./source-condition.js', import.meta.url);
-  } else if (!target.pathname.endsWith('.ts')) {
-    return import(specifier);
   }
   const tsx = await import('tsx/esm/api');
   tsx.register();

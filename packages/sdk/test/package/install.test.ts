@@ -322,7 +322,7 @@ export const wrong: z.infer<typeof Params> = { name: 42 };
   );
 
   it(
-    'runs the CLI: --help, then a plugin that installs the tarball, tests, publishes and runs as a job',
+    'runs the CLI: --help, then a plugin that installs the tarball, tests, runs in each local mode, publishes and runs as a job',
     async () => {
       const help = await sh('npx', ['synapse', '--help'], app);
       expect(help.stdout).toMatch(/^Usage: synapse /);
@@ -348,11 +348,22 @@ export const wrong: z.infer<typeof Params> = { name: 42 };
       );
       await sh('npm', ['test'], plugin);
 
+      const template = JSON.parse(await readFile(EXPORT_TEMPLATE, 'utf8'));
+      const params = JSON.stringify(template.sampleParams);
+      // In this process, in a task worker and in a job process: each from the compiled SDK, the
+      // plugin's action still TypeScript.
+      for (const mode of ['local', 'task', 'job']) {
+        const { stdout } = await sh(
+          'npx',
+          ['synapse', 'plugin', 'run', 'export', '--params', params, '--mode', mode],
+          plugin,
+        );
+        expect(lastJson(stdout), mode).toEqual(template.sampleResult);
+      }
+
       const published = lastJson((await sh('npx', ['synapse', 'plugin', 'publish', '--yes'], plugin)).stdout);
       expect(published.release_id).toEqual(expect.any(Number));
 
-      const template = JSON.parse(await readFile(EXPORT_TEMPLATE, 'utf8'));
-      const params = JSON.stringify(template.sampleParams);
       const run = lastJson(
         (
           await sh(
