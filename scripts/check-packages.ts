@@ -1,32 +1,13 @@
 /**
  * `npm run check:packages`: packs each published package and checks the tarball as the registry
- * would serve it: publint (package.json, exports, files; warnings count as errors) and
- * @arethetypeswrong/cli (the .d.ts files as TypeScript resolves them). Prints each tarball's size.
- *
- * attw runs with its `esm-only` profile: the packages are ESM only (engines: node >=20.19, where
- * `require()` of an ES module works; the install test shows it), so attw's checks of a CommonJS
- * resolution and of the pre-exports `node10` resolution do not apply.
+ * would serve it, with publint and @arethetypeswrong/cli (see lintTarball), and prints its size.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { packPackages } from './pack-packages.ts';
+import { lintTarball, packPackages } from './pack-packages.ts';
 
-const run = promisify(execFile);
-const BIN = join(import.meta.dirname, '../node_modules/.bin');
 const kB = (bytes: number) => `${(bytes / 1024).toFixed(1)} kB`;
-
-/** Runs a checker; prints its output; true when it passed. */
-async function check(command: string, args: string[]): Promise<boolean> {
-  const result = await run(join(BIN, command), args, { maxBuffer: 16 * 1024 * 1024 }).then(
-    ({ stdout, stderr }) => ({ ok: true, output: stdout + stderr }),
-    (err) => ({ ok: false, output: `${err.stdout ?? ''}${err.stderr ?? ''}` || String(err) }),
-  );
-  console.log(result.output.trimEnd());
-  return result.ok;
-}
 
 const dir = await mkdtemp(join(tmpdir(), 'synapse-pack-'));
 let failed = false;
@@ -35,8 +16,9 @@ try {
     console.log(
       `\n== ${pkg.name}: ${pkg.files.length} files, tarball ${kB(pkg.size)}, unpacked ${kB(pkg.unpackedSize)}`,
     );
-    failed = !(await check('publint', ['run', pkg.tarball, '--strict'])) || failed;
-    failed = !(await check('attw', [pkg.tarball, '--profile', 'esm-only', '--no-color'])) || failed;
+    const { ok, output } = await lintTarball(pkg.tarball);
+    console.log(output.trimEnd());
+    failed ||= !ok;
   }
 } finally {
   await rm(dir, { recursive: true, force: true });

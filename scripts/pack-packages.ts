@@ -1,7 +1,8 @@
 /**
  * `npm pack` of the published packages into a directory, as a user would get them from the
  * registry. Each pack builds its package first (its prepack script); the SDK comes first because
- * the devserver's build reads the SDK's .d.ts files. Used by the packaging check and its test.
+ * the devserver's build reads the SDK's .d.ts files. And the checks of a tarball: publint and
+ * @arethetypeswrong/cli. Used by `npm run check:packages` and the install test.
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -51,4 +52,29 @@ export async function packPackages(destination: string): Promise<PackedPackage[]
     });
   }
   return packed;
+}
+
+const BIN = join(ROOT, 'node_modules/.bin');
+
+/**
+ * publint (warnings count as errors) and attw on a tarball: their output, and whether both
+ * passed. attw runs with its `esm-only` profile: the packages are ESM only (engines: node >=20.19,
+ * where `require()` of an ES module works; the install test shows it), so its checks of a
+ * CommonJS resolution and of the pre-exports `node10` resolution do not apply.
+ */
+export async function lintTarball(tarball: string): Promise<{ ok: boolean; output: string }> {
+  let ok = true;
+  let output = '';
+  for (const [command, args] of [
+    ['publint', ['run', tarball, '--strict']],
+    ['attw', [tarball, '--profile', 'esm-only', '--no-color']],
+  ] as const) {
+    const result = await run(join(BIN, command), args, { maxBuffer: 16 * 1024 * 1024 }).then(
+      ({ stdout, stderr }) => ({ passed: true, text: stdout + stderr }),
+      (err) => ({ passed: false, text: `${err.stdout ?? ''}${err.stderr ?? ''}` || String(err) }),
+    );
+    ok &&= result.passed;
+    output += `${result.text.trimEnd()}\n`;
+  }
+  return { ok, output };
 }

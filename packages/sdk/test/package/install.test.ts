@@ -19,7 +19,7 @@ import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PackedPackage, packPackages } from '../../../../scripts/pack-packages.ts';
+import { lintTarball, type PackedPackage, packPackages } from '../../../../scripts/pack-packages.ts';
 import { BackendClient, type Job } from '../../src/index.ts';
 import { until } from '../executors/fixtures.ts';
 
@@ -137,6 +137,21 @@ describe('the packed packages in an empty project', () => {
       for (const top of tops)
         expect(['dist', 'src', 'bin', 'templates', 'README.md', 'LICENSE', 'package.json']).toContain(top);
       expect(tops).toContain('dist');
+    }
+  });
+
+  it('passes publint and attw; every export lists its types first', async () => {
+    for (const pkg of packed) {
+      const { ok, output } = await lintTarball(pkg.tarball);
+      expect(ok, output).toBe(true);
+      expect(output).toContain('All good!');
+      const manifest = JSON.parse(
+        await readFile(join(app, 'node_modules', pkg.name, 'package.json'), 'utf8'),
+      );
+      for (const [path, target] of Object.entries(manifest.exports)) {
+        if (typeof target === 'object')
+          expect(Object.keys(target as object)[0], `${pkg.name} ${path}`).toBe('types');
+      }
     }
   });
 
