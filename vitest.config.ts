@@ -1,6 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // The suite runs the packages' TypeScript sources, not a build (their `synapse-source` exports),
+  // before Vite's default server conditions.
+  ssr: { resolve: { conditions: ['synapse-source', 'module', 'node', 'development|production'] } },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
     // Plugins scaffolded by the CLI tests carry their own tests, run by those tests.

@@ -2,6 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 /** `npm run test:ray`: the Ray suite, against its own local Ray head (scripts/ray.sh). */
 export default defineConfig({
+  // The sources, as in vitest.config.ts.
+  ssr: { resolve: { conditions: ['synapse-source', 'module', 'node', 'development|production'] } },
   test: {
     include: ['packages/sdk/test-ray/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/.tmp/**'],

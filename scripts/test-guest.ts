@@ -12,6 +12,8 @@ import { join } from 'node:path';
 // @ts-expect-error: a plain .mjs script (also run by .ci/run without a TypeScript loader)
 import { reapLeftovers } from './leftovers.mjs';
 
+const SOURCE_CONDITION = '--conditions=synapse-source';
+
 export default function setup() {
   const marker = process.env.SYNAPSE_TEST_RUN || randomUUID();
   for (const key of Object.keys(process.env)) {
@@ -20,6 +22,11 @@ export default function setup() {
   const configDir = mkdtempSync(join(tmpdir(), 'synapse-test-config-'));
   process.env.SYNAPSE_CONFIG_DIR = configDir;
   process.env.SYNAPSE_TEST_RUN = marker;
+  // Processes the suite starts (CLI, jobs, workers) run the packages' sources like the suite itself,
+  // also when vitest was started without npm (which sets this from .npmrc).
+  const nodeOptions = process.env.NODE_OPTIONS ?? '';
+  if (!nodeOptions.includes(SOURCE_CONDITION))
+    process.env.NODE_OPTIONS = `${nodeOptions} ${SOURCE_CONDITION}`.trim();
 
   return async () => {
     rmSync(configDir, { recursive: true, force: true });

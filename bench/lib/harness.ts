@@ -16,7 +16,14 @@ export async function startChildServer(): Promise<ChildServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'synapse-bench-'));
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', join(import.meta.dirname, 'devserver-child.ts'), dataDir],
+    // The repo's sources (the packages' `synapse-source` export), however the bench was started.
+    [
+      '--conditions=synapse-source',
+      '--import',
+      'tsx',
+      join(import.meta.dirname, 'devserver-child.ts'),
+      dataDir,
+    ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },

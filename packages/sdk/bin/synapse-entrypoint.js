@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// The job entrypoint (plugins.md §10.5), TypeScript run in place like the CLI. It exits with the
-// run's code even when plugin code left timers or sockets open.
-import { register } from 'tsx/esm/api';
+// The job entrypoint (plugins.md §10.5), compiled or from the sources like the CLI (launch.js). It
+// exits with the run's code even when plugin code left timers or sockets open.
+import { launch } from './launch.js';
 
 // Started with an IPC channel (the process backend's), the job belongs to the process that started
 // it: when the channel closes, that supervisor is gone (exited, or killed without a chance to stop
@@ -11,6 +11,5 @@ const SUPERVISOR_GONE = 1;
 if (process.connected === false) process.exit(SUPERVISOR_GONE);
 if (process.channel) process.once('disconnect', () => process.exit(SUPERVISOR_GONE));
 
-register();
-const { runEntrypoint } = await import('../src/executors/entrypoint.ts');
+const { runEntrypoint } = await launch('#entrypoint');
 process.exit(await runEntrypoint());

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// The CLI is TypeScript run in place: tsx compiles each module on first load and caches it.
-import { register } from 'tsx/esm/api';
+// The `synapse` command: compiled JavaScript from dist/, or the sources in the repo (launch.js).
+import { launch } from './launch.js';
 
-register();
-await import('../src/cli/main.ts');
+await launch('#cli');

@@ -10,52 +10,7 @@ export {
   extractArchive,
   resolveExtractionLimits,
 } from './archive/extract.ts';
-export {
-  AgentClient,
-  type AgentClientOptions,
-  type AgentServeApplication,
-  type FeasibilityPayload,
-  type FeasibilityResult,
-  type RayJob,
-  type RunDebugOptions,
-  type RunReleaseOptions,
-  type TailOptions,
-  type TailProtocol,
-} from './clients/agent/index.ts';
-export * from './clients/backend/index.ts';
-export * from './clients/credentials.ts';
-export * from './clients/errors.ts';
-export {
-  BaseClient,
-  type ClientOptions,
-  DEFAULT_RETRY,
-  type FileInput,
-  type HttpMethod,
-  type RequestOptions,
-  type RetryConfig,
-  type TimeoutConfig,
-} from './clients/http.ts';
-export type { ListResult, Page, PaginatedIterable, PaginateOptions } from './clients/pagination.ts';
-export {
-  AllowedHostError,
-  classifyAddress,
-  type HostRule,
-  originRule,
-  parseHostRules,
-  type SafeDownloadOptions,
-  type SafeDownloadResult,
-  SafeFetchError,
-  type SafeFetchRule,
-  safeDownload,
-} from './clients/safe-fetch/index.ts';
-export type { ChunkedUploadOptions, ChunkedUploadResult } from './clients/upload.ts';
-export type { QueryParams, QueryValue } from './clients/url.ts';
-export type {
-  UrlConversion,
-  UrlConverter,
-  UrlDownloadConfig,
-  UrlFunctionMap,
-} from './clients/url-conversion.ts';
+export * from './clients/index.ts';
 export * from './executors/index.ts';
 export * from './plugins/index.ts';
 export {

@@ -78,7 +78,9 @@ function mediaUrlTtlOption(value: string | undefined): number | undefined {
 }
 
 async function runDev(opts: DevOptions): Promise<void> {
-  const devserver = await import('synapse-devserver').catch(() => {
+  const devserver = await import('synapse-devserver').catch((err: NodeJS.ErrnoException) => {
+    // The install hint only when the package itself is missing, not for a failure inside it.
+    if (err.code !== 'ERR_MODULE_NOT_FOUND' || !err.message.includes("'synapse-devserver'")) throw err;
     throw new Error('synapse dev needs the synapse-devserver package: npm install synapse-devserver');
   });
   const port = parsePort('port', opts.port);

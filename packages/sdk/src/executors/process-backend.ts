@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { ExecutionError } from '../plugins/errors.ts';
+import { SDK_NODE_OPTIONS } from '../runtime.ts';
 import { PARAMS_ENV_LIMIT, ResultScanner } from './entrypoint.ts';
 import type { JobBackend, JobExecutionStatus, JobSubmission, OutputStream } from './job.ts';
 
@@ -142,7 +143,7 @@ export class ProcessBackend implements JobBackend {
       await writeFile(env.SYNAPSE_ACTION_PARAMS_FILE, json);
     }
 
-    const child = spawn(process.execPath, [ENTRYPOINT_BIN], {
+    const child = spawn(process.execPath, [...SDK_NODE_OPTIONS, ENTRYPOINT_BIN], {
       cwd: this.#options.workingDir,
       env,
       // The IPC channel ties the job to this process: the entrypoint exits when it closes, so a

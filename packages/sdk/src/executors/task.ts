@@ -8,8 +8,9 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { ActionNotFoundError, ExecutionError, type PluginError } from '../plugins/errors.ts';
+import { SDK_NODE_OPTIONS, sdkModuleFile } from '../runtime.ts';
 
 /** Parent → worker. */
 export interface ExecuteMessage {
@@ -48,7 +49,7 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
-const WORKER = fileURLToPath(new URL('./task-worker.ts', import.meta.url));
+const WORKER = sdkModuleFile('./task-worker', import.meta.url);
 /** The worker is TypeScript, and so are the plugins it imports: it runs with tsx's loader. */
 const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
@@ -118,7 +119,10 @@ export class TaskExecutor {
 
   #ensureWorker(): ChildProcess {
     if (this.#worker) return this.#worker;
-    const worker = fork(WORKER, [], { cwd: this.#workingDir, execArgv: ['--import', TSX_LOADER] });
+    const worker = fork(WORKER, [], {
+      cwd: this.#workingDir,
+      execArgv: [...SDK_NODE_OPTIONS, '--import', TSX_LOADER],
+    });
     worker.unref();
     worker.channel?.unref();
     worker.on('message', (reply: WorkerReply) => this.#settle(reply));

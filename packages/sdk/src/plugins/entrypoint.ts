@@ -5,7 +5,6 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { tsImport } from 'tsx/esm/api';
 import { type BaseServeDeployment, isServeDeploymentClass } from '../serve/deployment.ts';
 import { type ActionClass, type FunctionAction, isActionClass } from './action.ts';
 import {
@@ -82,9 +81,10 @@ export function resolveEntrypoint(entrypoint: string, baseDir: string): Entrypoi
 }
 
 /**
- * Imports a plugin file. Natively first: where a TypeScript loader is active (the CLI registers
- * tsx; vitest has its own) the plugin then shares this process's module graph, SDK included.
- * Otherwise TypeScript goes through tsx's `tsImport` (Node 20 cannot strip types).
+ * Imports a plugin file. Natively first: where a TypeScript loader is active (the CLI run from the
+ * repo's sources registers tsx; vitest has its own) the plugin then shares this process's module
+ * graph, SDK included. Otherwise TypeScript goes through tsx's `tsImport` (Node 20 cannot strip
+ * types), loaded only then: the compiled SDK does not load tsx for JavaScript-only use.
  */
 export async function importModule(file: string): Promise<Record<string, unknown>> {
   const url = pathToFileURL(file).href;
@@ -93,6 +93,7 @@ export async function importModule(file: string): Promise<Record<string, unknown
   } catch (e) {
     const unloadable = (e as NodeJS.ErrnoException).code === 'ERR_UNKNOWN_FILE_EXTENSION';
     if (!unloadable || !TS_EXTENSIONS.includes(extname(file))) throw e;
+    const { tsImport } = await import('tsx/esm/api');
     return tsImport(url, import.meta.url);
   }
 }

@@ -9,9 +9,10 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { AgentServeApplication } from '../clients/agent/index.ts';
+import { SDK_NODE_OPTIONS, sdkModuleFile } from '../runtime.ts';
 import type { ServeApp, ServeBackend } from './backend.ts';
 import {
   type BaseServeDeployment,
@@ -80,7 +81,7 @@ interface AppState {
   next: number;
 }
 
-const WORKER_FILE = fileURLToPath(new URL('./worker.ts', import.meta.url));
+const WORKER_FILE = sdkModuleFile('./worker', import.meta.url);
 
 /** The tsx loader, resolved from the SDK (not the working directory) so workers can load TypeScript. */
 function tsxLoader(): string {
@@ -128,7 +129,7 @@ class WorkerReplica implements Replica {
 
   static async start(app: ServeApp, timeoutMs: number, onUnexpectedExit: () => void): Promise<WorkerReplica> {
     const child = fork(WORKER_FILE, [], {
-      execArgv: ['--import', tsxLoader()],
+      execArgv: [...SDK_NODE_OPTIONS, '--import', tsxLoader()],
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

@@ -4,8 +4,9 @@
  * every local mode through the CLI, and publishes to a real devserver.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PLUGIN_CATEGORIES } from '../../src/plugins/enums.ts';
@@ -122,5 +123,38 @@ describe('plugin CLI errors', () => {
       const { stdout } = await synapse(args);
       expect(stdout).toMatch(/^Usage: synapse/);
     }
+  });
+
+  it('lists each command with the description its own help shows', async () => {
+    const flat = (text: string) => text.replace(/\s+/g, ' ');
+    const listing = flat((await synapse(['--help'])).stdout);
+    for (const name of ['login', 'agent', 'doctor', 'plugin', 'dev', 'serve']) {
+      // `Usage: synapse <name> ...`, a blank line, then the command's description.
+      const description = (await synapse([name, '--help'])).stdout.split('\n\n')[1];
+      expect(listing).toContain(` ${name} ${flat(description)} `);
+    }
+  });
+
+  it('loads only the module of the command that runs: --help loads no client', async () => {
+    // A resolve hook that names every module the CLI loads, on stderr.
+    const hook = join(root, 'trace-loads.mjs');
+    await writeFile(
+      hook,
+      'export async function resolve(specifier, context, next) {\n' +
+        '  const resolved = await next(specifier, context);\n' +
+        "  process.stderr.write('loaded ' + resolved.url + '\\n');\n" +
+        '  return resolved;\n' +
+        '}\n',
+    );
+    const tracer = `data:text/javascript,import{register}from'node:module';register(${JSON.stringify(pathToFileURL(hook).href)})`;
+    const loaded = async (args: string[]) =>
+      (await run(process.execPath, ['--import', tracer, BIN, ...args], { cwd: root })).stderr;
+
+    const help = await loaded(['--help']);
+    expect(help).toMatch(/\/cli\/main\.(ts|js)$/m);
+    expect(help).not.toMatch(/\/cli\/(login|agent|doctor|plugin|dev|serve)\.|\/clients\/|\/undici\//);
+    const pluginHelp = await loaded(['plugin', 'run', '--help']);
+    expect(pluginHelp).toMatch(/\/cli\/plugin\.(ts|js)$/m);
+    expect(pluginHelp).not.toMatch(/\/cli\/(login|agent|doctor|dev|serve)\./);
   });
 });

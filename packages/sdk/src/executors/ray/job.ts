@@ -9,6 +9,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { ExecutionError } from '../../plugins/errors.ts';
+import { SDK_NODE_OPTIONS } from '../../runtime.ts';
 import { PARAMS_ENV_LIMIT, ResultScanner } from '../entrypoint.ts';
 import type { JobBackend, JobExecutionStatus, JobSubmission } from '../job.ts';
 import type { RayClient, RayJobInfo } from './client.ts';
@@ -137,7 +138,9 @@ export class RayJobBackend implements JobBackend {
     };
     const runtimeEnv = this.#options.runtimeEnv ?? {};
     await client.submitJob({
-      entrypoint: this.#options.entrypointCommand ?? nodeCommand(this.#options.workingDir, [ENTRYPOINT_BIN]),
+      entrypoint:
+        this.#options.entrypointCommand ??
+        nodeCommand(this.#options.workingDir, [...SDK_NODE_OPTIONS, ENTRYPOINT_BIN]),
       submission_id: jobId,
       runtime_env: {
         ...runtimeEnv,

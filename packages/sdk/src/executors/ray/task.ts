@@ -7,15 +7,16 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { request } from 'undici';
 import { ActionNotFoundError, ExecutionError } from '../../plugins/errors.ts';
+import { SDK_NODE_OPTIONS, sdkModuleFile } from '../../runtime.ts';
 import { defaultDashboardUrl, errorCode, RayClient } from './client.ts';
 import { RayJobBackend, type RayJobResources } from './job.ts';
 import { nodeCommand } from './package.ts';
 import { ADDRESS_MARKER, type TaskRequest, type TaskResponse } from './task-server.ts';
 
-const SERVER = fileURLToPath(new URL('./task-server.ts', import.meta.url));
+const SERVER = sdkModuleFile('./task-server', import.meta.url);
 const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 export interface RayTaskExecutorOptions extends RayJobResources {
@@ -58,7 +59,7 @@ export class RayTaskExecutor {
       client: this.#client,
       workingDir,
       env: { ...options.env, SYNAPSE_TASK_WORKER_TOKEN: this.#token },
-      entrypointCommand: nodeCommand(workingDir, ['--import', TSX_LOADER, SERVER]),
+      entrypointCommand: nodeCommand(workingDir, [...SDK_NODE_OPTIONS, '--import', TSX_LOADER, SERVER]),
     });
   }
 

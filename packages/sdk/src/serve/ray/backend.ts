@@ -21,11 +21,12 @@ import {
   sdkNodeModules,
   uploadWorkingDir,
 } from '../../executors/ray/package.ts';
+import { SDK_NODE_OPTIONS, sdkModuleFile } from '../../runtime.ts';
 import type { ServeApp, ServeBackend } from '../backend.ts';
 import { DEFAULT_SERVE_ADDRESS } from '../local-backend.ts';
 
 const INGRESS_FILE = fileURLToPath(new URL('./ingress.py', import.meta.url));
-const WORKER_FILE = fileURLToPath(new URL('../worker.ts', import.meta.url));
+const WORKER_FILE = sdkModuleFile('../worker', import.meta.url);
 /** The ingress's module name in the working directory; unlikely to meet a plugin's own file. */
 const INGRESS_MODULE = 'synapse_serve_ingress';
 const POLL_MS = 500;
@@ -107,7 +108,7 @@ export class RayServeBackend implements ServeBackend {
       import_path: `${INGRESS_MODULE}:app`,
       runtime_env: { working_dir: await uploadWorkingDir(this.#client, pkg) },
       args: {
-        command: [process.execPath, '--import', tsx, WORKER_FILE],
+        command: [process.execPath, ...SDK_NODE_OPTIONS, '--import', tsx, WORKER_FILE],
         module_path: relative(pluginDir, app.modulePath),
         export_name: app.exportName ?? app.deployment.name,
         init_args: app.initArgs,
