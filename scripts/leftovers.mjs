@@ -9,16 +9,38 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
-/** Pids (other than this process) whose environment has `SYNAPSE_TEST_RUN=<marker>` or whose session is `session`. */
+/** The fields after "pid (comm)" of /proc/<pid>/stat: state ppid pgrp session ... (comm may hold spaces). */
+function statFields(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/**
+ * This process and its ancestors: they carry the marker too when the run was started marked (as
+ * `.ci/run` starts `npm test`), and they are the run itself, not its leftovers.
+ */
+function selfAndAncestors() {
+  const chain = new Set();
+  for (let pid = process.pid; pid > 1 && !chain.has(pid); ) {
+    chain.add(pid);
+    try {
+      pid = Number(statFields(pid)[1]);
+    } catch {
+      break;
+    }
+  }
+  return chain;
+}
+
+/** Pids (other than this process and its ancestors) whose environment has `SYNAPSE_TEST_RUN=<marker>` or whose session is `session`. */
 export function findLeftovers({ marker, session }) {
   const found = [];
+  const run = selfAndAncestors();
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry);
-    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    if (!Number.isInteger(pid) || run.has(pid)) continue;
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      // "pid (comm) state ppid pgrp session ...": comm may contain spaces and parentheses.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const fields = statFields(pid);
       if (fields[0] === 'Z') continue; // already dead, waiting for its parent to reap it
       const inSession = session !== undefined && Number(fields[3]) === session;
       const marked =

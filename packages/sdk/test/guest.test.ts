@@ -1,5 +1,5 @@
 /** The suite is a guest: its own config directory, and any process it leaves behind is found. */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -18,6 +18,15 @@ describe('the test environment', () => {
       tenant: undefined,
       agent: undefined,
     });
+  });
+
+  it('does not count the run itself (this process and its ancestors carry the marker too)', async () => {
+    const script = `import('${new URL('../../../scripts/leftovers.mjs', import.meta.url).href}').then((m) =>
+      console.log(JSON.stringify(m.findLeftovers({ marker: process.env.SYNAPSE_TEST_RUN }).map((p) => p.pid))))`;
+    const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    const found: number[] = JSON.parse(out);
+    expect(found).not.toContain(process.pid);
+    expect(found).not.toContain(process.ppid);
   });
 
   it('finds, kills and reports a process that outlives the test that started it', async () => {
