@@ -10,8 +10,10 @@ export default defineConfig({
     exclude: ['**/node_modules/**', '**/.tmp/**'],
     // Isolated config dir, no inherited SYNAPSE_* settings, no process left behind.
     globalSetup: ['scripts/test-guest.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // Hang guards, not speed limits: on a busy 2-core machine the heaviest tests (the demo's real
+    // detector, the packed-install test) take minutes; a test must never fail for being slow.
+    testTimeout: 600_000,
+    hookTimeout: 600_000,
     pool: 'forks',
     maxWorkers: 2,
   },

@@ -8,8 +8,8 @@ export default defineConfig({
     include: ['packages/sdk/test-ray/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/.tmp/**'],
     globalSetup: ['scripts/test-guest.ts', 'packages/sdk/test-ray/global-setup.ts'],
-    testTimeout: 180_000,
-    hookTimeout: 180_000,
+    testTimeout: 600_000,
+    hookTimeout: 600_000,
     pool: 'forks',
     // One Ray head with 2 CPUs: test files take turns on it.
     fileParallelism: false,

@@ -135,7 +135,7 @@ describe('ToTask inference: the pre-processor never starts', () => {
 
     // The deployment really was started, and failed because the model cannot load.
     const apps = async () => (await h.client.listServeApplications({ plugin_code: 'broken-model' }))[0];
-    await expect.poll(apps, { timeout: 30_000 }).toMatchObject([{ status: 'DEPLOY_FAILED' }]);
+    await expect.poll(apps, { timeout: 300_000 }).toMatchObject([{ status: 'DEPLOY_FAILED' }]);
     const [app] = await apps();
     const job = await h.client.getJob(app!.job as string);
     expect(job.console_logs).toEqual([expect.stringContaining('model weights not found')]);

@@ -80,7 +80,7 @@ describe('a job when synapse dev is killed and started again', () => {
       action: 'sleep',
       params: { seconds: 3600, pidFile },
     });
-    const pid = Number(await until(() => readFile(pidFile, 'utf8').catch(() => ''), Boolean, 60_000));
+    const pid = Number(await until(() => readFile(pidFile, 'utf8').catch(() => ''), Boolean, 300_000));
     pids.push(pid);
     expect((await client.getJob(jobId)).status).toBe('RUNNING');
     // Its first line is in the record (written in batches) before the platform dies.
@@ -96,7 +96,7 @@ describe('a job when synapse dev is killed and started again', () => {
     await until(
       async () => alive(pid),
       (running) => !running,
-      30_000,
+      300_000,
     );
 
     const second = await startPlatform(dataDir, configDir);
@@ -113,5 +113,5 @@ describe('a job when synapse dev is killed and started again', () => {
 
     second.child.kill('SIGTERM');
     await once(second.child, 'exit');
-  }, 120_000);
+  });
 });

@@ -57,7 +57,7 @@ beforeAll(async () => {
     tokens[name] = createServeMultiplexedModelId(model.id, h.server.credentials.accessToken, h.server.url);
   }
   await backend.init();
-}, 60_000);
+});
 
 afterAll(async () => {
   await backend.close();
@@ -86,7 +86,7 @@ describe('worker replicas', () => {
       disposed: ['alpha', 'beta'],
     });
     await backend.delete(a.name);
-  }, 60_000);
+  });
 
   it('loads a model once for fifty concurrent first requests', async () => {
     const a = app();
@@ -97,7 +97,7 @@ describe('worker replicas', () => {
     expect(results.every((r) => r.status === 200 && r.body.model === 'beta')).toBe(true);
     expect((await call(`${a.routePrefix}/stats`, { method: 'GET' })).body.loads).toBe(1);
     await backend.delete(a.name);
-  }, 60_000);
+  });
 
   it('sends the same model to the same replica', async () => {
     const a = app({ serveOptions: { num_replicas: 2 } });
@@ -119,7 +119,7 @@ describe('worker replicas', () => {
     }
     expect((await backend.status(a.name))?.deployments[0]).toMatchObject({ replica_states: { RUNNING: 2 } });
     await backend.delete(a.name);
-  }, 60_000);
+  });
 
   it('goes DEPLOYING → RUNNING, and DEPLOY_FAILED when the constructor throws', async () => {
     const a = app();
@@ -148,7 +148,7 @@ describe('worker replicas', () => {
       message: 'constructor failed',
     });
     await backend.delete(broken.name);
-  }, 60_000);
+  });
 });
 
 describe('gateway errors', () => {
@@ -289,5 +289,5 @@ describe('shutdown', () => {
     await expect(fetch(`${url}/-/healthz`)).rejects.toThrow();
     // The replica process is gone.
     expect(() => process.kill(pid, 0)).toThrow();
-  }, 60_000);
+  });
 });
