@@ -11,7 +11,13 @@ import type { PluginEnvironment } from './environment.ts';
 import { RuntimeError } from './errors.ts';
 import { declareProportions } from './logging/job.ts';
 import { validateParams } from './params.ts';
-import { BaseStepContext, Orchestrator, StepRegistry } from './steps/index.ts';
+import {
+  BaseStepContext,
+  Orchestrator,
+  type OrchestratorResult,
+  type StepHooks,
+  StepRegistry,
+} from './steps/index.ts';
 
 export interface SchemaContext {
   client: BackendClient | null;
@@ -86,10 +92,26 @@ export abstract class BaseAction<
     this.setupSteps?.(registry);
     if (!registry.hasSteps()) return this.execute();
     const context = this.createContext();
-    const orchestrator = new Orchestrator(registry, context, (current, total) =>
-      this.setProgress(current, total, this.stepProgressCategory),
-    );
-    const result = await orchestrator.execute();
+    const orchestrator = new Orchestrator(registry, context, {
+      onProgress: (current, total) => this.onStepProgress(current, total),
+      hooks: this.stepHooks(context),
+      signal: this.ctx.signal,
+    });
+    return this.stepResult(await orchestrator.execute(), context);
+  }
+
+  /** Observers of the steps (e.g. a message per step); none by default. */
+  protected stepHooks(_context: C): StepHooks<C> {
+    return {};
+  }
+
+  /** Overall step progress (0..100 by the steps' weights), reported under `stepProgressCategory`. */
+  protected onStepProgress(current: number, total: number): void {
+    this.setProgress(current, total, this.stepProgressCategory);
+  }
+
+  /** The result of a completed workflow: the orchestrator's summary plus `getStepResultExtras`. */
+  protected stepResult(result: OrchestratorResult, context: C): R {
     return { ...result, ...this.getStepResultExtras(context) } as R;
   }
 
