@@ -173,10 +173,17 @@ export class ProcessBackend implements JobBackend {
     return this.#job(jobId).finished;
   }
 
-  /** SIGTERM, then SIGKILL after the grace period; resolves once the process is gone. */
+  /**
+   * SIGTERM, then SIGKILL after the grace period; resolves once the process is gone. Asking
+   * again while it stops only waits: a second SIGTERM would cut short the job's own clean stop.
+   */
   async stop(jobId: string): Promise<boolean> {
     const job = this.#job(jobId);
     if (TERMINAL.has(job.status)) return false;
+    if (job.stopping) {
+      await job.finished;
+      return false;
+    }
     job.stopping = true;
     job.child.kill('SIGTERM');
     const kill = setTimeout(() => job.child.kill('SIGKILL'), this.#options.stopGraceMs);

@@ -37,6 +37,7 @@ export interface ActionClass<A extends BaseAction<any, any, any> = BaseAction<an
   resultSchema?: ZodType;
   progressCategories?: Record<string, { proportion: number }>;
   metricsCategories?: Record<string, Record<string, number>>;
+  stoppable?: boolean;
   dispatch(rawParams: unknown, ctx: RuntimeContext): Promise<unknown>;
 }
 
@@ -60,6 +61,11 @@ export abstract class BaseAction<
   static resultSchema?: ZodType;
   static progressCategories?: Record<string, { proportion: number }>;
   static metricsCategories?: Record<string, Record<string, number>>;
+  /**
+   * The action ends by itself soon after `ctx.signal` aborts (it checks it between units of work),
+   * so a stopped job waits for it to end cleanly; any other action's job process exits at once.
+   */
+  static stoppable?: boolean;
 
   /** The progress category the orchestrator reports overall step progress under. */
   protected stepProgressCategory?: string;
@@ -208,6 +214,8 @@ export interface ActionMeta {
   params?: ZodType;
   result?: ZodType;
   category?: PluginCategory;
+  /** As `BaseAction.stoppable`: the function ends by itself once `ctx.signal` aborts. */
+  stoppable?: boolean;
 }
 
 export type FunctionAction<P = any, R = unknown> = ((params: P, ctx: RuntimeContext) => R | Promise<R>) & {
@@ -228,6 +236,12 @@ export function isActionClass(value: unknown): value is ActionClass {
 
 export function isFunctionAction(value: unknown): value is FunctionAction {
   return typeof value === 'function' && 'actionMeta' in value;
+}
+
+/** Whether an action export declares that it ends by itself on a stop (`stoppable`). */
+export function isStoppable(target: unknown): boolean {
+  if (isActionClass(target)) return target.stoppable === true;
+  return isFunctionAction(target) && target.actionMeta.stoppable === true;
 }
 
 /** Runs any action export: a BaseAction class, a defineAction function, or a plain `(params, ctx)` function. */

@@ -67,6 +67,8 @@ export class ToTaskAction extends BaseAction<ToTaskParams, ToTaskResult, ToTaskC
   static override paramsSchema = (v: SchemaContext) => toTaskParamsSchema(v);
   static override progressCategories = { [CATEGORY]: { proportion: 100 } };
   static override metricsCategories = { [CATEGORY]: { total: 0, success: 0, failed: 0, stand_by: 0 } };
+  /** A stop ends the run between tasks: the worker pool drains and the counts are kept. */
+  static override stoppable = true;
 
   readonly options: ToTaskOptions;
   /** Extra event emitted per failed task (the `add_task_data` alias sets it). */
