@@ -38,7 +38,8 @@ export interface ToTaskOptions {
   downloadTimeoutSeconds?: number;
   /** Largest annotation file the default converter accepts, in bytes (default 50 MiB). */
   maxDownloadBytes?: number;
-  sleep?: (ms: number) => Promise<void>;
+  /** Waits between pre-processor polls; given the run's stop signal, which may end the wait early. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 export interface ToTaskResult {
