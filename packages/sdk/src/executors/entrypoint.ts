@@ -22,9 +22,6 @@ export const STOPPED_EXIT_CODE = 143;
 
 type Env = Record<string, string | undefined>;
 
-/** The action ended because it was stopped (no result, no failure). */
-class Stopped extends Error {}
-
 /**
  * Reads output line by line and keeps the text between the last start marker line and the end
  * marker line that follows it. Lines are compared trimmed, so `\r\n` output reads the same.
@@ -110,10 +107,7 @@ export async function runEntrypoint(env: Env = process.env): Promise<number> {
     process.on('SIGTERM', onStop);
     process.on('SIGINT', onStop);
     try {
-      const result = await dispatchAction(action, params, ctx).catch((err: unknown) => {
-        if (isRunStopped(err)) throw new Stopped((err as Error).message);
-        throw err;
-      });
+      const result = await dispatchAction(action, params, ctx);
       const payload = resultPayload(result);
       // The leading newline puts the start marker on its own line after unterminated output.
       await write(process.stdout, `\n${RESULT_START}\n${JSON.stringify(payload)}\n${RESULT_END}\n`);
@@ -132,8 +126,9 @@ export async function runEntrypoint(env: Env = process.env): Promise<number> {
     }
     return 0;
   } catch (err) {
-    if (err instanceof Stopped) {
-      await write(process.stderr, `STOPPED: ${err.message}\n`);
+    // Stopped: no result and no failure; the supervisor records the job as STOPPED.
+    if (isRunStopped(err)) {
+      await write(process.stderr, `STOPPED: ${(err as Error).message}\n`);
       return STOPPED_EXIT_CODE;
     }
     const error = err instanceof Error ? err : new Error(String(err));

@@ -149,6 +149,9 @@ export class ProcessBackend implements JobBackend {
       // The IPC channel ties the job to this process: the entrypoint exits when it closes, so a
       // supervisor that dies (even by SIGKILL) leaves no orphan running unfollowed.
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      // Its own process group: a terminal's Ctrl-C reaches the supervisor alone, which stops the
+      // job once (SIGTERM), instead of the job seeing both the SIGINT and then that SIGTERM.
+      detached: true,
     });
     const job = new ProcessJob(child, this.#options.maxLogBytes, onOutput);
     this.#jobs.set(jobId, job);
