@@ -7,7 +7,7 @@ import {
   PLUGIN_CATEGORIES,
   type PluginCategory,
 } from '../plugins/enums.ts';
-import { PluginRunError } from '../plugins/errors.ts';
+import { isRunStopped, PluginRunError, RunStoppedError } from '../plugins/errors.ts';
 import { parseJsonOption, printJson, UsageError } from './output.ts';
 import { backendFromOptions, type ConnectionOptions, outputMask } from './session.ts';
 
@@ -85,21 +85,43 @@ async function runAction(action: string, opts: RunOptions): Promise<void> {
     else if (!inResult) process.stderr.write(`${mask.text(line)}\n`);
     else if (line.trim() === RESULT_END) inResult = false;
   };
-  const result = await runPlugin(resolve(opts.path), action, params, {
-    mode: mode as ExecutionMode,
-    jobId: opts.jobId,
-    rayAddress,
-    numCpus,
-    numGpus,
-    wait: true,
-    onOutput,
-  }).catch((err) => {
+  // Ctrl-C stops a local or job run through its `ctx.signal`; a second Ctrl-C quits at once.
+  const stop = new AbortController();
+  const onInterrupt = () => {
+    if (stop.signal.aborted) process.exit(INTERRUPTED_EXIT_CODE);
+    process.stderr.write('Stopping the run (press Ctrl-C again to quit at once)...\n');
+    stop.abort(new RunStoppedError('Interrupted (Ctrl-C)'));
+  };
+  const stoppable = mode === 'local' || mode === 'job';
+  if (stoppable) process.on('SIGINT', onInterrupt);
+  try {
+    const result = await runPlugin(resolve(opts.path), action, params, {
+      mode: mode as ExecutionMode,
+      jobId: opts.jobId,
+      rayAddress,
+      numCpus,
+      numGpus,
+      wait: true,
+      onOutput,
+      signal: stoppable ? stop.signal : undefined,
+    });
+    printJson(mask.value(result));
+  } catch (err) {
+    if (isRunStopped(err)) {
+      process.stderr.write(`Stopped: ${mask.text((err as Error).message)}\n`);
+      process.exitCode = INTERRUPTED_EXIT_CODE;
+      return;
+    }
     // The job's logs were streamed already: its first line says enough.
     if (mode === 'job' && err instanceof Error) err.message = err.message.split('\n')[0];
     throw err;
-  });
-  printJson(mask.value(result));
+  } finally {
+    process.off('SIGINT', onInterrupt);
+  }
 }
+
+/** What a shell reports for a command ended by Ctrl-C (128 + SIGINT). */
+const INTERRUPTED_EXIT_CODE = 130;
 
 async function createPlugin(opts: {
   path?: string;

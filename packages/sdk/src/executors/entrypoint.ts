@@ -7,15 +7,18 @@
  * only the supervisor sees a crash the process itself cannot report.
  */
 import { readFile } from 'node:fs/promises';
-import { dispatchAction } from '../plugins/action.ts';
+import { dispatchAction, isStoppable } from '../plugins/action.ts';
 import { loadEntrypoint } from '../plugins/entrypoint.ts';
-import { ExecutionError } from '../plugins/errors.ts';
+import { ExecutionError, isRunStopped, RunStoppedError } from '../plugins/errors.ts';
 import { runtimeContext } from './runtime.ts';
 
 export const RESULT_START = '__SYNAPSE_RESULT_START__';
 export const RESULT_END = '__SYNAPSE_RESULT_END__';
 /** Params JSON of this length or more goes through a file: environments have size limits. */
 export const PARAMS_ENV_LIMIT = 32_000;
+
+/** The exit code of a stopped run: what a process ended by SIGTERM reports (128 + 15). */
+export const STOPPED_EXIT_CODE = 143;
 
 type Env = Record<string, string | undefined>;
 
@@ -89,10 +92,20 @@ export async function runEntrypoint(env: Env = process.env): Promise<number> {
     if (!entrypoint) throw new ExecutionError('SYNAPSE_ACTION_ENTRYPOINT not set');
     const params = await readParams(env);
     const action = await loadEntrypoint(entrypoint, process.cwd());
-    const ctx = runtimeContext(env, env.SYNAPSE_JOB_ID ?? env.RAY_JOB_ID ?? null);
-    // A stop (SIGTERM) still sends the logs the job has queued.
-    const onStop = () => void ctx.logger.finish().finally(() => process.exit(143));
-    process.once('SIGTERM', onStop);
+    // A stop (the supervisor's SIGTERM, Ctrl-C's SIGINT) reaches the action as `ctx.signal`. A
+    // `stoppable` action ends by itself between units of work (the supervisor kills it if that
+    // takes longer than its grace period); any other ends at once. Either way, and on a second
+    // signal, the logs the job has queued still go out.
+    const stop = new AbortController();
+    const ctx = runtimeContext(env, env.SYNAPSE_JOB_ID ?? env.RAY_JOB_ID ?? null, { signal: stop.signal });
+    const waitForAction = isStoppable(action);
+    const onStop = (signal: NodeJS.Signals) => {
+      const first = !stop.signal.aborted;
+      if (first) stop.abort(new RunStoppedError(`The run was stopped by ${signal}`));
+      if (!first || !waitForAction) void ctx.logger.finish().finally(() => process.exit(STOPPED_EXIT_CODE));
+    };
+    process.on('SIGTERM', onStop);
+    process.on('SIGINT', onStop);
     try {
       const result = await dispatchAction(action, params, ctx);
       const payload = resultPayload(result);
@@ -108,10 +121,16 @@ export async function runEntrypoint(env: Env = process.env): Promise<number> {
       }
     } finally {
       process.off('SIGTERM', onStop);
+      process.off('SIGINT', onStop);
       await ctx.logger.finish();
     }
     return 0;
   } catch (err) {
+    // Stopped: no result and no failure; the supervisor records the job as STOPPED.
+    if (isRunStopped(err)) {
+      await write(process.stderr, `STOPPED: ${(err as Error).message}\n`);
+      return STOPPED_EXIT_CODE;
+    }
     const error = err instanceof Error ? err : new Error(String(err));
     await write(process.stderr, `ERROR: ${error.name}: ${error.message}\n`);
     return 1;

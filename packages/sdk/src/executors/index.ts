@@ -5,7 +5,7 @@ import { createRunClient, loadCredentials } from '../clients/credentials.ts';
 import { PluginDiscovery } from '../plugins/discovery.ts';
 import type { ActionExport } from '../plugins/entrypoint.ts';
 import { EXECUTION_MODES, type ExecutionMode } from '../plugins/enums.ts';
-import { PluginError } from '../plugins/errors.ts';
+import { PluginError, RunStoppedError } from '../plugins/errors.ts';
 import { JobExecutor, type JobExecutorOptions, type SubmitOptions } from './job.ts';
 import { LocalExecutor, type LocalExecutorOptions } from './local.ts';
 import { RayJobExecutor, type RayJobExecutorOptions } from './ray/executor.ts';
@@ -166,5 +166,24 @@ export async function runPlugin(
       })
     : new JobExecutor({ ...executorOptions, client, env, workingDir });
   const id = await executor.submit(entrypoint, params, { jobId, onOutput });
-  return wait ? executor.wait(id, { timeoutSeconds: Number.POSITIVE_INFINITY }) : id;
+  return wait ? waitForJob(executor, id, options.signal) : id;
+}
+
+/** The job's result; aborting `signal` stops the job (once) and ends with a `RunStoppedError`. */
+async function waitForJob(
+  executor: Pick<JobExecutor, 'wait' | 'stop'>,
+  id: string,
+  signal: AbortSignal | undefined,
+): Promise<unknown> {
+  const stop = () => void executor.stop(id).catch(() => {});
+  if (signal?.aborted) stop();
+  signal?.addEventListener('abort', stop, { once: true });
+  try {
+    return await executor.wait(id, { timeoutSeconds: Number.POSITIVE_INFINITY });
+  } catch (err) {
+    if (signal?.aborted) throw new RunStoppedError(`Job ${id} was stopped`, { job_id: id }, { cause: err });
+    throw err;
+  } finally {
+    signal?.removeEventListener('abort', stop);
+  }
 }

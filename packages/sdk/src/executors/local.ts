@@ -3,7 +3,7 @@ import { AgentClient } from '../clients/agent/index.ts';
 import type { BackendClient } from '../clients/backend/index.ts';
 import { createRunClient } from '../clients/credentials.ts';
 import { dispatchAction } from '../plugins/action.ts';
-import { ExecutionError } from '../plugins/errors.ts';
+import { ExecutionError, isRunStopped } from '../plugins/errors.ts';
 import type { BaseLogger } from '../plugins/logging/base.ts';
 import { type EnvVars, runtimeContext } from './runtime.ts';
 
@@ -15,6 +15,8 @@ export interface LocalExecutorOptions {
   agentClient?: AgentClient | null;
   /** Finished after the run; by default a new JobLogger or ConsoleLogger per run. */
   logger?: BaseLogger;
+  /** Stops the run: the action sees it as `ctx.signal` and ends with a `RunStoppedError`. */
+  signal?: AbortSignal;
 }
 
 export class LocalExecutor {
@@ -33,15 +35,18 @@ export class LocalExecutor {
 
   /** Runs an action export (class, `defineAction` function or plain function) with raw params. */
   async execute(action: unknown, params: unknown = {}): Promise<unknown> {
-    const { jobId = null, logger } = this.#options;
+    const { jobId = null, logger, signal } = this.#options;
     const ctx = runtimeContext(this.#vars, jobId, {
       client: this.#client,
       agentClient: this.#agentClient,
       logger,
+      signal,
     });
     try {
       return await dispatchAction(action, params, ctx);
     } catch (err) {
+      // A stop is not a failure of the action: the caller sees it as it is.
+      if (isRunStopped(err)) throw err;
       throw new ExecutionError(
         `Action execution failed: ${(err as Error)?.message ?? err}`,
         {},

@@ -149,6 +149,9 @@ export class ProcessBackend implements JobBackend {
       // The IPC channel ties the job to this process: the entrypoint exits when it closes, so a
       // supervisor that dies (even by SIGKILL) leaves no orphan running unfollowed.
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      // Its own process group: a terminal's Ctrl-C reaches the supervisor alone, which stops the
+      // job once (SIGTERM), instead of the job seeing both the SIGINT and then that SIGTERM.
+      detached: true,
     });
     const job = new ProcessJob(child, this.#options.maxLogBytes, onOutput);
     this.#jobs.set(jobId, job);
@@ -173,10 +176,17 @@ export class ProcessBackend implements JobBackend {
     return this.#job(jobId).finished;
   }
 
-  /** SIGTERM, then SIGKILL after the grace period; resolves once the process is gone. */
+  /**
+   * SIGTERM, then SIGKILL after the grace period; resolves once the process is gone. Asking
+   * again while it stops only waits: a second SIGTERM would cut short the job's own clean stop.
+   */
   async stop(jobId: string): Promise<boolean> {
     const job = this.#job(jobId);
     if (TERMINAL.has(job.status)) return false;
+    if (job.stopping) {
+      await job.finished;
+      return false;
+    }
     job.stopping = true;
     job.child.kill('SIGTERM');
     const kill = setTimeout(() => job.child.kill('SIGKILL'), this.#options.stopGraceMs);

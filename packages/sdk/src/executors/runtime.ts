@@ -17,6 +17,8 @@ export interface RuntimeOverrides {
   client?: BackendClient | null;
   agentClient?: AgentClient | null;
   logger?: BaseLogger;
+  /** The run's stop signal (`ctx.signal`). */
+  signal?: AbortSignal;
 }
 
 /** The action's `ctx.env`: the variables that are set. */
@@ -29,5 +31,6 @@ export function runtimeContext(vars: EnvVars, jobId: string | null, overrides: R
   const client = overrides.client !== undefined ? overrides.client : createRunClient(vars);
   const agentClient = overrides.agentClient !== undefined ? overrides.agentClient : AgentClient.fromEnv(vars);
   const logger = overrides.logger ?? (jobId && client ? new JobLogger(client, jobId) : new ConsoleLogger());
-  return new RuntimeContext({ logger, env: pluginEnvironment(vars), jobId, client, agentClient });
+  const { signal } = overrides;
+  return new RuntimeContext({ logger, env: pluginEnvironment(vars), jobId, client, agentClient, signal });
 }

@@ -11,7 +11,13 @@ import type { PluginEnvironment } from './environment.ts';
 import { RuntimeError } from './errors.ts';
 import { declareProportions } from './logging/job.ts';
 import { validateParams } from './params.ts';
-import { BaseStepContext, Orchestrator, StepRegistry } from './steps/index.ts';
+import {
+  BaseStepContext,
+  Orchestrator,
+  type OrchestratorResult,
+  type StepHooks,
+  StepRegistry,
+} from './steps/index.ts';
 
 export interface SchemaContext {
   client: BackendClient | null;
@@ -31,6 +37,7 @@ export interface ActionClass<A extends BaseAction<any, any, any> = BaseAction<an
   resultSchema?: ZodType;
   progressCategories?: Record<string, { proportion: number }>;
   metricsCategories?: Record<string, Record<string, number>>;
+  stoppable?: boolean;
   dispatch(rawParams: unknown, ctx: RuntimeContext): Promise<unknown>;
 }
 
@@ -54,6 +61,11 @@ export abstract class BaseAction<
   static resultSchema?: ZodType;
   static progressCategories?: Record<string, { proportion: number }>;
   static metricsCategories?: Record<string, Record<string, number>>;
+  /**
+   * The action ends by itself soon after `ctx.signal` aborts (it checks it between units of work),
+   * so a stopped job waits for it to end cleanly; any other action's job process exits at once.
+   */
+  static stoppable?: boolean;
 
   /** The progress category the orchestrator reports overall step progress under. */
   protected stepProgressCategory?: string;
@@ -86,10 +98,26 @@ export abstract class BaseAction<
     this.setupSteps?.(registry);
     if (!registry.hasSteps()) return this.execute();
     const context = this.createContext();
-    const orchestrator = new Orchestrator(registry, context, (current, total) =>
-      this.setProgress(current, total, this.stepProgressCategory),
-    );
-    const result = await orchestrator.execute();
+    const orchestrator = new Orchestrator(registry, context, {
+      onProgress: (current, total) => this.onStepProgress(current, total),
+      hooks: this.stepHooks(context),
+      signal: this.ctx.signal,
+    });
+    return this.stepResult(await orchestrator.execute(), context);
+  }
+
+  /** Observers of the steps (e.g. a message per step); none by default. */
+  protected stepHooks(_context: C): StepHooks<C> {
+    return {};
+  }
+
+  /** Overall step progress (0..100 by the steps' weights), reported under `stepProgressCategory`. */
+  protected onStepProgress(current: number, total: number): void {
+    this.setProgress(current, total, this.stepProgressCategory);
+  }
+
+  /** The result of a completed workflow: the orchestrator's summary plus `getStepResultExtras`. */
+  protected stepResult(result: OrchestratorResult, context: C): R {
     return { ...result, ...this.getStepResultExtras(context) } as R;
   }
 
@@ -186,6 +214,8 @@ export interface ActionMeta {
   params?: ZodType;
   result?: ZodType;
   category?: PluginCategory;
+  /** As `BaseAction.stoppable`: the function ends by itself once `ctx.signal` aborts. */
+  stoppable?: boolean;
 }
 
 export type FunctionAction<P = any, R = unknown> = ((params: P, ctx: RuntimeContext) => R | Promise<R>) & {
@@ -206,6 +236,12 @@ export function isActionClass(value: unknown): value is ActionClass {
 
 export function isFunctionAction(value: unknown): value is FunctionAction {
   return typeof value === 'function' && 'actionMeta' in value;
+}
+
+/** Whether an action export declares that it ends by itself on a stop (`stoppable`). */
+export function isStoppable(target: unknown): boolean {
+  if (isActionClass(target)) return target.stoppable === true;
+  return isFunctionAction(target) && target.actionMeta.stoppable === true;
 }
 
 /** Runs any action export: a BaseAction class, a defineAction function, or a plain `(params, ctx)` function. */

@@ -6,6 +6,7 @@ import type { AgentClient } from '../clients/agent/index.ts';
 import type { BackendClient } from '../clients/backend/index.ts';
 import type { LogLevel, MessageContext } from './enums.ts';
 import { PluginEnvironment } from './environment.ts';
+import { RunStoppedError } from './errors.ts';
 import { resolveLogMessage } from './log-messages.ts';
 import type { BaseLogger } from './logging/base.ts';
 import { NoOpLogger } from './logging/noop.ts';
@@ -19,6 +20,8 @@ export interface RuntimeContextInit {
   agentClient?: AgentClient | null;
   checkpoint?: { category: string; path: string } | null;
   actionName?: string | null;
+  /** Aborted when the run is asked to stop (platform stop, Ctrl-C, SIGTERM); default: never. */
+  signal?: AbortSignal;
 }
 
 export interface TrialsData {
@@ -37,6 +40,12 @@ export class RuntimeContext {
   agentClient: AgentClient | null;
   checkpoint: { category: string; path: string } | null;
   actionName: string | null;
+  /**
+   * Aborted when the run should stop. The executor owns it: the job entrypoint aborts it on
+   * SIGTERM/SIGINT, `LocalExecutor` takes one. Long actions check it between units of work and
+   * end with a `RunStoppedError`; an action that ignores it runs to its end (or until killed).
+   */
+  readonly signal: AbortSignal;
 
   constructor(init: RuntimeContextInit = {}) {
     this.logger = init.logger ?? new NoOpLogger();
@@ -46,6 +55,12 @@ export class RuntimeContext {
     this.agentClient = init.agentClient ?? null;
     this.checkpoint = init.checkpoint ?? null;
     this.actionName = init.actionName ?? null;
+    this.signal = init.signal ?? new AbortController().signal;
+  }
+
+  /** Throws a `RunStoppedError` when the run was asked to stop: a check between units of work. */
+  throwIfStopped(): void {
+    if (this.signal.aborted) throw new RunStoppedError(undefined, {}, { cause: this.signal.reason });
   }
 
   /** An INFO event with its data (and an optional file, a local path sent as a data URI). */

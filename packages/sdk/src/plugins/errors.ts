@@ -26,3 +26,22 @@ export class RuntimeError extends Error {
     this.name = 'RuntimeError';
   }
 }
+
+/**
+ * A run ended early because it was asked to stop (a platform stop, Ctrl-C, SIGTERM reaching the
+ * run's `AbortSignal`): not a failure of the action, so callers can tell the two apart.
+ */
+export class RunStoppedError extends PluginError {
+  constructor(
+    message = 'The run was stopped',
+    details: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, details, options);
+  }
+}
+
+/** Whether `err` is a stop, also from another copy of the SDK (checked by name). */
+export function isRunStopped(err: unknown): boolean {
+  return err instanceof Error && err.name === 'RunStoppedError';
+}

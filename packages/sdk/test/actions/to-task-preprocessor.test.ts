@@ -7,7 +7,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BaseLogger, PreAnnotationToTaskFailed, RuntimeContext, ToTaskAction } from '../../src/index.ts';
+import {
+  BaseLogger,
+  PreAnnotationToTaskFailed,
+  RunStoppedError,
+  RuntimeContext,
+  ToTaskAction,
+} from '../../src/index.ts';
 import type { LoggerRecord } from '../../src/plugins/logging/index.ts';
 import { useDevServer } from '../helpers.ts';
 import { publishPreProcessor } from '../serve-plugins.ts';
@@ -90,6 +96,37 @@ function inferenceParams(project: number, preProcessor: number, extra: Record<st
 }
 
 describe('ToTask inference: the pre-processor never starts', () => {
+  it('a stop while it waits for the pre-processor ends the wait at once: stopped at method_validation', async () => {
+    const { project } = await projectWithTasks(['dog']);
+    const release = await publish('never-ready', BROKEN);
+    const stop = new AbortController();
+    // Stopped as soon as the deployment has started; the poll interval is far longer than any test.
+    class StopOnDeploy extends Recorder {
+      protected override write(record: LoggerRecord): void {
+        super.write(record);
+        if (
+          record.kind === 'log' &&
+          (record.data as { content?: string }).content?.startsWith('Pre-processor deployment')
+        )
+          stop.abort(new Error('stop pressed'));
+      }
+    }
+    const logger = new StopOnDeploy();
+    const action = new ToTaskAction({
+      run: new RuntimeContext({ client: h.client, logger, signal: stop.signal }),
+      params: inferenceParams(project, release.id),
+      options: { preProcessorPollIntervalSeconds: 3600, preProcessorTimeoutSeconds: 7200 },
+    });
+    const err = await action.start().catch((e) => e);
+    expect(err).toBeInstanceOf(RunStoppedError);
+    expect(err.message).toBe('The run was stopped while waiting for the pre-processor');
+    const messages = logger.messages().map((m) => m.content);
+    expect(messages.slice(-2)).toEqual([
+      'ToTask action stopped at step method_validation. Success: 0, Failed: 0, Not processed: 0',
+      'Plugin run is complete.',
+    ]);
+    expect(messages.some((m) => m.startsWith('Waiting for pre-processor'))).toBe(false);
+  });
   it('fails with "Pre-processor not active" after the timeout and rolls back the completed steps', async () => {
     const { project, tasks } = await projectWithTasks(['cat']);
     const release = await publish('broken-model', BROKEN);

@@ -314,6 +314,37 @@ const PRE_PROCESSOR_CONFIG = {
   },
 };
 
+describe('ToTaskAction: steps on the Orchestrator (#13 item 5)', () => {
+  it('declares a weight per step; the overall progress rises with each completed step and reaches 100', async () => {
+    const { collection, project } = await collectionAndProject();
+    const { unit } = await unitWith(collection, JSON.stringify(annotation('w')), 'weights');
+    await tasksFor(project, [unit]);
+    const { logger, run } = makeRun();
+    const seen: Array<[number, string]> = [];
+    // A subclass that reports the step-weighted progress (ToTask itself keeps the per-task one).
+    class Watched extends ToTaskAction {
+      protected override onStepProgress(current: number, total: number): void {
+        seen.push([(current / total) * 100, logger.messages().at(-1)!]);
+      }
+    }
+    const result = await new Watched({ run, params: params(project) }).start();
+    expect(result).toMatchObject({ status: 'SUCCEEDED', total_tasks: 1, success_count: 1 });
+    const steps = [
+      'project_validation',
+      'method_determination',
+      'method_validation',
+      'task_validation',
+      'processing_initialization',
+      'task_processing',
+      'finalization',
+    ];
+    // After each step, in order: 5, +1, +10, +5, +1, +75 (the task loop), +3.
+    expect(seen).toEqual(
+      [5, 6, 16, 21, 22, 97, 100].map((p, i) => [p, `Completed workflow step: ${steps[i]}`]),
+    );
+  });
+});
+
 describe('ToTaskAction: inference method', () => {
   it('deploys the pre-processor when not RUNNING, then annotates each task from its inference', async () => {
     const { collection, project } = await collectionAndProject();

@@ -5,7 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { LocalExecutor, runPlugin } from '../../src/index.ts';
 import { BaseAction, defineAction } from '../../src/plugins/action.ts';
-import { ExecutionError, PluginError, PluginValidationError } from '../../src/plugins/errors.ts';
+import type { RuntimeContext } from '../../src/plugins/context.ts';
+import {
+  ExecutionError,
+  PluginError,
+  PluginValidationError,
+  RunStoppedError,
+} from '../../src/plugins/errors.ts';
 import { BaseLogger, type LoggerRecord } from '../../src/plugins/logging/base.ts';
 import { failure, writePlugin } from './fixtures.ts';
 
@@ -24,6 +30,41 @@ class Greet extends BaseAction<{ name: string }> {
     return { greeting: `${this.env.getStr('GREETING')} ${this.params.name}`, jobId: this.jobId };
   }
 }
+
+describe('LocalExecutor: stopping a run (#13 item 9)', () => {
+  it('hands its signal to a plain action as ctx.signal; the action stops between units and the stop comes back as is', async () => {
+    const stop = new AbortController();
+    const done: number[] = [];
+    // A plain function action: it checks the signal before each unit of work.
+    const countUp = async (_params: unknown, ctx: RuntimeContext) => {
+      for (let unit = 1; unit <= 10; unit++) {
+        ctx.throwIfStopped();
+        done.push(unit);
+        if (unit === 3) stop.abort(new Error('stopped by the user'));
+        await Promise.resolve();
+      }
+      return { done: done.length };
+    };
+    const logger = new MemoryLogger();
+    const executor = new LocalExecutor({ client: null, agentClient: null, logger, signal: stop.signal });
+    const err = await failure(executor.execute(countUp, {}));
+    expect(err).toBeInstanceOf(RunStoppedError);
+    expect(err.cause).toEqual(new Error('stopped by the user'));
+    expect(done).toEqual([1, 2, 3]);
+    // The logger was still finished.
+    expect(() => logger.info('late')).toThrow('Cannot log to a finished logger');
+  });
+
+  it('gives a run without a signal one that never aborts', async () => {
+    const seen = await new LocalExecutor({ client: null, agentClient: null }).execute(
+      (_params: unknown, ctx: RuntimeContext) => ({
+        aborted: ctx.signal.aborted,
+        isSignal: ctx.signal instanceof AbortSignal,
+      }),
+    );
+    expect(seen).toEqual({ aborted: false, isSignal: true });
+  });
+});
 
 describe('LocalExecutor', () => {
   it('runs an action in this process with the executor env and finishes the logger', async () => {

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { RuntimeContext } from '../../src/plugins/context.ts';
-import { RuntimeError } from '../../src/plugins/errors.ts';
+import { RunStoppedError, RuntimeError } from '../../src/plugins/errors.ts';
 import { BaseLogger, type LoggerRecord } from '../../src/plugins/logging/index.ts';
 import {
   BaseStep,
   BaseStepContext,
   LoggingStep,
   Orchestrator,
+  StepFailedError,
   StepRegistry,
   StepResult,
   TimingStep,
@@ -328,5 +329,123 @@ describe('step wrappers', () => {
     );
     const err = await failure(failing.orchestrator.execute());
     expect(err.message).toBe("Step 'check' failed: No files to upload");
+  });
+});
+
+describe('Orchestrator: hooks, rollback actions and stops (#13 items 5, 9)', () => {
+  /** The hooks write into the journal, so their order against the steps shows. */
+  const hooks = (journal: string[]) => ({
+    onStepStart: (step: BaseStep) => void journal.push(`start ${step.name}`),
+    onStepComplete: (step: BaseStep) => void journal.push(`done ${step.name}`),
+    onStepFailed: (step: BaseStep, error: unknown) => void journal.push(`failed ${step.name}: ${error}`),
+    onStopped: (step: BaseStep) => void journal.push(`stopped at ${step.name}`),
+    onRollbackError: (error: unknown, step: BaseStep | null) =>
+      void journal.push(`rollback error ${step?.name ?? 'action'}: ${(error as Error).message}`),
+  });
+
+  it('reports each step, then on a failure the rollbacks and the rollback actions, newest first', async () => {
+    const journal: string[] = [];
+    const context = new BaseStepContext(new RuntimeContext());
+    const registry = new StepRegistry();
+    const boom = new Error('boom');
+    registry.register(
+      new Step('a', journal, {
+        run: (ctx) => {
+          ctx.rollbackActions.push(() => journal.push('undo 1'));
+          ctx.rollbackActions.push(() => {
+            throw new Error('undo 2 broke');
+          });
+          return new StepResult();
+        },
+        rollback: () => {
+          throw new Error('a broke');
+        },
+      }),
+    );
+    registry.register(
+      new Step('b', journal, {
+        run: () => {
+          throw boom;
+        },
+      }),
+    );
+    registry.register(new Step('c', journal));
+    const err = await failure(new Orchestrator(registry, context, { hooks: hooks(journal) }).execute());
+    expect(err).toBeInstanceOf(StepFailedError);
+    expect([err.message, err.cause, (err as StepFailedError).step]).toEqual([
+      "Step 'b' failed: boom",
+      boom,
+      'b',
+    ]);
+    expect(journal).toEqual([
+      'start a',
+      'run a',
+      'done a',
+      'start b',
+      'run b',
+      'failed b: Error: boom',
+      'rollback b',
+      'rollback a',
+      'rollback error a: a broke',
+      'rollback error action: undo 2 broke',
+      'undo 1',
+    ]);
+    expect(context.errors).toEqual(["Rollback failed for step 'a'", 'Rollback action failed']);
+  });
+
+  it('stops between steps when the signal aborts: no further step runs, the ones that ran roll back', async () => {
+    const journal: string[] = [];
+    const stop = new AbortController();
+    const context = new BaseStepContext(new RuntimeContext({ signal: stop.signal }));
+    const registry = new StepRegistry();
+    const progress: number[] = [];
+    registry.register(new Step('a', journal, { weight: 0.25 }));
+    registry.register(
+      new Step('b', journal, {
+        weight: 0.25,
+        run: () => {
+          stop.abort(new Error('user pressed stop'));
+          return new StepResult();
+        },
+      }),
+    );
+    registry.register(new Step('c', journal, { weight: 0.5 }));
+    const orchestrator = new Orchestrator(registry, context, {
+      hooks: hooks(journal),
+      onProgress: (current) => progress.push(current),
+    });
+    const err = await failure(orchestrator.execute());
+    expect(err).toBeInstanceOf(RunStoppedError);
+    expect(err.message).toBe("The run was stopped at step 'c'");
+    expect(err.cause).toEqual(new Error('user pressed stop'));
+    expect(journal).toEqual([
+      'start a',
+      'run a',
+      'done a',
+      'start b',
+      'run b',
+      'done b',
+      'stopped at c',
+      'rollback b',
+      'rollback a',
+    ]);
+    expect(progress).toEqual([25, 50]);
+  });
+
+  it('a step that ends with a RunStoppedError is stopped, not failed', async () => {
+    const journal: string[] = [];
+    const context = new BaseStepContext(new RuntimeContext());
+    const registry = new StepRegistry();
+    const stopped = new RunStoppedError('stopped after 3 of 9 items');
+    registry.register(
+      new Step('a', journal, {
+        run: () => {
+          throw stopped;
+        },
+      }),
+    );
+    const err = await failure(new Orchestrator(registry, context, { hooks: hooks(journal) }).execute());
+    expect(err).toBe(stopped);
+    expect(journal).toEqual(['start a', 'run a', 'stopped at a', 'rollback a']);
   });
 });

@@ -13,6 +13,8 @@ export interface StepRuntimeContext {
   logMessage(content: string, context?: MessageContext): void;
   setProgress(current: number, total: number, category?: string): void;
   setMetrics(value: Record<string, unknown>, category?: string): void;
+  /** Aborted when the run is asked to stop; long steps check it between units of work. */
+  readonly signal?: AbortSignal;
 }
 
 export class BaseStepContext {
@@ -21,9 +23,21 @@ export class BaseStepContext {
   errors: string[] = [];
   /** The step being run (set by the orchestrator), or null outside a step. */
   currentStep: string | null = null;
+  /**
+   * Undo callbacks registered while steps run (e.g. by a converter), run newest first after the
+   * steps' own rollbacks when the workflow fails or stops.
+   */
+  rollbackActions: Array<() => unknown> = [];
+  #signal: AbortSignal | undefined;
 
   constructor(runtimeCtx: StepRuntimeContext) {
     this.runtimeCtx = runtimeCtx;
+  }
+
+  /** The run's stop signal (never aborted when the runtime context has none). */
+  get signal(): AbortSignal {
+    this.#signal ??= this.runtimeCtx.signal ?? new AbortController().signal;
+    return this.#signal;
   }
 
   log(event: string, data: Record<string, unknown> = {}, file?: string): void {

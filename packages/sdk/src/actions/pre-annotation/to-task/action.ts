@@ -5,8 +5,14 @@
 import { BaseAction, type SchemaContext } from '../../../plugins/action.ts';
 import { RuntimeContext } from '../../../plugins/context.ts';
 import type { PluginCategory } from '../../../plugins/enums.ts';
+import { isRunStopped } from '../../../plugins/errors.ts';
 import { validateParams } from '../../../plugins/params.ts';
-import { type BaseStep, StepRegistry, StepResult } from '../../../plugins/steps/index.ts';
+import {
+  type OrchestratorResult,
+  StepFailedError,
+  type StepHooks,
+  type StepRegistry,
+} from '../../../plugins/steps/index.ts';
 import { CATEGORY, ToTaskContext, type ToTaskFailure } from './context.ts';
 import { DefaultToTaskConverter, type ToTaskConverter } from './converter.ts';
 import { errorMessage, PreAnnotationToTaskFailed } from './errors.ts';
@@ -32,7 +38,8 @@ export interface ToTaskOptions {
   downloadTimeoutSeconds?: number;
   /** Largest annotation file the default converter accepts, in bytes (default 50 MiB). */
   maxDownloadBytes?: number;
-  sleep?: (ms: number) => Promise<void>;
+  /** Waits between pre-processor polls; given the run's stop signal, which may end the wait early. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 export interface ToTaskResult {
@@ -61,6 +68,8 @@ export class ToTaskAction extends BaseAction<ToTaskParams, ToTaskResult, ToTaskC
   static override paramsSchema = (v: SchemaContext) => toTaskParamsSchema(v);
   static override progressCategories = { [CATEGORY]: { proportion: 100 } };
   static override metricsCategories = { [CATEGORY]: { total: 0, success: 0, failed: 0, stand_by: 0 } };
+  /** A stop ends the run between tasks: the worker pool drains and the counts are kept. */
+  static override stoppable = true;
 
   readonly options: ToTaskOptions;
   /** Extra event emitted per failed task (the `add_task_data` alias sets it). */
@@ -118,8 +127,10 @@ export class ToTaskAction extends BaseAction<ToTaskParams, ToTaskResult, ToTaskC
     return data as object;
   }
 
+  /** A fresh context per run, kept as `context`. */
   override createContext(): ToTaskContext {
-    return new ToTaskContext(this.ctx, this.params);
+    this.#context = new ToTaskContext(this.ctx, this.params);
+    return this.#context;
   }
 
   /** The seven steps of §3, in order. Subclasses may insert or replace steps. */
@@ -143,6 +154,54 @@ export class ToTaskAction extends BaseAction<ToTaskParams, ToTaskResult, ToTaskC
     registry.register(new FinalizationStep());
   }
 
+  /** The step messages of §3 and the rollback reports of §9, around the Orchestrator's loop. */
+  protected override stepHooks(): StepHooks<ToTaskContext> {
+    const run = this.ctx;
+    return {
+      onStepStart: (step) => run.logMessageWithCode('STEP_STARTED', [step.name]),
+      onStepComplete: (step, _result, context) => {
+        context.stepsCompleted.push(step.name);
+        run.logMessageWithCode('STEP_COMPLETED', [step.name]);
+      },
+      onStepFailed: (step, error) => {
+        run.logMessageWithCode('STEP_FAILED', [step.name, errorMessage(error)]);
+        try {
+          run.setProgressFailed(CATEGORY);
+        } catch (progressError) {
+          run.logMessageWithCode('PROGRESS_UPDATE_FAILED', [errorMessage(progressError)]);
+        }
+      },
+      // Before the rollback, which resets the in-memory counters.
+      onStopped: (step, context) => {
+        const { success, failed, stand_by } = context.metrics;
+        run.logMessageWithCode('TO_TASK_STOPPED', [step.name, success, failed, stand_by]);
+      },
+      onRollbackError: (error, step) => {
+        if (step) run.logMessageWithCode('ROLLBACK_FAILED', [step.name, errorMessage(error)]);
+        else run.logMessageWithCode('ROLLBACK_ACTION_FAILED', [errorMessage(error)]);
+      },
+    };
+  }
+
+  /**
+   * ToTask's progress on the wire is per task under `annotate_task_data` (§3 steps 5–7), so the
+   * step-weighted progress is not sent; a subclass may report it elsewhere.
+   */
+  protected override onStepProgress(_current: number, _total: number): void {}
+
+  protected override stepResult(_summary: OrchestratorResult, context: ToTaskContext): ToTaskResult {
+    const { total, success, failed } = context.metrics;
+    return {
+      status: 'SUCCEEDED',
+      message: TO_TASK_SUCCESS_MESSAGE,
+      total_tasks: total,
+      success_count: success,
+      failed_count: failed,
+      failures: context.failures,
+    };
+  }
+
+  /** §1: the framework's `run()` and `execute()` are `start()`. */
   override run(): Promise<ToTaskResult> {
     return this.start();
   }
@@ -151,6 +210,7 @@ export class ToTaskAction extends BaseAction<ToTaskParams, ToTaskResult, ToTaskC
     return this.start();
   }
 
+  /** Validates the params unless `dispatch` did, then runs the steps with the messages of §3. */
   async start(): Promise<ToTaskResult> {
     const ctx = this.ctx as RuntimeContext | undefined;
     if (!(ctx instanceof RuntimeContext) || this.#rawParams === undefined || this.#rawParams === null) {
@@ -164,10 +224,12 @@ export class ToTaskAction extends BaseAction<ToTaskParams, ToTaskResult, ToTaskC
     try {
       ctx.logMessageWithCode('TO_TASK_STARTED');
       try {
-        const result = await this.#runWorkflow();
+        const result = await this.#runSteps();
         ctx.logMessageWithCode('TO_TASK_COMPLETED');
         return result;
       } catch (err) {
+        // A stop was reported by `onStopped`; the executor ends the job STOPPED.
+        if (isRunStopped(err)) throw err;
         if (err instanceof PreAnnotationToTaskFailed) {
           ctx.logMessageWithCode('TO_TASK_FAILED', [err.message]);
           throw err;
@@ -181,75 +243,20 @@ export class ToTaskAction extends BaseAction<ToTaskParams, ToTaskResult, ToTaskC
     }
   }
 
-  async #runWorkflow(): Promise<ToTaskResult> {
-    const context = this.createContext();
-    this.#context = context;
-    const registry = new StepRegistry<ToTaskContext>();
-    this.setupSteps(registry);
-    const ran: BaseStep<ToTaskContext>[] = [];
-    const results = new Map<BaseStep<ToTaskContext>, StepResult>();
+  /** The Orchestrator's run (BaseAction); a step's own `PreAnnotationToTaskFailed` is the failure (§3). */
+  async #runSteps(): Promise<ToTaskResult> {
     try {
-      for (const step of registry.getSteps()) {
-        ran.push(step);
-        context.currentStep = step.name;
-        this.ctx.logMessageWithCode('STEP_STARTED', [step.name]);
-        try {
-          const result = await step.execute(context);
-          context.stepResults.push(result);
-          results.set(step, result);
-        } catch (err) {
-          this.ctx.logMessageWithCode('STEP_FAILED', [step.name, errorMessage(err)]);
-          throw err;
-        }
-        context.stepsCompleted.push(step.name);
-        this.ctx.logMessageWithCode('STEP_COMPLETED', [step.name]);
-      }
+      return await super.run();
     } catch (err) {
-      try {
-        this.ctx.setProgressFailed(CATEGORY);
-      } catch (progressError) {
-        this.ctx.logMessageWithCode('PROGRESS_UPDATE_FAILED', [errorMessage(progressError)]);
-      }
-      await this.#rollback(context, ran, results);
-      if (err instanceof PreAnnotationToTaskFailed) throw err;
+      if (!(err instanceof StepFailedError)) throw err;
+      const cause = err.cause ?? err;
+      if (cause instanceof PreAnnotationToTaskFailed) throw cause;
+      const completed = this.#context?.stepsCompleted.length ?? 0;
       throw new PreAnnotationToTaskFailed(
-        `Workflow failed at step ${context.stepsCompleted.length}: ${errorMessage(err)}`,
+        `Workflow failed at step ${completed}: ${errorMessage(cause)}`,
         {},
-        { cause: err },
+        { cause },
       );
-    } finally {
-      context.currentStep = null;
-    }
-    const { total, success, failed } = context.metrics;
-    return {
-      status: 'SUCCEEDED',
-      message: TO_TASK_SUCCESS_MESSAGE,
-      total_tasks: total,
-      success_count: success,
-      failed_count: failed,
-      failures: context.failures,
-    };
-  }
-
-  /** Completed steps and the failing one, newest first (D31), then the rollback actions in reverse. */
-  async #rollback(
-    context: ToTaskContext,
-    ran: BaseStep<ToTaskContext>[],
-    results: Map<BaseStep<ToTaskContext>, StepResult>,
-  ): Promise<void> {
-    for (const step of ran.toReversed()) {
-      try {
-        await step.rollback(context, results.get(step) ?? new StepResult({ success: false }));
-      } catch (err) {
-        this.ctx.logMessageWithCode('ROLLBACK_FAILED', [step.name, errorMessage(err)]);
-      }
-    }
-    for (const action of context.rollbackActions.toReversed()) {
-      try {
-        await action();
-      } catch (err) {
-        this.ctx.logMessageWithCode('ROLLBACK_ACTION_FAILED', [errorMessage(err)]);
-      }
     }
   }
 }

@@ -43,8 +43,6 @@ export class ToTaskContext extends BaseStepContext {
   downloadRules: HostRule[] | null = null;
   /** Local paths deleted when `task_processing` is rolled back. */
   tempFiles: string[] = [];
-  /** Run in reverse order after the step rollbacks. */
-  rollbackActions: Array<() => unknown> = [];
   /** Names of the steps that completed, in order. */
   stepsCompleted: string[] = [];
 

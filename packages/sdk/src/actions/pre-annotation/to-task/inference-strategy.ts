@@ -4,6 +4,7 @@
  * task's primary image goes through the pre-processor's `inference` action.
  */
 import { ClientError, ClientTimeoutError } from '../../../clients/errors.ts';
+import { RunStoppedError } from '../../../plugins/errors.ts';
 import type { ToTaskContext } from './context.ts';
 import type { ToTaskConverter } from './converter.ts';
 import { CriticalError, errorMessage, PreAnnotationToTaskFailed } from './errors.ts';
@@ -14,7 +15,8 @@ export interface InferenceOptions {
   preProcessorPollIntervalSeconds?: number;
   preProcessorTimeoutSeconds?: number;
   inferenceTimeoutSeconds?: number;
-  sleep?: (ms: number) => Promise<void>;
+  /** Given the run's stop signal: a stop may end the wait early. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 export const DEFAULT_POLL_INTERVAL_SECONDS = 10;
@@ -29,7 +31,20 @@ const notFound = (detail: string, cause?: unknown) =>
 const notActive = (detail: string, cause?: unknown) =>
   new PreAnnotationToTaskFailed(`Pre-processor not active: ${detail}`, {}, cause ? { cause } : undefined);
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or less when the run is stopped meanwhile. */
+function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    // An aborted signal fires no more events.
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
 
 /** `required_cpu_count ?? num_cpus ?? 1`, `required_gpu_count ?? num_gpus ?? 0.1` (explicit 0 kept). */
 export function preProcessorResources(config: Record<string, any>): { num_cpus: number; num_gpus: number } {
@@ -95,7 +110,17 @@ export async function ensurePreProcessorReady(
   const sleep = options.sleep ?? defaultSleep;
   let elapsed = 0;
   while (elapsed < timeout) {
-    await sleep(interval * 1000);
+    await sleep(interval * 1000, ctx.signal);
+    // A stop ends the wait; the deployment started stays, as after a failure (§9).
+    if (ctx.signal.aborted) {
+      throw new RunStoppedError(
+        'The run was stopped while waiting for the pre-processor',
+        {},
+        {
+          cause: ctx.signal.reason,
+        },
+      );
+    }
     // To the millisecond, so fractional intervals add up without float noise (0.30000000000000004).
     elapsed = Math.round((elapsed + interval) * 1000) / 1000;
     const ready = await isRunning(ctx, code).catch(() => false);

@@ -6,6 +6,11 @@ export const TO_TASK_MESSAGES: Record<string, LogMessageTemplate> = {
   TO_TASK_STARTED: { template: 'ToTask action started.', level: 'info' },
   TO_TASK_COMPLETED: { template: 'ToTask action completed successfully.', level: 'success' },
   TO_TASK_FAILED: { template: 'ToTask action failed: {}', level: 'danger' },
+  // A stop is not a failure: the counts say what was done; untouched tasks stay as they were.
+  TO_TASK_STOPPED: {
+    template: 'ToTask action stopped at step {}. Success: {}, Failed: {}, Not processed: {}',
+    level: 'warning',
+  },
   STEP_STARTED: { template: 'Starting workflow step: {}', level: 'info' },
   STEP_COMPLETED: { template: 'Completed workflow step: {}', level: 'info' },
   STEP_FAILED: { template: 'Failed workflow step {}: {}', level: 'danger' },

@@ -1,4 +1,8 @@
-/** The seven ToTask workflow steps (to-task.md §3), each with its rollback (§9). */
+/**
+ * The seven ToTask workflow steps (to-task.md §3), each with its rollback (§9) and its declared
+ * share of the workflow (`progressWeight`, summing to 1), which the Orchestrator turns into
+ * overall progress: the task loop is nearly all the work.
+ */
 import { rm } from 'node:fs/promises';
 import {
   AllowedHostError,
@@ -6,6 +10,7 @@ import {
   originRule,
   parseHostRules,
 } from '../../../clients/safe-fetch/index.ts';
+import { RunStoppedError } from '../../../plugins/errors.ts';
 import { BaseStep, StepResult } from '../../../plugins/steps/index.ts';
 import { CATEGORY, type ToTaskContext } from './context.ts';
 import type { ToTaskConverter } from './converter.ts';
@@ -31,16 +36,14 @@ const isObject = (v: unknown): v is Record<string, any> =>
 const fail = (message: string, cause?: unknown) =>
   new PreAnnotationToTaskFailed(message, {}, cause === undefined ? undefined : { cause });
 
-abstract class ToTaskStep extends BaseStep<ToTaskContext> {
-  get progressWeight(): number {
-    return 1 / 7;
-  }
-}
-
 /** Step 1: the project and its data collection. */
-export class ProjectValidationStep extends ToTaskStep {
+export class ProjectValidationStep extends BaseStep<ToTaskContext> {
   get name() {
     return 'project_validation';
+  }
+
+  get progressWeight() {
+    return 0.05;
   }
 
   async execute(ctx: ToTaskContext): Promise<StepResult> {
@@ -77,9 +80,13 @@ export class ProjectValidationStep extends ToTaskStep {
 }
 
 /** Step 2: `file` or `inference`. */
-export class MethodDeterminationStep extends ToTaskStep {
+export class MethodDeterminationStep extends BaseStep<ToTaskContext> {
   get name() {
     return 'method_determination';
+  }
+
+  get progressWeight() {
+    return 0.01;
   }
 
   execute(ctx: ToTaskContext): StepResult {
@@ -113,13 +120,17 @@ export function downloadRules(ctx: ToTaskContext): HostRule[] {
 }
 
 /** Step 3: the target specification exists (file) or the pre-processor is running (inference, D7). */
-export class MethodValidationStep extends ToTaskStep {
+export class MethodValidationStep extends BaseStep<ToTaskContext> {
   constructor(readonly options: InferenceOptions = {}) {
     super();
   }
 
   get name() {
     return 'method_validation';
+  }
+
+  get progressWeight() {
+    return 0.1; // may deploy the pre-processor and wait for it
   }
 
   async execute(ctx: ToTaskContext): Promise<StepResult> {
@@ -160,9 +171,13 @@ function splitLimit(taskFilters: Record<string, unknown>): [Record<string, unkno
 }
 
 /** Step 4: the ids of the tasks matching `task_filters`. */
-export class TaskValidationStep extends ToTaskStep {
+export class TaskValidationStep extends BaseStep<ToTaskContext> {
   get name() {
     return 'task_validation';
+  }
+
+  get progressWeight() {
+    return 0.05;
   }
 
   async execute(ctx: ToTaskContext): Promise<StepResult> {
@@ -210,9 +225,13 @@ function publishProgress(ctx: ToTaskContext, current: number, total: number): vo
 }
 
 /** Step 5: metrics and progress at 0. */
-export class ProcessingInitializationStep extends ToTaskStep {
+export class ProcessingInitializationStep extends BaseStep<ToTaskContext> {
   get name() {
     return 'processing_initialization';
+  }
+
+  get progressWeight() {
+    return 0.01;
   }
 
   execute(ctx: ToTaskContext): StepResult {
@@ -238,13 +257,17 @@ export interface TaskProcessingOptions {
 }
 
 /** Step 6: every task, at most `concurrency` at a time; counters, progress and failures stay exact. */
-export class TaskProcessingStep extends ToTaskStep {
+export class TaskProcessingStep extends BaseStep<ToTaskContext> {
   constructor(readonly options: TaskProcessingOptions) {
     super();
   }
 
   get name() {
     return 'task_processing';
+  }
+
+  get progressWeight() {
+    return 0.75; // nearly all the work: one unit per task
   }
 
   async processTask(ctx: ToTaskContext, taskId: number): Promise<TaskOutcome> {
@@ -275,8 +298,10 @@ export class TaskProcessingStep extends ToTaskStep {
     let lastConnectionError = '';
     const maxConnectionFailures = ctx.params.max_connection_failures ?? DEFAULT_MAX_CONNECTION_FAILURES;
 
+    // A stop lets the tasks in flight finish and starts no new one: the pool drains.
+    const stopped = () => ctx.signal.aborted;
     const worker = async () => {
-      while (critical === null && next < ids.length) {
+      while (critical === null && !stopped() && next < ids.length) {
         const index = next++;
         const taskId = ids[index]!;
         let outcome: TaskOutcome;
@@ -333,6 +358,14 @@ export class TaskProcessingStep extends ToTaskStep {
       ctx.logCode('CRITICAL_ERROR');
       throw fail('Critical error occurred during task processing', error);
     }
+    if (next < ids.length && stopped()) {
+      // The counters were published after each task; the untouched tasks are `stand_by`.
+      throw new RunStoppedError(
+        `The run was stopped after ${success + failed} of ${total} tasks`,
+        { success, failed, not_processed: total - success - failed },
+        { cause: ctx.signal.reason },
+      );
+    }
     return new StepResult({ data: { success, failed } });
   }
 
@@ -343,9 +376,13 @@ export class TaskProcessingStep extends ToTaskStep {
 }
 
 /** Step 7: the completion log and the final progress and metrics. */
-export class FinalizationStep extends ToTaskStep {
+export class FinalizationStep extends BaseStep<ToTaskContext> {
   get name() {
     return 'finalization';
+  }
+
+  get progressWeight() {
+    return 0.03;
   }
 
   execute(ctx: ToTaskContext): StepResult {
