@@ -167,7 +167,7 @@ export function pluginZip(): Uint8Array {
 export async function until<T>(
   read: () => Promise<T>,
   done: (value: T) => boolean,
-  timeoutMs = 30_000,
+  timeoutMs = 300_000, // a hang guard: a busy machine may be slow, never wrong
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
