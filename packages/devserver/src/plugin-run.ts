@@ -1,8 +1,9 @@
 /**
  * Running a plugin action (backend-api.md §10.3), shared by the backend's `plugins/<x>/run/` and
  * the agent's release runs. The emulator runs nothing itself: `job` actions become PENDING job
- * records for an executor hook, `deployment` plays a serve deployment, other actions answer
- * their canned result.
+ * records for an executor hook, `deployment` runs the release's deployment action when this
+ * server hosts serving (else plays it), `inference` goes through the SDK's one serve call to a
+ * running app, other actions answer their canned result.
  */
 
 import {
@@ -91,8 +92,8 @@ function jobSpec(run: Run): JobSpec {
 }
 
 /**
- * A deployment job and its serve application. When this server hosts serving, the release's serve
- * deployment runs on its gateway; otherwise the emulator plays it: DEPLOYING until the configured
+ * A deployment job and its serve application. When this server hosts serving, the release's own
+ * `deployment` action runs against its serve backend (`ServeHost`); otherwise the emulator plays it: DEPLOYING until the configured
  * delay has passed, then RUNNING with the job SUCCEEDED. No executor hook runs either way.
  */
 async function deploy(ctx: DevContext, run: Run): Promise<Doc> {

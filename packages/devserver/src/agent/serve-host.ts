@@ -1,7 +1,10 @@
 /**
- * The agent's serve runtime: a `deployment` run of a published release serves the release's serve
- * deployment on a gateway in this server, with worker-process replicas, so `inference` runs reach it.
- * Started with a Ray address, the devserver hands deployments to Ray Serve, as the platform's agent does.
+ * The agent's serve runtime: a `deployment` run of a published release runs the release's own
+ * `deployment` action (the SDK's `BaseDeploymentAction.deploy()`, or whatever the plugin made of
+ * it) against this server's serve backend: a gateway here with worker-process replicas, so
+ * `inference` runs reach it, or Ray Serve when the devserver was started with a Ray address, as
+ * the platform's agent does. There is no second deployer here: the capacity gate, the
+ * replacement of a running app and the serve run are the action's.
  */
 import {
   type BaseLogger,

@@ -86,7 +86,11 @@ describe('deployments hosted by the devserver', () => {
       num_replicas: 2,
       route_prefix: expect.stringMatching(/^\/[0-9a-f]{32}$/),
     });
-    expect((await h.client.getJob(jobId)).status).toBe('SUCCEEDED');
+    // The SDK's default deployment action ran: it registered the app and answered its id.
+    expect(await h.client.getJob(jobId)).toMatchObject({
+      status: 'SUCCEEDED',
+      result: { serve_application: app.id },
+    });
 
     const zip = join(dir, 'cat.zip');
     await writeFile(zip, zipSync({ 'weights.json': strToU8(JSON.stringify({ name: 'cat' })) }));
