@@ -8,10 +8,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { strToU8, zipSync } from 'fflate';
+import { startDevServer } from 'synapse-devserver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inferRemote, PluginEnvironment, RuntimeContext, type ServeApplication } from '../../src/index.ts';
+import {
+  BackendClient,
+  inferRemote,
+  PluginEnvironment,
+  RuntimeContext,
+  type ServeApplication,
+} from '../../src/index.ts';
 import { useDevServer } from '../helpers.ts';
-import { echoServe, publishPreProcessor } from '../serve-plugins.ts';
+import { echoModel, echoServe, publishPreProcessor } from '../serve-plugins.ts';
 
 // Room for every deployment of this file: the capacity gate is not what these tests are about.
 const h = useDevServer({ serve: { port: 0 }, capacity: { cpus: 16 } });
@@ -185,4 +192,47 @@ describe('deployments hosted by the devserver', () => {
       body: { a: 1 },
     });
   });
+
+  it('serves its apps again after a restart by running their deployment action again', async () => {
+    const dataDir = join(dir, 'restarted');
+    const options = { dataDir, serve: { port: 0 }, capacity: { cpus: 16 } };
+    const first = await startDevServer(options);
+    try {
+      const client = new BackendClient(first.url, { accessToken: first.credentials.accessToken });
+      await publishPreProcessor(client, dir, 'restored-echo', echoServe(), 'EchoServe', CUSTOM_DEPLOY);
+      await client.runPlugin('restored-echo', { agent: first.credentials.agentId, action: 'deployment' });
+      for (let i = 0; i < 200; i++) {
+        const [[app]] = await client.listServeApplications({ name: 'restored-echo@1.0.0' });
+        if (app?.status === 'RUNNING') break;
+        await sleep(100);
+      }
+      await client.close();
+    } finally {
+      await first.close();
+    }
+
+    const second = await startDevServer(options);
+    try {
+      const client = new BackendClient(second.url, { accessToken: second.credentials.accessToken });
+      const [[app]] = await client.listServeApplications({ name: 'restored-echo@1.0.0' });
+      // Restored by the plugin's own action: its three replicas, not the run's params.
+      expect(app).toMatchObject({ status: 'RUNNING' });
+      expect((app!.data as { deployments: Array<{ replica_states: unknown }> }).deployments[0]).toMatchObject(
+        {
+          replica_states: { RUNNING: 3 },
+        },
+      );
+      const model = await echoModel(client, dir, 'owl');
+      const answer = await client.runPlugin('restored-echo', {
+        agent: second.credentials.agentId,
+        action: 'inference',
+        params: { model, json: { q: 1 } },
+      });
+      expect(answer).toMatchObject({ model: 'owl', input: { q: 1 } });
+      await client.close();
+    } finally {
+      await second.close();
+    }
+    // Two servers start, deploy and stop in this test: room for that on a busy machine.
+  }, 120_000);
 });
