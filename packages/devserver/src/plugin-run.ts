@@ -1,18 +1,26 @@
 /**
  * Running a plugin action (backend-api.md §10.3), shared by the backend's `plugins/<x>/run/` and
  * the agent's release runs. The emulator runs nothing itself: `job` actions become PENDING job
- * records for an executor hook, `deployment` plays a serve deployment, other actions answer
- * their canned result.
+ * records for an executor hook, `deployment` runs the release's deployment action when this
+ * server hosts serving (else plays it), `inference` goes through the SDK's one serve call to a
+ * running app, other actions answer their canned result.
  */
 
-import { createServeMultiplexedModelId, defaultMethodFor } from 'synapse-sdk';
+import {
+  ClientConnectionError,
+  ClientError,
+  callServeApp,
+  defaultMethodFor,
+  releaseChecksum,
+  releaseRoutePrefix,
+} from 'synapse-sdk';
 import { issueToken, runUserId } from './auth.ts';
 import type { DevContext } from './context.ts';
 import type { Doc } from './db/collection.ts';
 import { addCondition, emptyWhere } from './db/filters.ts';
 import { ApiError, invalidChoice } from './errors.ts';
 import { type JobSpec, startJob, statusFields, updateJob } from './jobs.ts';
-import { findServeApp, releaseChecksum, routePrefix, upsertServeApp } from './serve-apps.ts';
+import { findServeApp, upsertServeApp } from './serve-apps.ts';
 import { isObject } from './validate.ts';
 
 /** Results of actions without a fixture (`PUT _emulator/run_fixtures/<code>/<action>`). */
@@ -84,8 +92,8 @@ function jobSpec(run: Run): JobSpec {
 }
 
 /**
- * A deployment job and its serve application. When this server hosts serving, the release's serve
- * deployment runs on its gateway; otherwise the emulator plays it: DEPLOYING until the configured
+ * A deployment job and its serve application. When this server hosts serving, the release's own
+ * `deployment` action runs against its serve backend (`ServeHost`); otherwise the emulator plays it: DEPLOYING until the configured
  * delay has passed, then RUNNING with the job SUCCEEDED. No executor hook runs either way.
  */
 async function deploy(ctx: DevContext, run: Run): Promise<Doc> {
@@ -98,14 +106,14 @@ async function deploy(ctx: DevContext, run: Run): Promise<Doc> {
     job: job.id,
     plugin_release: run.release?.id ?? null,
     plugin_code: run.pluginCode,
-    route_prefix: routePrefix(run.releaseCode),
+    route_prefix: releaseRoutePrefix(releaseChecksum(run.releaseCode)),
     params: run.params,
     num_replicas: numReplicas,
     status: 'DEPLOYING',
   });
   if (ctx.serveHost && run.release?.file) {
     // This server hosts serving: the release's serve deployment really runs.
-    ctx.serveHost.start(run.release, app, job, numReplicas);
+    ctx.serveHost.start(run.release, app, job);
     return (await updateJob(ctx, job.id as string, statusFields('RUNNING')))!;
   }
   const finish = async () => {
@@ -154,43 +162,32 @@ async function runToken(ctx: DevContext): Promise<string> {
 }
 
 /**
- * `POST <gateway>/<checksum><params.path or "/">` with `params.json` as body (backend-api.md
- * §10.3), selecting `params.model` with the multiplexing token (inference.md §5) signed with
- * this server's URL. A gateway error answers 400 (4xx) or 500 with its detail.
+ * `<method> <gateway>/<checksum><params.path or "/">` with `params.json` as body (backend-api.md
+ * §10.3) through the SDK's one serve call, selecting `params.model` with the multiplexing token
+ * (inference.md §5) signed with this server's URL. A gateway error answers 400 (4xx) or 500 with
+ * its detail.
  */
 async function forwardInference(ctx: DevContext, run: Run, gateway: string): Promise<unknown> {
-  const { model, json, path } = run.params;
+  const { model, json, path, method } = run.params;
   const checksum =
     typeof run.release?.checksum === 'string' ? run.release.checksum : releaseChecksum(run.releaseCode);
-  const subPath = typeof path === 'string' && path !== '' ? (path.startsWith('/') ? path : `/${path}`) : '/';
-  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
-  if (model !== undefined && model !== null && (typeof model === 'number' || typeof model === 'string')) {
-    headers.serve_multiplexed_model_id = createServeMultiplexedModelId(
-      model,
-      await runToken(ctx),
-      ctx.publicUrl,
-    );
-  }
-  let response: Response;
+  const selected = typeof model === 'number' || typeof model === 'string';
   try {
-    response = await fetch(`${gateway}/${checksum}${subPath}`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify(json ?? {}),
+    return await callServeApp({
+      gateway,
+      routePrefix: releaseRoutePrefix(checksum),
+      method: typeof method === 'string' ? method : undefined,
+      path: typeof path === 'string' && path !== '' ? path : undefined,
+      json: json ?? {},
+      model: selected ? { model, token: await runToken(ctx), backendUrl: ctx.publicUrl } : undefined,
     });
-  } catch {
-    throw new ApiError(500, { detail: 'Unable to connect to serve application' });
+  } catch (err) {
+    if (err instanceof ClientConnectionError) throw new ApiError(500, { detail: err.message });
+    if (err instanceof ClientError && err.statusCode !== null) {
+      const { detail } = err;
+      const shown = isObject(detail) && 'detail' in detail ? detail.detail : detail;
+      throw new ApiError(err.statusCode >= 500 ? 500 : 400, { detail: shown });
+    }
+    throw new ApiError(400, { detail: (err as Error).message });
   }
-  const text = await response.text();
-  let body: unknown = text;
-  try {
-    body = text === '' ? null : JSON.parse(text);
-  } catch {
-    // not JSON: answered as text
-  }
-  if (!response.ok) {
-    const detail = isObject(body) && 'detail' in body ? body.detail : body;
-    throw new ApiError(response.status >= 500 ? 500 : 400, { detail });
-  }
-  return body;
 }

@@ -2,7 +2,6 @@
  * Serve applications (backend-api.md §12, §14.4): one record per (name, agent), shared by the
  * backend routes, `deployment` runs and the agent's Ray Serve view.
  */
-import { createHash } from 'node:crypto';
 import type { DevContext } from './context.ts';
 import type { Doc } from './db/collection.ts';
 import { addCondition, emptyWhere } from './db/filters.ts';
@@ -15,16 +14,6 @@ export const SERVE_STATUSES = [
   'UNHEALTHY',
   'DELETING',
 ];
-
-/** A release's checksum: the MD5 hex of its code (`<plugin code>@<version>`). */
-export function releaseChecksum(releaseCode: string): string {
-  return createHash('md5').update(releaseCode).digest('hex');
-}
-
-/** A release's serve route: `/<checksum>`. */
-export function routePrefix(releaseCode: string): string {
-  return `/${releaseChecksum(releaseCode)}`;
-}
 
 /** The application of this name on this agent (null: on no agent). */
 export function findServeApp(ctx: DevContext, name: string, agent: number | null): Promise<Doc | null> {

@@ -25,9 +25,20 @@ export class BoxProposer extends BaseServeDeployment {
 }
 `;
 
+/** A `deployment` action that deploys `exportName` of `./serve.ts` with the SDK's default steps. */
+export const defaultDeploy = (exportName: string) => `import { BaseDeploymentAction } from 'synapse-sdk';
+import { ${exportName} } from './serve.ts';
+
+export class Deploy extends BaseDeploymentAction {
+  static override entrypoint = ${exportName};
+}
+`;
+
 /**
  * Publishes release `<code>@1.0.0` whose `inference` serve action is class `exportName` of
- * `serveModule` (as `plugin/serve.ts`), CPU only, with the archive written under `dir`.
+ * `serveModule` (as `plugin/serve.ts`), CPU only, deployed by its `deployment` action
+ * `deployModule` (as `plugin/deploy.ts`), with the archive written under `dir`. The archive
+ * holds the config too, as a published plugin's does.
  */
 export async function publishPreProcessor(
   client: BackendClient,
@@ -35,6 +46,7 @@ export async function publishPreProcessor(
   code: string,
   serveModule: string,
   exportName: string,
+  deployModule = defaultDeploy(exportName),
 ) {
   const config = {
     name: code,
@@ -52,7 +64,15 @@ export async function publishPreProcessor(
     },
   };
   const zip = join(dir, `${code}.zip`);
-  await writeFile(zip, zipSync({ 'plugin/serve.ts': strToU8(serveModule) }));
+  await writeFile(
+    zip,
+    zipSync({
+      // JSON is YAML: the config as the plugin's own `config.yaml`.
+      'config.yaml': strToU8(JSON.stringify(config, null, 2)),
+      'plugin/serve.ts': strToU8(serveModule),
+      'plugin/deploy.ts': strToU8(deployModule),
+    }),
+  );
   return client.createPluginRelease({ plugin: code, version: '1.0.0', config }, { file: zip });
 }
 

@@ -20,7 +20,7 @@ import { isObject } from '../validate.ts';
 const CONSOLE_FLUSH_MS = 200;
 
 /** The job's console log: lines collected as the process prints them, written in batches. */
-class ConsoleLog {
+export class ConsoleLog {
   readonly #lines: string[] = [];
   #written = 0;
   #timer: NodeJS.Timeout | null = null;
@@ -121,9 +121,16 @@ async function linkDependencies(root: string, pluginDir: string): Promise<void> 
   }
 }
 
-/** What the job process needs to reach this server as the run's user and as the agent (plugins.md §13). */
-async function runEnv(ctx: DevContext, job: Doc, release: Doc): Promise<Record<string, string>> {
-  const agent = await ctx.collections.agents.get(job.agent);
+/**
+ * What a run of the release needs to reach this server as the run's user and as the agent
+ * (plugins.md §13): a job process's environment, and a hosted deployment's.
+ */
+export async function runEnv(
+  ctx: DevContext,
+  agentId: number,
+  release: Doc,
+): Promise<Record<string, string>> {
+  const agent = await ctx.collections.agents.get(agentId);
   const configEnv = isObject(release.config) && isObject(release.config.env) ? release.config.env : {};
   ctx.secrets.addEnv(configEnv);
   return {
@@ -132,7 +139,7 @@ async function runEnv(ctx: DevContext, job: Doc, release: Doc): Promise<Record<s
     SYNAPSE_PLUGIN_RUN_USER_TOKEN: await issueToken(ctx, 'user', await runUserId(ctx)),
     SYNAPSE_PLUGIN_RELEASE_CODE: release.code,
     SYNAPSE_PLUGIN_RELEASE_CHECKSUM: release.checksum,
-    SYNAPSE_AGENT_ID: String(job.agent),
+    SYNAPSE_AGENT_ID: String(agentId),
     SYNAPSE_AGENT_URL: `${ctx.publicUrl}/agent`,
     SYNAPSE_AGENT_TOKEN: agent?.token ?? '',
   };
@@ -192,7 +199,7 @@ export class JobRunner {
     if (typeof entrypoint !== 'string') throw new Error(`Action '${job.action}' has no entrypoint`);
 
     const workingDir = await this.#extract(release);
-    const options = { env: await runEnv(ctx, job, release), workingDir, validateParams: false };
+    const options = { env: await runEnv(ctx, job.agent, release), workingDir, validateParams: false };
     const executor = this.#rayAddress
       ? new RayJobExecutor({
           ...options,

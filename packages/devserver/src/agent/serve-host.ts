@@ -1,32 +1,45 @@
 /**
- * The agent's serve runtime: a `deployment` run of a published release serves the release's serve
- * deployment on a gateway in this server, with worker-process replicas, so `inference` runs reach it.
- * Started with a Ray address, the devserver hands deployments to Ray Serve, as the platform's agent does.
+ * The agent's serve runtime: a `deployment` run of a published release runs the release's own
+ * `deployment` action (the SDK's `BaseDeploymentAction.deploy()`, or whatever the plugin made of
+ * it) against this server's serve backend: a gateway here with worker-process replicas, so
+ * `inference` runs reach it, or Ray Serve when the devserver was started with a Ray address, as
+ * the platform's agent does. There is no second deployer here: the capacity gate, the
+ * replacement of a running app and the serve run are the action's.
  */
 import {
-  AgentClient,
-  checkServeCapacity,
-  isServeDeploymentClass,
+  type BaseLogger,
+  createRunClient,
+  JobLogger,
+  LocalExecutor,
   type LocalServeBackend,
   loadEntrypoint,
   NoOpLogger,
   type RayServeBackend,
-  resolveEntrypoint,
 } from 'synapse-sdk';
 import type { DevContext } from '../context.ts';
 import type { Doc } from '../db/collection.ts';
 import { addCondition, emptyWhere } from '../db/filters.ts';
-import { statusFields, updateJob } from '../jobs.ts';
+import { consoleLines, statusFields, updateJob } from '../jobs.ts';
 import { isObject } from '../validate.ts';
-import { extractRelease } from './job-runner.ts';
+import { ConsoleLog, extractRelease, runEnv } from './job-runner.ts';
 
-/** The entrypoint of the release's serve action: `inference` first, else any `serve` action. */
-function serveEntrypoint(release: Doc): string | null {
+/** The entrypoint of the release's `deployment` action, or null when its config has none. */
+function deploymentEntrypoint(release: Doc): string | null {
   const actions = isObject(release.config) && isObject(release.config.actions) ? release.config.actions : {};
-  const entries = Object.entries(actions).filter(([, a]) => isObject(a) && a.method === 'serve');
-  const chosen = entries.find(([name]) => name === 'inference') ?? entries[0];
-  const entrypoint = chosen && isObject(chosen[1]) ? chosen[1].entrypoint : null;
-  return typeof entrypoint === 'string' ? entrypoint : null;
+  const action = actions.deployment;
+  return isObject(action) && typeof action.entrypoint === 'string' ? action.entrypoint : null;
+}
+
+/** The lines a logger prints, as a job process's stdout would carry them into the console log. */
+function consoleStream(log: ConsoleLog): { write(text: string): void } {
+  let partial = '';
+  return {
+    write(text: string) {
+      const lines = (partial + text).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) log.add(line);
+    },
+  };
 }
 
 export class ServeHost {
@@ -36,54 +49,47 @@ export class ServeHost {
   ) {}
 
   /** Deploys in the background; the app ends RUNNING or DEPLOY_FAILED, and its job SUCCEEDED or FAILED. */
-  start(release: Doc, app: Doc, job: Doc, replicas: number): void {
-    void this.#checkCapacity(app, job, replicas)
-      .then(() => this.#deploy(release, app, replicas))
-      .then(
-        () => this.#finish(app, job, 'RUNNING', 'SUCCEEDED', null),
-        (err: Error) => this.#finish(app, job, 'DEPLOY_FAILED', 'FAILED', err.message),
-      );
+  start(release: Doc, app: Doc, job: Doc): void {
+    const log = new ConsoleLog(this.ctx, job.id as string);
+    void this.#deploy(release, app, { job, log }).then(
+      (result) => this.#finish(app, job, log, 'RUNNING', 'SUCCEEDED', { result: result ?? null }),
+      (err: Error) => this.#finish(app, job, log, 'DEPLOY_FAILED', 'FAILED', { error: err.message }),
+    );
   }
 
   /**
-   * The SDK's serve capacity gate against this server's agent, with the resources the run asked for
-   * (inference.md §7): a deployment the machine cannot take fails before anything is replaced.
+   * Runs the release's own `deployment` action as the platform's agent would, through the SDK's
+   * LocalExecutor, hosted in this process so the app lands on this server's serve backend: the
+   * plugin's params, capacity gate and steps are what deploy it (inference.md §2.3). With a job
+   * the action reports to it (logs, progress, console lines) like a job process; without one (a
+   * restore) it reports nowhere.
    */
-  async #checkCapacity(app: Doc, job: Doc, replicas: number): Promise<void> {
-    const agent = await this.ctx.collections.agents.get(job.agent);
-    const params = isObject(job.params) ? job.params : {};
-    const client = new AgentClient(`${this.ctx.publicUrl}/agent`, agent?.token ?? '');
-    try {
-      await checkServeCapacity(
-        { num_cpus: params.num_cpus, num_gpus: params.num_gpus, memory: params.memory },
-        { num_replicas: replicas },
-        { agentClient: client, pluginCode: app.name, agentId: String(job.agent), logger: new NoOpLogger() },
-      );
-    } finally {
-      await client.close();
-    }
-  }
-
-  async #deploy(release: Doc, app: Doc, replicas: number): Promise<void> {
-    const entrypoint = serveEntrypoint(release);
-    if (!entrypoint) throw new Error(`Release ${release.code} has no serve action to deploy`);
-    const dir = await extractRelease(this.ctx, release);
-    const deployment = await loadEntrypoint(entrypoint, dir);
-    if (!isServeDeploymentClass(deployment)) {
-      throw new Error(`Entrypoint '${entrypoint}' is not a BaseServeDeployment subclass`);
-    }
-    const { file, exportName } = resolveEntrypoint(entrypoint, dir);
-    await this.backend.delete(app.name).catch(() => {});
-    await this.backend.run({
-      name: app.name,
-      routePrefix: app.route_prefix,
-      deployment,
-      initArgs: [this.ctx.publicUrl],
-      actorOptions: {},
-      serveOptions: { num_replicas: replicas },
-      modulePath: file,
-      exportName,
+  async #deploy(release: Doc, app: Doc, run: { job: Doc; log: ConsoleLog } | null): Promise<unknown> {
+    const entrypoint = deploymentEntrypoint(release);
+    if (!entrypoint) throw new Error(`Release ${release.code} has no deployment action`);
+    const workingDir = await extractRelease(this.ctx, release);
+    const action = await loadEntrypoint(entrypoint, workingDir);
+    const env = await runEnv(this.ctx, (run?.job ?? app).agent, release);
+    const client = createRunClient(env);
+    const jobId = run ? (run.job.id as string) : null;
+    const logger: BaseLogger =
+      run && client
+        ? new JobLogger(client, run.job.id as string, { stream: consoleStream(run.log) })
+        : new NoOpLogger();
+    const executor = new LocalExecutor({
+      env,
+      jobId,
+      client,
+      logger,
+      workingDir,
+      serveBackend: this.backend,
     });
+    try {
+      return await executor.execute(action, (run?.job ?? app).params ?? {});
+    } finally {
+      await executor.close();
+      await client?.close();
+    }
   }
 
   /**
@@ -101,8 +107,7 @@ export class ServeHost {
           : null;
         if (!release?.file) return this.#setStatus(app, 'UNHEALTHY');
         await this.#setStatus(app, 'DEPLOYING');
-        const replicas = Number.isInteger(app.num_replicas) ? app.num_replicas : 1;
-        await this.#deploy(release, app, replicas).then(
+        await this.#deploy(release, app, null).then(
           () => this.#setStatus(app, 'RUNNING'),
           () => this.#setStatus(app, 'DEPLOY_FAILED'),
         );
@@ -117,11 +122,26 @@ export class ServeHost {
       .catch(() => {}); // the server may be closing
   }
 
-  async #finish(app: Doc, job: Doc, status: string, jobStatus: string, error: string | null): Promise<void> {
+  async #finish(
+    app: Doc,
+    job: Doc,
+    log: ConsoleLog,
+    status: string,
+    jobStatus: string,
+    outcome: { result?: unknown; error?: string },
+  ): Promise<void> {
     await this.#setStatus(app, status);
+    const { result, error } = outcome;
+    // The action's lines land before the terminal status, which ends the console log tails.
+    await log.flush().catch(() => {});
+    const lines = consoleLines((await this.ctx.collections.jobs.get(job.id).catch(() => null))?.console_logs);
     await updateJob(this.ctx, job.id as string, {
       ...statusFields(jobStatus),
-      ...(error ? { console_logs: [this.ctx.secrets.text(`ERROR: Deployment failed: ${error}`)] } : {}),
+      // The action's result, recorded as a job process's is.
+      ...(result !== undefined ? { result } : {}),
+      ...(error
+        ? { console_logs: [...lines, this.ctx.secrets.text(`ERROR: Deployment failed: ${error}`)] }
+        : {}),
     }).catch(() => {});
   }
 }

@@ -6,12 +6,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { releaseChecksum } from 'synapse-sdk';
 import { type DevContext, getOr404, listResponse, present, queryParam } from '../context.ts';
 import type { Doc } from '../db/collection.ts';
 import { addCondition, emptyWhere, parseValue } from '../db/filters.ts';
 import { ApiError, badRequest, invalidPk, notFound, required } from '../errors.ts';
 import { findRelease, runAction } from '../plugin-run.ts';
-import { releaseChecksum } from '../serve-apps.ts';
 import { type Body, isObject, objectBody } from '../validate.ts';
 import type { RouteModule } from './index.ts';
 

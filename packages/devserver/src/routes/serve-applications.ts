@@ -3,10 +3,11 @@
  * A registers what a deployment job reported (`{job, status, data}`), B declares an app of a
  * release (`{name, plugin_release, action, params, num_replicas}`).
  */
+import { releaseChecksum, releaseRoutePrefix } from 'synapse-sdk';
 import { type DevContext, getOr404, listResponse, present, queryParam } from '../context.ts';
 import { addCondition, emptyWhere, parseValue } from '../db/filters.ts';
 import { badRequest, invalidChoice, invalidPk, required } from '../errors.ts';
-import { routePrefix, SERVE_STATUSES, upsertServeApp } from '../serve-apps.ts';
+import { SERVE_STATUSES, upsertServeApp } from '../serve-apps.ts';
 import { type Body, isObject, objectBody } from '../validate.ts';
 import type { RouteModule } from './index.ts';
 
@@ -31,7 +32,7 @@ async function fromJob(ctx: DevContext, body: Body) {
     status: status(body.status ?? body.data.status, 'RUNNING'),
     plugin_release: release?.id ?? null,
     plugin_code: release?.plugin_code ?? name.split('@')[0],
-    route_prefix: body.data.route_prefix ?? routePrefix(name),
+    route_prefix: body.data.route_prefix ?? releaseRoutePrefix(releaseChecksum(name)),
     params: job.params ?? {},
     data: body.data,
   };
@@ -58,7 +59,7 @@ async function fromRelease(ctx: DevContext, body: Body) {
     status: status(body.status, 'NOT_STARTED'),
     plugin_release: release.id,
     plugin_code: release.plugin_code,
-    route_prefix: routePrefix(release.code),
+    route_prefix: releaseRoutePrefix(releaseChecksum(release.code)),
     action: body.action ?? 'deployment',
     params: body.params ?? {},
     num_replicas: replicas,

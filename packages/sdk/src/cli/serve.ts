@@ -2,7 +2,6 @@
  * `synapse serve`: runs a plugin's serve deployment (a `BaseServeDeployment` action) on this
  * machine through the local serve gateway, with worker-process replicas.
  */
-import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parsePort, UsageError } from './output.ts';
@@ -57,7 +56,9 @@ async function runServe(opts: ServeOptions): Promise<void> {
 
   const env = process.env;
   const name = env.SYNAPSE_PLUGIN_RELEASE_CODE ?? `${config.code}@${config.version}`;
-  const routePrefix = `/${env.SYNAPSE_PLUGIN_RELEASE_CHECKSUM ?? createHash('md5').update(name).digest('hex')}`;
+  const routePrefix = serve.releaseRoutePrefix(
+    env.SYNAPSE_PLUGIN_RELEASE_CHECKSUM ?? serve.releaseChecksum(name),
+  );
   const backendUrl =
     opts.backendUrl ?? env.SYNAPSE_PLUGIN_RUN_HOST ?? env.SYNAPSE_HOST ?? loadCredentials().host ?? '';
 

@@ -5,6 +5,7 @@ import { createRunClient } from '../clients/credentials.ts';
 import { dispatchAction } from '../plugins/action.ts';
 import { ExecutionError, isRunStopped } from '../plugins/errors.ts';
 import type { BaseLogger } from '../plugins/logging/base.ts';
+import type { ServeBackend } from '../serve/backend.ts';
 import { type EnvVars, runtimeContext } from './runtime.ts';
 
 export interface LocalExecutorOptions {
@@ -17,6 +18,10 @@ export interface LocalExecutorOptions {
   logger?: BaseLogger;
   /** Stops the run: the action sees it as `ctx.signal` and ends with a `RunStoppedError`. */
   signal?: AbortSignal;
+  /** The plugin's directory when the run is hosted in a process working elsewhere (the local platform). */
+  workingDir?: string;
+  /** The serve backend deployment actions run their app on; default: the process's. */
+  serveBackend?: ServeBackend;
 }
 
 export class LocalExecutor {
@@ -35,12 +40,14 @@ export class LocalExecutor {
 
   /** Runs an action export (class, `defineAction` function or plain function) with raw params. */
   async execute(action: unknown, params: unknown = {}): Promise<unknown> {
-    const { jobId = null, logger, signal } = this.#options;
+    const { jobId = null, logger, signal, workingDir, serveBackend } = this.#options;
     const ctx = runtimeContext(this.#vars, jobId, {
       client: this.#client,
       agentClient: this.#agentClient,
       logger,
       signal,
+      workingDir,
+      serveBackend,
     });
     try {
       return await dispatchAction(action, params, ctx);

@@ -10,6 +10,7 @@ import { PluginEnvironment } from '../plugins/environment.ts';
 import type { BaseLogger } from '../plugins/logging/base.ts';
 import { ConsoleLogger } from '../plugins/logging/console.ts';
 import { JobLogger } from '../plugins/logging/job.ts';
+import type { ServeBackend } from '../serve/backend.ts';
 
 export type EnvVars = Record<string, string | undefined>;
 
@@ -19,6 +20,10 @@ export interface RuntimeOverrides {
   logger?: BaseLogger;
   /** The run's stop signal (`ctx.signal`). */
   signal?: AbortSignal;
+  /** The plugin's directory, for a run hosted in a process whose working directory is elsewhere. */
+  workingDir?: string;
+  /** The serve backend a deployment action runs its app on (the local platform's gateway). */
+  serveBackend?: ServeBackend;
 }
 
 /** The action's `ctx.env`: the variables that are set. */
@@ -31,6 +36,15 @@ export function runtimeContext(vars: EnvVars, jobId: string | null, overrides: R
   const client = overrides.client !== undefined ? overrides.client : createRunClient(vars);
   const agentClient = overrides.agentClient !== undefined ? overrides.agentClient : AgentClient.fromEnv(vars);
   const logger = overrides.logger ?? (jobId && client ? new JobLogger(client, jobId) : new ConsoleLogger());
-  const { signal } = overrides;
-  return new RuntimeContext({ logger, env: pluginEnvironment(vars), jobId, client, agentClient, signal });
+  const { signal, workingDir, serveBackend } = overrides;
+  return new RuntimeContext({
+    logger,
+    env: pluginEnvironment(vars),
+    jobId,
+    client,
+    agentClient,
+    signal,
+    workingDir,
+    serveBackend,
+  });
 }

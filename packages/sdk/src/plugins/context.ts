@@ -4,6 +4,7 @@
  */
 import type { AgentClient } from '../clients/agent/index.ts';
 import type { BackendClient } from '../clients/backend/index.ts';
+import type { ServeBackend } from '../serve/backend.ts';
 import type { LogLevel, MessageContext } from './enums.ts';
 import { PluginEnvironment } from './environment.ts';
 import { RunStoppedError } from './errors.ts';
@@ -22,6 +23,10 @@ export interface RuntimeContextInit {
   actionName?: string | null;
   /** Aborted when the run is asked to stop (platform stop, Ctrl-C, SIGTERM); default: never. */
   signal?: AbortSignal;
+  /** The plugin's directory when it is not the process's working directory (a run hosted in-process). */
+  workingDir?: string | null;
+  /** Where a deployment action runs its serve app; unset: the process's serve backend. */
+  serveBackend?: ServeBackend | null;
 }
 
 export interface TrialsData {
@@ -46,6 +51,8 @@ export class RuntimeContext {
    * end with a `RunStoppedError`; an action that ignores it runs to its end (or until killed).
    */
   readonly signal: AbortSignal;
+  workingDir: string | null;
+  serveBackend: ServeBackend | null;
 
   constructor(init: RuntimeContextInit = {}) {
     this.logger = init.logger ?? new NoOpLogger();
@@ -56,6 +63,8 @@ export class RuntimeContext {
     this.checkpoint = init.checkpoint ?? null;
     this.actionName = init.actionName ?? null;
     this.signal = init.signal ?? new AbortController().signal;
+    this.workingDir = init.workingDir ?? null;
+    this.serveBackend = init.serveBackend ?? null;
   }
 
   /** Throws a `RunStoppedError` when the run was asked to stop: a check between units of work. */

@@ -1,5 +1,13 @@
 export { getServeBackend, type ServeApp, type ServeBackend, setServeBackend } from './backend.ts';
 export {
+  callServeApp,
+  releaseChecksum,
+  releaseRoutePrefix,
+  SERVE_HTTP_METHODS,
+  type ServeCall,
+  type ServeModelSelection,
+} from './call.ts';
+export {
   BaseServeDeployment,
   currentMultiplexedModelId,
   isServeDeploymentClass,

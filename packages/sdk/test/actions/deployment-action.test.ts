@@ -68,19 +68,10 @@ class Echo extends BaseServeDeployment {
   }
 }
 
+/** The seed's deployment action: its `execute()` (§2.3 simple mode) is the SDK's default one. */
 class SeedDeployment extends BaseDeploymentAction<{ model?: number; num_gpus?: number; num_cpus?: number }> {
   static override actionName = 'deployment';
   static override entrypoint = Echo;
-
-  override async execute() {
-    await this.rayInit();
-    this.setProgress(1, 3, this.progress.INITIALIZE);
-    await this.deploy();
-    this.setProgress(2, 3, this.progress.DEPLOY);
-    const id = await this.registerServeApplication();
-    this.setProgress(3, 3, this.progress.REGISTER);
-    return { serve_application: id };
-  }
 }
 
 let logger: RecordingLogger;

@@ -13,7 +13,7 @@ import { resolveEntrypoint, splitEntrypoint } from '../../plugins/entrypoint.ts'
 import type { PluginCategory } from '../../plugins/enums.ts';
 import { RuntimeError } from '../../plugins/errors.ts';
 import { BaseStepContext, type StepRuntimeContext } from '../../plugins/steps/index.ts';
-import { getServeBackend } from '../../serve/backend.ts';
+import { getServeBackend, type ServeBackend } from '../../serve/backend.ts';
 import type { BaseServeDeployment } from '../../serve/deployment.ts';
 import { checkServeCapacity } from './capacity-gate.ts';
 import { defaultServeAppName, envString, serveRoutePrefix } from './infer-remote.ts';
@@ -114,9 +114,17 @@ export abstract class BaseDeploymentAction<
 
   #serveInitialized = false;
 
-  /** Where `./config.yaml` and `./requirements.txt` are read: the working directory. */
+  /**
+   * Where `./config.yaml` and `./requirements.txt` are read: the plugin's directory the run was
+   * given (a deployment the local platform hosts in its own process), else the working directory.
+   */
   protected get workingDir(): string {
-    return process.cwd();
+    return this.ctx.workingDir ?? process.cwd();
+  }
+
+  /** The backend the app runs on: the one the run was given (the local platform's), else the process's. */
+  protected get serveBackend(): ServeBackend {
+    return this.ctx.serveBackend ?? getServeBackend();
   }
 
   protected get paramsRecord(): Record<string, unknown> {
@@ -169,7 +177,7 @@ export abstract class BaseDeploymentAction<
   /** Initialises the serve backend once. */
   async rayInit(options?: Record<string, unknown>): Promise<void> {
     if (this.#serveInitialized) return;
-    await getServeBackend().init(options);
+    await this.serveBackend.init(options);
     this.#serveInitialized = true;
   }
 
@@ -186,6 +194,21 @@ export abstract class BaseDeploymentAction<
     });
   }
 
+  /**
+   * The deployment of spec §2.3's simple mode, so a plugin that only names its `entrypoint` has a
+   * working `deployment` action: initialise, deploy behind the capacity gate, register the app.
+   * Override it (or register steps) to do more.
+   */
+  override async execute(): Promise<R> {
+    await this.rayInit();
+    this.setProgress(1, 3, this.progress.INITIALIZE);
+    await this.deploy();
+    this.setProgress(2, 3, this.progress.DEPLOY);
+    const id = await this.registerServeApplication();
+    this.setProgress(3, 3, this.progress.REGISTER);
+    return { serve_application: id } as R;
+  }
+
   /** Deploys `entrypoint` (§2.3): the capacity gate first, nothing torn down when it fails. */
   async deploy(): Promise<void> {
     const entrypoint = (this.constructor as typeof BaseDeploymentAction).entrypoint;
@@ -200,7 +223,7 @@ export abstract class BaseDeploymentAction<
 
     await this.checkServeCapacity(actorOptions, serveOptions);
 
-    const backend = getServeBackend();
+    const backend = this.serveBackend;
     await backend.delete(appName).catch(() => {});
     await backend.run({
       name: appName,

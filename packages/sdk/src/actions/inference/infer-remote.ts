@@ -3,14 +3,17 @@
  * deployment does not run the model itself; it forwards the request to the deployed app through
  * the serve gateway, selecting the model with the multiplexing token (§5).
  */
-import { createHash } from 'node:crypto';
-import { ClientConnectionError } from '../../clients/errors.ts';
-import { BaseClient, type HttpMethod } from '../../clients/http.ts';
 import { deriveCode } from '../../plugins/config.ts';
 import type { RuntimeContext } from '../../plugins/context.ts';
 import type { PluginEnvironment } from '../../plugins/environment.ts';
 import { PluginValidationError, RuntimeError } from '../../plugins/errors.ts';
-import { createServeMultiplexedModelId } from '../../serve/multiplex-token.ts';
+import {
+  callServeApp,
+  releaseChecksum,
+  releaseRoutePrefix,
+  SERVE_HTTP_METHODS,
+  type ServeModelSelection,
+} from '../../serve/call.ts';
 import { readWorkingConfig } from './working-config.ts';
 
 export interface InferRemoteParams {
@@ -24,11 +27,9 @@ export interface InferRemoteParams {
   path?: string;
 }
 
-export const DEFAULT_SERVE_ADDRESS = 'http://localhost:8100';
-/** Connect 5 s, read 300 s: inference may take long, an unreachable gateway should not. */
-export const SERVE_TIMEOUT = { connect: 5, read: 300 } as const;
+export { SERVE_TIMEOUT } from '../../serve/call.ts';
 
-const HTTP_METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+export const DEFAULT_SERVE_ADDRESS = 'http://localhost:8100';
 
 export const NO_APP_NAME_MESSAGE =
   'Cannot determine serve app name. Set SYNAPSE_PLUGIN_RELEASE_CODE env var or ensure config.yaml exists in working directory.';
@@ -63,14 +64,9 @@ export function defaultServeAppName(env: PluginEnvironment, dir?: string): strin
   return name;
 }
 
-function md5Hex(text: string): string {
-  return createHash('md5').update(text, 'utf8').digest('hex');
-}
-
-/** `/<SYNAPSE_PLUGIN_RELEASE_CHECKSUM>`, else `/<md5 of the serve app name>`. */
+/** `/<SYNAPSE_PLUGIN_RELEASE_CHECKSUM>`, else `/<checksum of the serve app name>`. */
 export function serveRoutePrefix(env: PluginEnvironment, appName: () => string): string {
-  const checksum = envString(env, 'SYNAPSE_PLUGIN_RELEASE_CHECKSUM');
-  return `/${checksum ?? md5Hex(appName())}`;
+  return releaseRoutePrefix(envString(env, 'SYNAPSE_PLUGIN_RELEASE_CHECKSUM') ?? releaseChecksum(appName()));
 }
 
 function invalid(field: string, message: string): PluginValidationError {
@@ -93,8 +89,8 @@ export function validateInferRemoteParams(raw: unknown): InferRemoteParams {
   }
   if (method !== undefined && method !== null) {
     if (typeof method !== 'string') throw invalid('method', 'Input should be a valid string');
-    if (!HTTP_METHODS.includes(method.toUpperCase() as HttpMethod)) {
-      throw invalid('method', `Input should be one of ${HTTP_METHODS.join(', ')}`);
+    if (!SERVE_HTTP_METHODS.some((m) => m === method.toUpperCase())) {
+      throw invalid('method', `Input should be one of ${SERVE_HTTP_METHODS.join(', ')}`);
     }
   }
   if (path !== undefined && path !== null && typeof path !== 'string') {
@@ -107,15 +103,8 @@ export function validateInferRemoteParams(raw: unknown): InferRemoteParams {
   return result;
 }
 
-/** The serve gateway client: errors read `Serve ...`; no retries (inference is not idempotent). */
-class ServeClient extends BaseClient {
-  constructor(address: string) {
-    super(address, 'Serve', { ...SERVE_TIMEOUT }, { retry: { total: 0 } });
-  }
-}
-
-/** The multiplexing header value for `model`, from the run's user token, tenant and backend URL. */
-function multiplexedModelId(model: number | string, env: PluginEnvironment): string {
+/** The model selection for the multiplexing token: the run's user token, tenant and backend URL. */
+function modelSelection(model: number | string, env: PluginEnvironment): ServeModelSelection {
   const token = envString(env, 'SYNAPSE_PLUGIN_RUN_USER_TOKEN') ?? envString(env, 'SYNAPSE_ACCESS_TOKEN');
   if (!token) {
     throw new RuntimeError(
@@ -124,34 +113,19 @@ function multiplexedModelId(model: number | string, env: PluginEnvironment): str
   }
   const backendUrl = envString(env, 'SYNAPSE_PLUGIN_RUN_HOST') ?? envString(env, 'SYNAPSE_HOST') ?? '';
   const tenant = envString(env, 'SYNAPSE_PLUGIN_RUN_TENANT');
-  return createServeMultiplexedModelId(model, token, backendUrl, tenant);
+  return { model, token, backendUrl, ...(tenant ? { tenant } : {}) };
 }
 
 /** Sends the inference request to the deployed serve app and returns its answer (§6). */
 export async function inferRemote(rawParams: unknown, ctx: RuntimeContext): Promise<unknown> {
   const params = validateInferRemoteParams(rawParams);
   const env = ctx.env;
-  const prefix = serveRoutePrefix(env, () => defaultServeAppName(env));
-  const address = (envString(env, 'RAY_SERVE_ADDRESS') ?? DEFAULT_SERVE_ADDRESS).replace(/\/+$/, '');
-  const path = params.path ?? '/';
-  const method = (params.method ?? 'post').toUpperCase() as HttpMethod;
-  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
-  if (params.model !== undefined) {
-    headers.serve_multiplexed_model_id = multiplexedModelId(params.model, env);
-  }
-
-  const client = new ServeClient(address);
-  try {
-    return await client.request(method, `${prefix}${path.startsWith('/') ? path : `/${path}`}`, {
-      headers,
-      data: method === 'GET' ? undefined : params.json,
-    });
-  } catch (err) {
-    if (err instanceof ClientConnectionError) {
-      throw new ClientConnectionError('Unable to connect to serve application', { cause: err });
-    }
-    throw err;
-  } finally {
-    await client.close();
-  }
+  return callServeApp({
+    gateway: envString(env, 'RAY_SERVE_ADDRESS') ?? DEFAULT_SERVE_ADDRESS,
+    routePrefix: serveRoutePrefix(env, () => defaultServeAppName(env)),
+    method: params.method,
+    path: params.path,
+    json: params.json,
+    model: params.model === undefined ? undefined : modelSelection(params.model, env),
+  });
 }
