@@ -216,7 +216,7 @@ export class JobRunner {
       if (this.#closing || isTerminal(record?.status))
         executor.stop(id).catch((err: Error) => console.warn(`job ${id}: could not stop it: ${err.message}`));
     };
-    const unwatch = watchJob(id, stopIfEnded);
+    const unwatch = watchJob(this.#ctx, id, stopIfEnded);
     stopIfEnded(await ctx.collections.jobs.get(id));
     const status = await executor.wait(id, { timeoutSeconds: Number.POSITIVE_INFINITY }).then(
       () => 'SUCCEEDED',
