@@ -5,9 +5,8 @@
 import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { backendUrlOf, ENV, envValue, serveAddress } from '../environment.ts';
 import { parsePort, UsageError } from './output.ts';
-
-const DEFAULT_ADDRESS = 'http://localhost:8100';
 
 interface ServeOptions {
   path: string;
@@ -39,7 +38,7 @@ async function runServe(opts: ServeOptions): Promise<void> {
     opts.maxModelsPerReplica === undefined
       ? undefined
       : positiveInt('max-models-per-replica', opts.maxModelsPerReplica);
-  const address = new URL(process.env.RAY_SERVE_ADDRESS ?? DEFAULT_ADDRESS);
+  const address = new URL(serveAddress(process.env));
   const port = parsePort('port', opts.port ?? (address.port || 8100));
 
   const dir = resolve(opts.path);
@@ -56,10 +55,9 @@ async function runServe(opts: ServeOptions): Promise<void> {
   }
 
   const env = process.env;
-  const name = env.SYNAPSE_PLUGIN_RELEASE_CODE ?? `${config.code}@${config.version}`;
-  const routePrefix = `/${env.SYNAPSE_PLUGIN_RELEASE_CHECKSUM ?? createHash('md5').update(name).digest('hex')}`;
-  const backendUrl =
-    opts.backendUrl ?? env.SYNAPSE_PLUGIN_RUN_HOST ?? env.SYNAPSE_HOST ?? loadCredentials().host ?? '';
+  const name = envValue(env, ENV.releaseCode) ?? `${config.code}@${config.version}`;
+  const routePrefix = `/${envValue(env, ENV.releaseChecksum) ?? createHash('md5').update(name).digest('hex')}`;
+  const backendUrl = opts.backendUrl ?? backendUrlOf(env) ?? loadCredentials().host ?? '';
 
   const backend = new serve.LocalServeBackend({ address: address.href, port, host: opts.host });
   await backend.init();

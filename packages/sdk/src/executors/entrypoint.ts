@@ -7,6 +7,7 @@
  * only the supervisor sees a crash the process itself cannot report.
  */
 import { readFile } from 'node:fs/promises';
+import { ENV, readJobEnvironment } from '../environment.ts';
 import { dispatchAction } from '../plugins/action.ts';
 import { loadEntrypoint } from '../plugins/entrypoint.ts';
 import { ExecutionError } from '../plugins/errors.ts';
@@ -64,15 +65,13 @@ function resultPayload(result: unknown): Record<string, unknown> {
   return isPlainObject ? (result as Record<string, unknown>) : { result: result ?? null };
 }
 
-async function readParams(env: Env): Promise<unknown> {
-  let text = env.SYNAPSE_ACTION_PARAMS;
-  if (text === undefined && env.SYNAPSE_ACTION_PARAMS_FILE) {
-    text = await readFile(env.SYNAPSE_ACTION_PARAMS_FILE, 'utf8');
+async function readParams(params: ReturnType<typeof readJobEnvironment>['params']): Promise<unknown> {
+  if (!params) {
+    throw new ExecutionError(
+      `No params provided via ${ENV.actionParams.name} or ${ENV.actionParamsFile.name}`,
+    );
   }
-  if (text === undefined) {
-    throw new ExecutionError('No params provided via SYNAPSE_ACTION_PARAMS or SYNAPSE_ACTION_PARAMS_FILE');
-  }
-  return JSON.parse(text);
+  return JSON.parse('json' in params ? params.json : await readFile(params.file, 'utf8'));
 }
 
 function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
@@ -85,11 +84,12 @@ function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
  */
 export async function runEntrypoint(env: Env = process.env): Promise<number> {
   try {
-    const entrypoint = env.SYNAPSE_ACTION_ENTRYPOINT;
-    if (!entrypoint) throw new ExecutionError('SYNAPSE_ACTION_ENTRYPOINT not set');
-    const params = await readParams(env);
+    const job = readJobEnvironment(env);
+    const entrypoint = job.entrypoint;
+    if (!entrypoint) throw new ExecutionError(`${ENV.actionEntrypoint.name} not set`);
+    const params = await readParams(job.params);
     const action = await loadEntrypoint(entrypoint, process.cwd());
-    const ctx = runtimeContext(env, env.SYNAPSE_JOB_ID ?? env.RAY_JOB_ID ?? null);
+    const ctx = runtimeContext(env, job.jobId);
     // A stop (SIGTERM) still sends the logs the job has queued.
     const onStop = () => void ctx.logger.finish().finally(() => process.exit(143));
     process.once('SIGTERM', onStop);

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServeApplicationStatus } from '../../clients/backend/integration.ts';
 import type { Model } from '../../clients/backend/ml.ts';
+import { backendUrlOf, ENV, envValue } from '../../environment.ts';
 import { BaseAction } from '../../plugins/action.ts';
 import { mergePackageManagerOptions } from '../../plugins/config.ts';
 import { resolveEntrypoint, splitEntrypoint } from '../../plugins/entrypoint.ts';
@@ -16,7 +17,7 @@ import { BaseStepContext, type StepRuntimeContext } from '../../plugins/steps/in
 import { getServeBackend } from '../../serve/backend.ts';
 import type { BaseServeDeployment } from '../../serve/deployment.ts';
 import { checkServeCapacity } from './capacity-gate.ts';
-import { defaultServeAppName, envString, serveRoutePrefix } from './infer-remote.ts';
+import { defaultServeAppName, serveRoutePrefix } from './infer-remote.ts';
 import { readWorkingConfig } from './working-config.ts';
 
 export const DEPLOYMENT_PROGRESS = {
@@ -181,7 +182,7 @@ export abstract class BaseDeploymentAction<
     return checkServeCapacity(rayActorOptions, serveOptions, {
       agentClient: this.ctx.agentClient,
       pluginCode: this.getServeAppName(),
-      agentId: envString(this.ctx.env, 'SYNAPSE_AGENT_ID') ?? '',
+      agentId: envValue(this.ctx.env, ENV.agentId) ?? '',
       logger: this.ctx.logger,
     });
   }
@@ -196,7 +197,7 @@ export abstract class BaseDeploymentAction<
     const actorOptions = this.getRayActorOptions();
     const serveOptions = this.getServeOptions();
     const env = this.ctx.env;
-    const backendUrl = envString(env, 'SYNAPSE_PLUGIN_RUN_HOST') ?? envString(env, 'SYNAPSE_HOST') ?? '';
+    const backendUrl = backendUrlOf(env) ?? '';
 
     await this.checkServeCapacity(actorOptions, serveOptions);
 

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { ClientConnectionError } from '../../clients/errors.ts';
 import { BaseClient, type HttpMethod } from '../../clients/http.ts';
+import { backendUrlOf, ENV, envValue, serveAddress } from '../../environment.ts';
 import { deriveCode } from '../../plugins/config.ts';
 import type { RuntimeContext } from '../../plugins/context.ts';
 import type { PluginEnvironment } from '../../plugins/environment.ts';
@@ -24,7 +25,6 @@ export interface InferRemoteParams {
   path?: string;
 }
 
-export const DEFAULT_SERVE_ADDRESS = 'http://localhost:8100';
 /** Connect 5 s, read 300 s: inference may take long, an unreachable gateway should not. */
 export const SERVE_TIMEOUT = { connect: 5, read: 300 } as const;
 
@@ -32,14 +32,6 @@ const HTTP_METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DEL
 
 export const NO_APP_NAME_MESSAGE =
   'Cannot determine serve app name. Set SYNAPSE_PLUGIN_RELEASE_CODE env var or ensure config.yaml exists in working directory.';
-
-/** A non-empty string value of the environment, or undefined. */
-export function envString(env: PluginEnvironment, key: string): string | undefined {
-  const value = env.get(key);
-  if (value === undefined || value === null) return undefined;
-  const text = String(value);
-  return text === '' ? undefined : text;
-}
 
 /** `<code>@<version>` of `./config.yaml` (code derived from the name when absent), or null. */
 export function releaseCodeFromConfig(dir: string = process.cwd()): string | null {
@@ -58,7 +50,7 @@ export function releaseCodeFromConfig(dir: string = process.cwd()): string | nul
 
 /** The serve app name: env `SYNAPSE_PLUGIN_RELEASE_CODE`, else `<code>@<version>` of `./config.yaml`. */
 export function defaultServeAppName(env: PluginEnvironment, dir?: string): string {
-  const name = envString(env, 'SYNAPSE_PLUGIN_RELEASE_CODE') ?? releaseCodeFromConfig(dir);
+  const name = envValue(env, ENV.releaseCode) ?? releaseCodeFromConfig(dir);
   if (!name) throw new RuntimeError(NO_APP_NAME_MESSAGE);
   return name;
 }
@@ -69,7 +61,7 @@ function md5Hex(text: string): string {
 
 /** `/<SYNAPSE_PLUGIN_RELEASE_CHECKSUM>`, else `/<md5 of the serve app name>`. */
 export function serveRoutePrefix(env: PluginEnvironment, appName: () => string): string {
-  const checksum = envString(env, 'SYNAPSE_PLUGIN_RELEASE_CHECKSUM');
+  const checksum = envValue(env, ENV.releaseChecksum);
   return `/${checksum ?? md5Hex(appName())}`;
 }
 
@@ -116,14 +108,14 @@ class ServeClient extends BaseClient {
 
 /** The multiplexing header value for `model`, from the run's user token, tenant and backend URL. */
 function multiplexedModelId(model: number | string, env: PluginEnvironment): string {
-  const token = envString(env, 'SYNAPSE_PLUGIN_RUN_USER_TOKEN') ?? envString(env, 'SYNAPSE_ACCESS_TOKEN');
+  const token = envValue(env, ENV.runUserToken) ?? envValue(env, ENV.accessToken);
   if (!token) {
     throw new RuntimeError(
       'No user token available for model multiplexing. Set SYNAPSE_PLUGIN_RUN_USER_TOKEN or SYNAPSE_ACCESS_TOKEN.',
     );
   }
-  const backendUrl = envString(env, 'SYNAPSE_PLUGIN_RUN_HOST') ?? envString(env, 'SYNAPSE_HOST') ?? '';
-  const tenant = envString(env, 'SYNAPSE_PLUGIN_RUN_TENANT');
+  const backendUrl = backendUrlOf(env) ?? '';
+  const tenant = envValue(env, ENV.runTenant);
   return createServeMultiplexedModelId(model, token, backendUrl, tenant);
 }
 
@@ -132,7 +124,7 @@ export async function inferRemote(rawParams: unknown, ctx: RuntimeContext): Prom
   const params = validateInferRemoteParams(rawParams);
   const env = ctx.env;
   const prefix = serveRoutePrefix(env, () => defaultServeAppName(env));
-  const address = (envString(env, 'RAY_SERVE_ADDRESS') ?? DEFAULT_SERVE_ADDRESS).replace(/\/+$/, '');
+  const address = serveAddress(env);
   const path = params.path ?? '/';
   const method = (params.method ?? 'post').toUpperCase() as HttpMethod;
   const headers: Record<string, string> = { 'Content-Type': 'application/json' };

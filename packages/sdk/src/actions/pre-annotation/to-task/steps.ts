@@ -6,6 +6,7 @@ import {
   originRule,
   parseHostRules,
 } from '../../../clients/safe-fetch/index.ts';
+import { ENV } from '../../../environment.ts';
 import { BaseStep, StepResult } from '../../../plugins/steps/index.ts';
 import { CATEGORY, type ToTaskContext } from './context.ts';
 import type { ToTaskConverter } from './converter.ts';
@@ -93,7 +94,7 @@ export class MethodDeterminationStep extends ToTaskStep {
   }
 }
 
-export const ALLOWED_HOSTS_ENV = 'SYNAPSE_ALLOWED_HOSTS';
+export const ALLOWED_HOSTS_ENV = ENV.allowedHosts.name;
 
 /**
  * Where annotation files may come from: the backend's own origin (its files are served there),
