@@ -5,6 +5,7 @@ import { createRunClient } from '../clients/credentials.ts';
 import { dispatchAction } from '../plugins/action.ts';
 import { ExecutionError } from '../plugins/errors.ts';
 import type { BaseLogger } from '../plugins/logging/base.ts';
+import type { ServeBackend } from '../serve/backend.ts';
 import { type EnvVars, runtimeContext } from './runtime.ts';
 
 export interface LocalExecutorOptions {
@@ -15,6 +16,8 @@ export interface LocalExecutorOptions {
   agentClient?: AgentClient | null;
   /** Finished after the run; by default a new JobLogger or ConsoleLogger per run. */
   logger?: BaseLogger;
+  /** The serve backend deployment actions of this executor's runs use (default: the process's gateway). */
+  serveBackend?: ServeBackend | null;
 }
 
 export class LocalExecutor {
@@ -33,11 +36,12 @@ export class LocalExecutor {
 
   /** Runs an action export (class, `defineAction` function or plain function) with raw params. */
   async execute(action: unknown, params: unknown = {}): Promise<unknown> {
-    const { jobId = null, logger } = this.#options;
+    const { jobId = null, logger, serveBackend } = this.#options;
     const ctx = runtimeContext(this.#vars, jobId, {
       client: this.#client,
       agentClient: this.#agentClient,
       logger,
+      serveBackend,
     });
     try {
       return await dispatchAction(action, params, ctx);

@@ -10,6 +10,7 @@ import { PluginEnvironment } from '../plugins/environment.ts';
 import type { BaseLogger } from '../plugins/logging/base.ts';
 import { ConsoleLogger } from '../plugins/logging/console.ts';
 import { JobLogger } from '../plugins/logging/job.ts';
+import type { ServeBackend } from '../serve/backend.ts';
 
 export type EnvVars = Record<string, string | undefined>;
 
@@ -17,6 +18,7 @@ export interface RuntimeOverrides {
   client?: BackendClient | null;
   agentClient?: AgentClient | null;
   logger?: BaseLogger;
+  serveBackend?: ServeBackend | null;
 }
 
 /** The action's `ctx.env`: the variables that are set. */
@@ -29,5 +31,13 @@ export function runtimeContext(vars: EnvVars, jobId: string | null, overrides: R
   const client = overrides.client !== undefined ? overrides.client : createRunClient(vars);
   const agentClient = overrides.agentClient !== undefined ? overrides.agentClient : AgentClient.fromEnv(vars);
   const logger = overrides.logger ?? (jobId && client ? new JobLogger(client, jobId) : new ConsoleLogger());
-  return new RuntimeContext({ logger, env: pluginEnvironment(vars), jobId, client, agentClient });
+  const { serveBackend } = overrides;
+  return new RuntimeContext({
+    logger,
+    env: pluginEnvironment(vars),
+    jobId,
+    client,
+    agentClient,
+    serveBackend,
+  });
 }

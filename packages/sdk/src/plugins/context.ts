@@ -4,6 +4,7 @@
  */
 import type { AgentClient } from '../clients/agent/index.ts';
 import type { BackendClient } from '../clients/backend/index.ts';
+import type { ServeBackend } from '../serve/backend.ts';
 import type { LogLevel, MessageContext } from './enums.ts';
 import { PluginEnvironment } from './environment.ts';
 import { resolveLogMessage } from './log-messages.ts';
@@ -19,6 +20,8 @@ export interface RuntimeContextInit {
   agentClient?: AgentClient | null;
   checkpoint?: { category: string; path: string } | null;
   actionName?: string | null;
+  /** Where a deployment action runs its serve app; unset: the process's default gateway. */
+  serveBackend?: ServeBackend | null;
 }
 
 export interface TrialsData {
@@ -37,6 +40,7 @@ export class RuntimeContext {
   agentClient: AgentClient | null;
   checkpoint: { category: string; path: string } | null;
   actionName: string | null;
+  serveBackend: ServeBackend | null;
 
   constructor(init: RuntimeContextInit = {}) {
     this.logger = init.logger ?? new NoOpLogger();
@@ -46,6 +50,7 @@ export class RuntimeContext {
     this.agentClient = init.agentClient ?? null;
     this.checkpoint = init.checkpoint ?? null;
     this.actionName = init.actionName ?? null;
+    this.serveBackend = init.serveBackend ?? null;
   }
 
   /** An INFO event with its data (and an optional file, a local path sent as a data URI). */

@@ -14,7 +14,7 @@ import { resolveEntrypoint, splitEntrypoint } from '../../plugins/entrypoint.ts'
 import type { PluginCategory } from '../../plugins/enums.ts';
 import { RuntimeError } from '../../plugins/errors.ts';
 import { BaseStepContext, type StepRuntimeContext } from '../../plugins/steps/index.ts';
-import { getServeBackend } from '../../serve/backend.ts';
+import { serveBackendOf } from '../../serve/backend.ts';
 import type { BaseServeDeployment } from '../../serve/deployment.ts';
 import { checkServeCapacity } from './capacity-gate.ts';
 import { defaultServeAppName, serveRoutePrefix } from './infer-remote.ts';
@@ -170,7 +170,7 @@ export abstract class BaseDeploymentAction<
   /** Initialises the serve backend once. */
   async rayInit(options?: Record<string, unknown>): Promise<void> {
     if (this.#serveInitialized) return;
-    await getServeBackend().init(options);
+    await serveBackendOf(this.ctx.serveBackend).init(options);
     this.#serveInitialized = true;
   }
 
@@ -201,7 +201,7 @@ export abstract class BaseDeploymentAction<
 
     await this.checkServeCapacity(actorOptions, serveOptions);
 
-    const backend = getServeBackend();
+    const backend = serveBackendOf(this.ctx.serveBackend);
     await backend.delete(appName).catch(() => {});
     await backend.run({
       name: appName,
