@@ -232,6 +232,53 @@ function loopThrough(component: string[], next: Map<string, string[]>): string[]
   return [start, start];
 }
 
+/**
+ * The SDK's layers, lowest first: at run time a module imports its own layer and those below,
+ * never one above (a layer is the first path segment under packages/sdk/src, `.ts` dropped).
+ */
+export const SDK_LAYERS: readonly string[][] = [
+  ['environment', 'runtime', 'redact'],
+  ['clients'],
+  ['plugins'],
+  ['archive'],
+  ['serve'],
+  ['actions'],
+  ['executors'],
+  ['cli'],
+  ['index'],
+];
+
+/**
+ * Imports that still point up, each a known seam with its owner's fix pending (#13): listed here so
+ * that no new one appears unnoticed, and checked to exist so the list shrinks when one is fixed.
+ */
+export const KNOWN_UPWARD_IMPORTS: readonly string[] = [
+  // An older ToTask plugin's converter class is adapted where entrypoints are loaded (#13 item 5).
+  'plugins/entrypoint.ts -> actions/pre-annotation/to-task/legacy.ts',
+  // The replica's model loading and the remote call live in actions/inference (#13 item 2).
+  'serve/deployment.ts -> actions/inference/infer-remote.ts',
+  'serve/deployment.ts -> actions/inference/model-archive.ts',
+  // Ray Serve reuses the Ray Jobs client and the working-dir packaging of the executors.
+  'serve/ray/backend.ts -> executors/ray/client.ts',
+  'serve/ray/backend.ts -> executors/ray/package.ts',
+];
+
+/** Runtime imports of the SDK's sources that point from a lower layer to a higher one. */
+export function upwardImports(edges: ImportEdge[], sdkSrc: string): string[] {
+  const rank = (file: string): number => {
+    const layer = relative(sdkSrc, file).split('/')[0]!.replace(/\.ts$/, '');
+    return SDK_LAYERS.findIndex((names) => names.includes(layer));
+  };
+  const found: string[] = [];
+  for (const { from, to } of edges) {
+    if (!from.startsWith(sdkSrc + '/') || !to.startsWith(sdkSrc + '/')) continue;
+    const [a, b] = [rank(from), rank(to)];
+    if (a === -1) found.push(`${relative(sdkSrc, from)}: in no layer (add its folder to SDK_LAYERS)`);
+    else if (b > a) found.push(`${relative(sdkSrc, from)} -> ${relative(sdkSrc, to)}`);
+  }
+  return [...new Set(found)].sort();
+}
+
 function workspacePackages(repoRoot: string): string[] {
   const { workspaces = [] } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
     workspaces?: string[];
@@ -247,10 +294,23 @@ if (isMain) {
   const edges = importGraph(roots);
   const cycles = findCycles(edges);
   const files = new Set(edges.flatMap((e) => [e.from, e.to]));
+  let failed = false;
   if (cycles.length > 0) {
     console.error(`check-cycles: ${cycles.length} import cycle(s) among packages/*/src:`);
     for (const loop of cycles) console.error(`  ${loop.map((f) => relative(repoRoot, f)).join('\n    -> ')}`);
-    process.exit(1);
+    failed = true;
   }
-  console.log(`check-cycles: no import cycles (${files.size} modules, ${edges.length} runtime imports)`);
+  const sdkSrc = join(repoRoot, 'packages/sdk/src');
+  if (process.argv.length <= 2) {
+    const upward = upwardImports(edges, sdkSrc);
+    const added = upward.filter((i) => !KNOWN_UPWARD_IMPORTS.includes(i));
+    const gone = KNOWN_UPWARD_IMPORTS.filter((i) => !upward.includes(i));
+    for (const i of added) console.error(`check-cycles: packages/sdk/src/${i} imports a higher layer`);
+    for (const i of gone) console.error(`check-cycles: ${i} is fixed: remove it from KNOWN_UPWARD_IMPORTS`);
+    failed ||= added.length > 0 || gone.length > 0;
+  }
+  if (failed) process.exit(1);
+  console.log(
+    `check-cycles: no import cycles, layers kept (${files.size} modules, ${edges.length} runtime imports)`,
+  );
 }

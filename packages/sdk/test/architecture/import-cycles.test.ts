@@ -9,7 +9,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findCycles, importGraph } from '../../../../scripts/check-cycles.ts';
+import {
+  findCycles,
+  importGraph,
+  KNOWN_UPWARD_IMPORTS,
+  upwardImports,
+} from '../../../../scripts/check-cycles.ts';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '../../../..');
@@ -40,6 +45,13 @@ describe('import cycles', () => {
   it('finds none among packages/*/src', () => {
     const cycles = findCycles(importGraph([join(ROOT, 'packages/sdk'), join(ROOT, 'packages/devserver')]));
     expect(cycles.map((loop) => loop.map((f) => relative(ROOT, f)))).toEqual([]);
+  });
+
+  it("imports the SDK's layers downwards only, but for the listed seams", () => {
+    const upward = upwardImports(importGraph([join(ROOT, 'packages/sdk')]), join(ROOT, 'packages/sdk/src'));
+    expect(upward).toEqual([...KNOWN_UPWARD_IMPORTS].sort());
+    // The plugin framework runs any action without knowing serve/ (a deployment is an action class).
+    expect(upward.filter((i) => i.startsWith('plugins/') && i.includes(' -> serve/'))).toEqual([]);
   });
 
   it('sees a cycle closed by a lazy import(), a re-export or a package name', async () => {
