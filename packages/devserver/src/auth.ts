@@ -109,15 +109,8 @@ export interface TokenInfo {
   isAdmin: boolean;
 }
 
-/**
- * Known tokens, per database: every request is authenticated, and tokens are never revoked, so a
- * token found once needs no second query. Unknown tokens are not cached (they may be issued later).
- */
-const knownTokens = new WeakMap<object, Map<string, TokenInfo>>();
-
 export async function lookupToken(ctx: DevContext, token: string): Promise<TokenInfo | null> {
-  const known = knownTokens.get(ctx.db) ?? new Map<string, TokenInfo>();
-  knownTokens.set(ctx.db, known);
+  const known = ctx.state.knownTokens;
   const cached = known.get(token);
   if (cached) return cached;
   // The subject's own row says its tenant (agents and users are tenant records like any other).

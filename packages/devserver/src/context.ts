@@ -11,6 +11,7 @@ import { ApiError } from './errors.ts';
 import type { Faults } from './faults.ts';
 import { type MediaStore, renderMediaUrls } from './media.ts';
 import type { SecretRegistry } from './secrets.ts';
+import type { ServerState } from './server-state.ts';
 import type { Tenancy } from './tenancy.ts';
 import type { DashboardSessions } from './ui/session.ts';
 
@@ -31,6 +32,8 @@ export interface DevContext {
   dataDir: string;
   /** Hooks other parts (the agent, executors) attach to. */
   hooks: DevHooks;
+  /** This server's event channels, caches and work in flight (never shared with another server). */
+  state: ServerState;
   /** The emulated agent's capacity, overriding what this machine has (agent feasibility). */
   capacity?: CapacityOverride;
   /** The Ray cluster the agent runs on: its free resources answer feasibility checks. */

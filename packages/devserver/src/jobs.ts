@@ -2,15 +2,11 @@
  * Job records (backend-api.md §11.1) and their change events: every write goes through
  * `updateJob`, so console-log tails and agents learn about new lines and terminal states at once.
  */
-import { EventEmitter } from 'node:events';
 import type { DevContext } from './context.ts';
 import type { Doc } from './db/collection.ts';
 
 export const JOB_STATUSES = ['PENDING', 'RUNNING', 'STOPPED', 'SUCCEEDED', 'FAILED'];
 const TERMINAL = new Set(['STOPPED', 'SUCCEEDED', 'FAILED']);
-
-/** One event per job id, carrying the updated document. Job ids are UUIDs, so one emitter serves every server. */
-const changes = new EventEmitter().setMaxListeners(0);
 
 export function isTerminal(status: unknown): boolean {
   return TERMINAL.has(status as string);
@@ -56,14 +52,15 @@ export async function updateJob(
   values: Record<string, unknown>,
 ): Promise<Doc | null> {
   const job = await ctx.collections.jobs.update(id, { ...values, modified: new Date().toISOString() });
-  if (job) changes.emit(id, job);
+  if (job) ctx.state.jobChanges.emit(id, job);
   return job;
 }
 
-/** Calls `listener` with the job after each update; returns the unsubscribe function. */
-export function watchJob(id: string, listener: (job: Doc) => void): () => void {
-  changes.on(id, listener);
-  return () => changes.off(id, listener);
+/** Calls `listener` with the job after each update on this server; returns the unsubscribe function. */
+export function watchJob(ctx: DevContext, id: string, listener: (job: Doc) => void): () => void {
+  const { jobChanges } = ctx.state;
+  jobChanges.on(id, listener);
+  return () => jobChanges.off(id, listener);
 }
 
 /**
@@ -87,9 +84,6 @@ export interface ConsoleFollow {
   ready: Promise<void>;
 }
 
-/** Open follows per server, ended when it shuts down so that closing does not wait for them. */
-const follows = new WeakMap<DevContext, Set<() => void>>();
-
 /**
  * Follows a job's console log: `onLines` gets the lines so far, then the lines each update adds,
  * until the job is terminal; `onEnd` is called once, however the follow ends. A log that is
@@ -107,8 +101,7 @@ export function followConsoleLines(
   let lastSent: string | undefined;
   let updated = false;
   let ended = false;
-  const registry = follows.get(ctx) ?? new Set<() => void>();
-  follows.set(ctx, registry);
+  const registry = ctx.state.consoleFollows;
   const end = (reason: FollowEnd) => {
     if (ended) return;
     ended = true;
@@ -131,7 +124,7 @@ export function followConsoleLines(
     if (isTerminal(job.status)) end('complete');
   };
   // Subscribed before reading, so that no update falls between the read and the subscription.
-  const unsubscribe = watchJob(jobId, (job) => {
+  const unsubscribe = watchJob(ctx, jobId, (job) => {
     updated = true;
     push(job);
   });
@@ -150,5 +143,5 @@ export function followConsoleLines(
 
 /** Ends every follow of this server (at shutdown). */
 export function stopFollows(ctx: DevContext): void {
-  for (const stop of [...(follows.get(ctx) ?? [])]) stop();
+  for (const stop of [...ctx.state.consoleFollows]) stop();
 }

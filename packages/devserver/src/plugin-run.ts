@@ -146,12 +146,9 @@ async function actionResult(ctx: DevContext, run: Run): Promise<unknown> {
 }
 
 /** A user token per run caller (by user id), issued once per server. */
-const runTokens = new WeakMap<DevContext, Map<number, Promise<string>>>();
-
 async function runToken(ctx: DevContext): Promise<string> {
   const userId = await runUserId(ctx);
-  const tokens = runTokens.get(ctx) ?? new Map<number, Promise<string>>();
-  runTokens.set(ctx, tokens);
+  const tokens = ctx.state.runTokens;
   let token = tokens.get(userId);
   if (!token) {
     token = issueToken(ctx, 'user', userId);

@@ -26,6 +26,7 @@ import { Faults } from './faults.ts';
 import { MediaStore, mediaSigningKey, mediaUrlTtl } from './media.ts';
 import { ROUTES } from './routes/index.ts';
 import { SecretRegistry } from './secrets.ts';
+import { createServerState } from './server-state.ts';
 import { createTenancy, DEFAULT_TENANT } from './tenancy.ts';
 import uiRoutes from './ui/index.ts';
 import { DashboardSessions } from './ui/session.ts';
@@ -168,6 +169,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     publicUrl: '',
     dataDir,
     hooks: {},
+    state: createServerState(),
     capacity: opts.capacity,
     deploymentDelayMs: opts.deploymentDelayMs,
     serveGatewayUrl: opts.serveGatewayUrl?.replace(/\/+$/, ''),

@@ -11,6 +11,7 @@ export {
   resolveExtractionLimits,
 } from './archive/extract.ts';
 export * from './clients/index.ts';
+export * from './environment.ts';
 export * from './executors/index.ts';
 export * from './plugins/index.ts';
 export {

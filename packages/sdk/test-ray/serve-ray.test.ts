@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { RayServeBackend, runPlugin, setServeBackend } from '../src/index.ts';
+import { RayServeBackend, runPlugin } from '../src/index.ts';
 import { useDevServer } from '../test/helpers.ts';
 import { ECHO_PLUGIN, echoModel, writeFiles } from '../test/serve-plugins.ts';
 
@@ -27,7 +27,6 @@ beforeAll(async () => {
   await mkdir(join(import.meta.dirname, '../test/.tmp'), { recursive: true });
   dir = await mkdtemp(join(import.meta.dirname, '../test/.tmp/serve-ray-'));
   await writeFiles(dir, ECHO_PLUGIN);
-  setServeBackend(backend);
   env = {
     SYNAPSE_HOST: h.server.url,
     SYNAPSE_ACCESS_TOKEN: h.server.credentials.accessToken,
@@ -37,7 +36,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await backend.delete(APP);
-  setServeBackend(null);
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -50,7 +48,7 @@ describe('serve on Ray', () => {
         dir,
         'deployment',
         { num_replicas: 2, num_cpus: 0.5 },
-        { mode: 'local', env, client: null },
+        { mode: 'local', env, client: null, serveBackend: backend },
       );
       const checksum = createHash('md5').update(APP).digest('hex');
       expect(deployed).toEqual({ app: APP, route_prefix: `/${checksum}` });

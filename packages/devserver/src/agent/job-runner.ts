@@ -9,7 +9,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
-import { extractArchive, JobExecutor, RayJobExecutor } from 'synapse-sdk';
+import { extractArchive, JobExecutor, RayJobExecutor, runEnvironment } from 'synapse-sdk';
 import { issueToken, runUserId } from '../auth.ts';
 import type { DevContext } from '../context.ts';
 import type { Doc } from '../db/collection.ts';
@@ -135,13 +135,15 @@ export async function runEnv(
   ctx.secrets.addEnv(configEnv);
   return {
     ...(configEnv as Record<string, string>),
-    SYNAPSE_PLUGIN_RUN_HOST: ctx.publicUrl,
-    SYNAPSE_PLUGIN_RUN_USER_TOKEN: await issueToken(ctx, 'user', await runUserId(ctx)),
-    SYNAPSE_PLUGIN_RELEASE_CODE: release.code,
-    SYNAPSE_PLUGIN_RELEASE_CHECKSUM: release.checksum,
-    SYNAPSE_AGENT_ID: String(agentId),
-    SYNAPSE_AGENT_URL: `${ctx.publicUrl}/agent`,
-    SYNAPSE_AGENT_TOKEN: agent?.token ?? '',
+    ...runEnvironment({
+      host: ctx.publicUrl,
+      userToken: await issueToken(ctx, 'user', await runUserId(ctx)),
+      releaseCode: release.code,
+      releaseChecksum: release.checksum,
+      agentId: String(agentId),
+      agentUrl: `${ctx.publicUrl}/agent`,
+      agentToken: agent?.token ?? '',
+    }),
   };
 }
 
@@ -223,7 +225,7 @@ export class JobRunner {
       if (this.#closing || isTerminal(record?.status))
         executor.stop(id).catch((err: Error) => console.warn(`job ${id}: could not stop it: ${err.message}`));
     };
-    const unwatch = watchJob(id, stopIfEnded);
+    const unwatch = watchJob(this.#ctx, id, stopIfEnded);
     stopIfEnded(await ctx.collections.jobs.get(id));
     const status = await executor.wait(id, { timeoutSeconds: Number.POSITIVE_INFINITY }).then(
       () => 'SUCCEEDED',

@@ -17,9 +17,6 @@ import type { RouteModule } from './index.ts';
 
 const EXPIRY_MS = 24 * 3600 * 1000;
 
-/** Running MD5 of each upload in progress; rebuilt from the file after a restart. */
-const hashes = new Map<string, Hash>();
-
 function partPath(ctx: DevContext, id: string): string {
   return join(ctx.dataDir, 'uploads', `${id}.part`);
 }
@@ -53,6 +50,7 @@ async function putChunk(ctx: DevContext, req: FastifyRequest, existing: Doc | nu
   const id = (existing?.id as string) ?? randomUUID();
   const path = partPath(ctx, id);
   await mkdir(join(ctx.dataDir, 'uploads'), { recursive: true });
+  const hashes = ctx.state.uploadHashes;
   let hash = hashes.get(id) ?? (existing ? await md5Of(path) : createHash('md5'));
   let filename = existing?.filename as string | undefined;
   let received = -1;
@@ -137,6 +135,7 @@ const routes: RouteModule = (app, ctx) => {
     if (typeof md5 !== 'string' || !md5) throw badRequest({ md5: ['This field is required.'] });
     if (upload.offset !== upload.total) throw badRequest({ detail: 'Upload is incomplete' });
     const path = partPath(ctx, id);
+    const hashes = ctx.state.uploadHashes;
     const actual = (hashes.get(id) ?? (await md5Of(path))).digest('hex');
     hashes.delete(id);
     if (actual !== md5.toLowerCase()) {

@@ -37,7 +37,7 @@ interface PendingUpload {
   parts: Map<number, { etag: string; size: number }>;
 }
 
-interface State {
+export interface PresignedUploadState {
   /** Signs URLs; per server, so URLs of another run are refused. */
   secret: Buffer;
   partSize: number;
@@ -51,6 +51,8 @@ interface State {
    */
   hold: Hold | null;
 }
+
+type State = PresignedUploadState;
 
 interface Hold {
   until: number;
@@ -90,10 +92,8 @@ function endHold(state: State): void {
   state.hold = null;
 }
 
-const states = new WeakMap<DevContext, State>();
-
 function stateOf(ctx: DevContext): State {
-  let state = states.get(ctx);
+  let state = ctx.state.presignedUploads;
   if (!state) {
     state = {
       secret: randomBytes(32),
@@ -103,7 +103,7 @@ function stateOf(ctx: DevContext): State {
       peak: 0,
       hold: null,
     };
-    states.set(ctx, state);
+    ctx.state.presignedUploads = state;
   }
   return state;
 }
@@ -122,7 +122,7 @@ function partDir(ctx: DevContext, id: string): string {
 
 /** `_emulator/reset`: pending uploads, their parts, the part size and any hold are forgotten. */
 export async function resetPresignedUploads(ctx: DevContext): Promise<void> {
-  const state = states.get(ctx);
+  const state = ctx.state.presignedUploads;
   if (!state) return;
   state.uploads.clear();
   state.partSize = DEFAULT_PART_SIZE;
@@ -292,7 +292,7 @@ async function confirm(ctx: DevContext, state: State, item: unknown) {
 const routes: RouteModule = async (app, ctx) => {
   // The routes are mounted twice (with and without `/api`) on one state: the first mount starts it
   // clean, removing parts a previous run of this data directory left behind.
-  if (!states.has(ctx)) await rm(presignedDir(ctx), { recursive: true, force: true });
+  if (!ctx.state.presignedUploads) await rm(presignedDir(ctx), { recursive: true, force: true });
   const state = stateOf(ctx);
 
   app.post('/data_files/presigned_upload/upload/', async (req) => {

@@ -28,10 +28,9 @@ async function serializeTasks(ctx: DevContext, req: FastifyRequest, docs: Doc[])
  * Creating tasks checks for existing ones and then inserts: running creations one at a time keeps
  * concurrent requests from both creating the task of the same (project, data unit).
  */
-let creating: Promise<unknown> = Promise.resolve();
-function oneAtATime<T>(fn: () => Promise<T>): Promise<T> {
-  const run = creating.then(fn, fn);
-  creating = run.catch(() => {});
+function oneAtATime<T>(ctx: DevContext, fn: () => Promise<T>): Promise<T> {
+  const run = ctx.state.taskCreation.then(fn, fn);
+  ctx.state.taskCreation = run.catch(() => {});
   return run;
 }
 
@@ -49,7 +48,7 @@ export async function createTasks(ctx: DevContext, rawBody: unknown): Promise<Do
     return item.data_unit;
   });
   await existingPks(data_units, 'data_unit', unitIds);
-  return oneAtATime(async () => {
+  return oneAtATime(ctx, async () => {
     const where = emptyWhere();
     addCondition(where, `(doc->>'project') = $?`, String(project.id));
     addCondition(where, `(doc->>'data_unit') = ANY($?)`, unitIds.map(String));

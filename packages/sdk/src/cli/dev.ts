@@ -2,6 +2,7 @@
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { configPath, saveCredentials } from '../clients/credentials.ts';
+import { ENV, envValue } from '../environment.ts';
 import { mask, parsePort, UsageError } from './output.ts';
 
 interface DevOptions {
@@ -94,7 +95,7 @@ async function runDev(opts: DevOptions): Promise<void> {
     port,
     host: opts.host,
     dataDir,
-    databaseUrl: process.env.DATABASE_URL,
+    databaseUrl: envValue(process.env, ENV.databaseUrl),
     faults: opts.faults,
     serve: opts.serve ? { port: servePort } : undefined,
     rayAddress: opts.rayAddress,
@@ -110,7 +111,7 @@ async function runDev(opts: DevOptions): Promise<void> {
   const { credentials } = server;
   const lines = [
     `Synapse devserver running at ${server.url}`,
-    `  database: ${process.env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : `embedded, ${join(dataDir, 'db')}`}`,
+    `  database: ${envValue(process.env, ENV.databaseUrl) ? 'PostgreSQL (DATABASE_URL)' : `embedded, ${join(dataDir, 'db')}`}`,
     `  agent:    ${server.agentUrl}`,
   ];
   if (server.ctx.serveHost)

@@ -3,10 +3,11 @@ import type { Command } from 'commander';
 import { BackendClient, DEFAULT_BACKEND_URL } from '../clients/backend/index.ts';
 import { saveCredentials } from '../clients/credentials.ts';
 import { AuthenticationError } from '../clients/errors.ts';
+import { ENV, envValue } from '../environment.ts';
 import { UsageError } from './output.ts';
 
 async function runLogin(opts: { host: string; token?: string }): Promise<void> {
-  const token = opts.token ?? process.env.SYNAPSE_ACCESS_TOKEN;
+  const token = opts.token ?? envValue(process.env, ENV.accessToken);
   if (!token) throw new UsageError('Give an access token with --token (or SYNAPSE_ACCESS_TOKEN).');
   const client = new BackendClient(opts.host, { accessToken: token });
   try {
@@ -25,7 +26,7 @@ export function registerLogin(program: Command): void {
   program
     .command('login')
     .description('save the backend URL and access token for other commands')
-    .option('--host <url>', 'backend URL', process.env.SYNAPSE_HOST ?? DEFAULT_BACKEND_URL)
+    .option('--host <url>', 'backend URL', envValue(process.env, ENV.host) ?? DEFAULT_BACKEND_URL)
     .option('-t, --token <token>', 'access token')
     .action(runLogin);
 }

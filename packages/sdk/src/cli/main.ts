@@ -4,6 +4,7 @@
  * below and starts about as fast as Node itself.
  */
 import { Command, CommanderError } from 'commander';
+import { ENV, envValue } from '../environment.ts';
 import { fail } from './output.ts';
 
 type Register = (program: Command) => void;
@@ -67,5 +68,5 @@ try {
     // Help and version exit 0; commander has already printed its usage message.
     process.exit(err.exitCode === 0 ? 0 : 2);
   }
-  fail(err, program.opts().debug || process.env.SYNAPSE_DEBUG === '1');
+  fail(err, program.opts().debug || envValue(process.env, ENV.debug) === '1');
 }

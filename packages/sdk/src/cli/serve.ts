@@ -4,9 +4,8 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { backendUrlOf, ENV, envValue, serveAddress } from '../environment.ts';
 import { parsePort, UsageError } from './output.ts';
-
-const DEFAULT_ADDRESS = 'http://localhost:8100';
 
 interface ServeOptions {
   path: string;
@@ -38,7 +37,7 @@ async function runServe(opts: ServeOptions): Promise<void> {
     opts.maxModelsPerReplica === undefined
       ? undefined
       : positiveInt('max-models-per-replica', opts.maxModelsPerReplica);
-  const address = new URL(process.env.RAY_SERVE_ADDRESS ?? DEFAULT_ADDRESS);
+  const address = new URL(serveAddress(process.env));
   const port = parsePort('port', opts.port ?? (address.port || 8100));
 
   const dir = resolve(opts.path);
@@ -55,12 +54,11 @@ async function runServe(opts: ServeOptions): Promise<void> {
   }
 
   const env = process.env;
-  const name = env.SYNAPSE_PLUGIN_RELEASE_CODE ?? `${config.code}@${config.version}`;
+  const name = envValue(env, ENV.releaseCode) ?? `${config.code}@${config.version}`;
   const routePrefix = serve.releaseRoutePrefix(
-    env.SYNAPSE_PLUGIN_RELEASE_CHECKSUM ?? serve.releaseChecksum(name),
+    envValue(env, ENV.releaseChecksum) ?? serve.releaseChecksum(name),
   );
-  const backendUrl =
-    opts.backendUrl ?? env.SYNAPSE_PLUGIN_RUN_HOST ?? env.SYNAPSE_HOST ?? loadCredentials().host ?? '';
+  const backendUrl = opts.backendUrl ?? backendUrlOf(env) ?? loadCredentials().host ?? '';
 
   const backend = new serve.LocalServeBackend({ address: address.href, port, host: opts.host });
   await backend.init();

@@ -1,6 +1,7 @@
 /** The backend a CLI command talks to: `--host`/`--token` flags, else the environment and config file. */
 import { BackendClient, DEFAULT_BACKEND_URL } from '../clients/backend/index.ts';
 import { loadCredentials } from '../clients/credentials.ts';
+import { ENV, envValue } from '../environment.ts';
 import { redactText, redactValue, SecretSet } from '../redact.ts';
 
 export interface ConnectionOptions {
@@ -35,8 +36,8 @@ export function outputMask(opts: ConnectionOptions = {}, env: NodeJS.ProcessEnv 
       opts.token,
       saved.accessToken,
       saved.agent?.token,
-      env.SYNAPSE_PLUGIN_RUN_USER_TOKEN,
-      env.SYNAPSE_AGENT_TOKEN,
+      envValue(env, ENV.runUserToken),
+      envValue(env, ENV.agentToken),
     ].filter((v): v is string => typeof v === 'string'),
   );
   return {

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { ENV, envValue, runConnection } from '../environment.ts';
 import { BackendClient, DEFAULT_BACKEND_URL } from './backend/index.ts';
 
 export interface AgentCredentials {
@@ -24,7 +25,7 @@ type Env = Record<string, string | undefined>;
 
 /** The CLI's config file; `SYNAPSE_CONFIG_DIR` moves it (tests, several profiles). */
 export function configPath(env: Env = process.env): string {
-  return join(env.SYNAPSE_CONFIG_DIR ?? join(homedir(), '.synapse'), 'config.json');
+  return join(envValue(env, ENV.configDir) ?? join(homedir(), '.synapse'), 'config.json');
 }
 
 function readConfig(env: Env): Record<string, any> {
@@ -38,8 +39,8 @@ function readConfig(env: Env): Record<string, any> {
 export function loadCredentials(env: Env = process.env): Credentials {
   const file = readConfig(env);
   return {
-    host: env.SYNAPSE_HOST ?? file.host,
-    accessToken: env.SYNAPSE_ACCESS_TOKEN ?? file.access_token,
+    host: envValue(env, ENV.host) ?? file.host,
+    accessToken: envValue(env, ENV.accessToken) ?? file.access_token,
     tenant: file.tenant,
     agent: file.agent,
   };
@@ -71,13 +72,9 @@ export function createBackendClient(env: Env = process.env): BackendClient | nul
 
 /** The client of code running inside a plugin run: the run's user token, else the user's own. */
 export function createRunClient(env: Env = process.env): BackendClient | null {
-  const host = env.SYNAPSE_PLUGIN_RUN_HOST;
-  const token = env.SYNAPSE_PLUGIN_RUN_USER_TOKEN;
-  if (host || token) {
-    return new BackendClient(host ?? 'http://localhost:8000', {
-      authorizationToken: token,
-      tenant: env.SYNAPSE_PLUGIN_RUN_TENANT,
-    });
+  const { host, userToken, tenant } = runConnection(env);
+  if (host || userToken) {
+    return new BackendClient(host ?? 'http://localhost:8000', { authorizationToken: userToken, tenant });
   }
   return createBackendClient(env);
 }

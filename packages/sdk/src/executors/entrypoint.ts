@@ -7,6 +7,7 @@
  * only the supervisor sees a crash the process itself cannot report.
  */
 import { readFile } from 'node:fs/promises';
+import { ENV, readJobEnvironment } from '../environment.ts';
 import { dispatchAction, isStoppable } from '../plugins/action.ts';
 import { loadEntrypoint } from '../plugins/entrypoint.ts';
 import { ExecutionError, isRunStopped, RunStoppedError } from '../plugins/errors.ts';
@@ -67,15 +68,13 @@ function resultPayload(result: unknown): Record<string, unknown> {
   return isPlainObject ? (result as Record<string, unknown>) : { result: result ?? null };
 }
 
-async function readParams(env: Env): Promise<unknown> {
-  let text = env.SYNAPSE_ACTION_PARAMS;
-  if (text === undefined && env.SYNAPSE_ACTION_PARAMS_FILE) {
-    text = await readFile(env.SYNAPSE_ACTION_PARAMS_FILE, 'utf8');
+async function readParams(params: ReturnType<typeof readJobEnvironment>['params']): Promise<unknown> {
+  if (!params) {
+    throw new ExecutionError(
+      `No params provided via ${ENV.actionParams.name} or ${ENV.actionParamsFile.name}`,
+    );
   }
-  if (text === undefined) {
-    throw new ExecutionError('No params provided via SYNAPSE_ACTION_PARAMS or SYNAPSE_ACTION_PARAMS_FILE');
-  }
-  return JSON.parse(text);
+  return JSON.parse('json' in params ? params.json : await readFile(params.file, 'utf8'));
 }
 
 function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
@@ -88,16 +87,17 @@ function write(stream: NodeJS.WriteStream, text: string): Promise<void> {
  */
 export async function runEntrypoint(env: Env = process.env): Promise<number> {
   try {
-    const entrypoint = env.SYNAPSE_ACTION_ENTRYPOINT;
-    if (!entrypoint) throw new ExecutionError('SYNAPSE_ACTION_ENTRYPOINT not set');
-    const params = await readParams(env);
+    const job = readJobEnvironment(env);
+    const entrypoint = job.entrypoint;
+    if (!entrypoint) throw new ExecutionError(`${ENV.actionEntrypoint.name} not set`);
+    const params = await readParams(job.params);
     const action = await loadEntrypoint(entrypoint, process.cwd());
     // A stop (the supervisor's SIGTERM, Ctrl-C's SIGINT) reaches the action as `ctx.signal`. A
     // `stoppable` action ends by itself between units of work (the supervisor kills it if that
     // takes longer than its grace period); any other ends at once. Either way, and on a second
     // signal, the logs the job has queued still go out.
     const stop = new AbortController();
-    const ctx = runtimeContext(env, env.SYNAPSE_JOB_ID ?? env.RAY_JOB_ID ?? null, { signal: stop.signal });
+    const ctx = runtimeContext(env, job.jobId, { signal: stop.signal });
     const waitForAction = isStoppable(action);
     const onStop = (signal: NodeJS.Signals) => {
       const first = !stop.signal.aborted;

@@ -22,6 +22,9 @@ export {
   type OutputStream,
   type SubmitOptions,
 } from './job.ts';
+
+import { ENV, envValue } from '../environment.ts';
+
 export { LocalExecutor, type LocalExecutorOptions } from './local.ts';
 export { RayClient, type RayJobInfo, type RayNodeResources } from './ray/client.ts';
 export { RayJobExecutor, type RayJobExecutorOptions } from './ray/executor.ts';
@@ -77,14 +80,14 @@ export async function resolveRayAddress(
   value: string | undefined,
   env: Record<string, string | undefined> = process.env,
 ): Promise<string | undefined> {
-  if (value === undefined) return env.RAY_DASHBOARD_URL || undefined;
+  if (value === undefined) return envValue(env, ENV.rayDashboardUrl);
   checkRayAddress(value);
   if (value !== 'auto') return value;
   const agentUrl = loadCredentials(env).agent?.url;
   const host = agentUrl && URL.canParse(agentUrl) ? new URL(agentUrl).hostname : '';
   const candidate = host ? `http://${host}:${RAY_DASHBOARD_PORT}` : '';
   if (candidate && (await dashboardAnswers(candidate))) return candidate;
-  return env.RAY_DASHBOARD_URL || undefined;
+  return envValue(env, ENV.rayDashboardUrl);
 }
 
 async function runLocal(action: unknown, params: unknown, options: LocalExecutorOptions): Promise<unknown> {

@@ -21,7 +21,7 @@ export interface LocalExecutorOptions {
   /** The plugin's directory when the run is hosted in a process working elsewhere (the local platform). */
   workingDir?: string;
   /** The serve backend deployment actions run their app on; default: the process's. */
-  serveBackend?: ServeBackend;
+  serveBackend?: ServeBackend | null;
 }
 
 export class LocalExecutor {

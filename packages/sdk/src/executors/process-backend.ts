@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { jobEnvironment } from '../environment.ts';
 import { ExecutionError } from '../plugins/errors.ts';
 import { SDK_NODE_OPTIONS } from '../runtime.ts';
 import { PARAMS_ENV_LIMIT, ResultScanner } from './entrypoint.ts';
@@ -124,24 +125,25 @@ export class ProcessBackend implements JobBackend {
     const previous = this.#jobs.get(jobId);
     if (previous && !TERMINAL.has(previous.status))
       throw new ExecutionError(`Job ${jobId} is already running`);
+    const json = JSON.stringify(params ?? {});
+    let paramsDir: string | null = null;
+    let paramsFile: string | null = null;
+    if (json.length >= PARAMS_ENV_LIMIT) {
+      paramsDir = await mkdtemp(join(tmpdir(), 'synapse-params-'));
+      paramsFile = join(paramsDir, 'params.json');
+      await writeFile(paramsFile, json);
+    }
     const env: Record<string, string | undefined> = {
       ...process.env,
       ...this.#options.env,
-      SYNAPSE_ACTION_ENTRYPOINT: entrypoint,
-      // A local id (none given) is not a backend job: the run must not report to one.
-      SYNAPSE_JOB_ID: onBackend ? jobId : undefined,
-      SYNAPSE_ACTION_PARAMS: undefined,
-      SYNAPSE_ACTION_PARAMS_FILE: undefined,
+      // Every job variable is set (or cleared), none inherited from this process.
+      ...jobEnvironment({
+        entrypoint,
+        // A local id (none given) is not a backend job: the run must not report to one.
+        jobId: onBackend ? jobId : undefined,
+        params: paramsFile ? { file: paramsFile } : { json },
+      }),
     };
-    const json = JSON.stringify(params ?? {});
-    let paramsDir: string | null = null;
-    if (json.length < PARAMS_ENV_LIMIT) {
-      env.SYNAPSE_ACTION_PARAMS = json;
-    } else {
-      paramsDir = await mkdtemp(join(tmpdir(), 'synapse-params-'));
-      env.SYNAPSE_ACTION_PARAMS_FILE = join(paramsDir, 'params.json');
-      await writeFile(env.SYNAPSE_ACTION_PARAMS_FILE, json);
-    }
 
     const child = spawn(process.execPath, [...SDK_NODE_OPTIONS, ENTRYPOINT_BIN], {
       cwd: this.#options.workingDir,

@@ -23,7 +23,7 @@ export interface RuntimeOverrides {
   /** The plugin's directory, for a run hosted in a process whose working directory is elsewhere. */
   workingDir?: string;
   /** The serve backend a deployment action runs its app on (the local platform's gateway). */
-  serveBackend?: ServeBackend;
+  serveBackend?: ServeBackend | null;
 }
 
 /** The action's `ctx.env`: the variables that are set. */

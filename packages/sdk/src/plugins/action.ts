@@ -250,10 +250,8 @@ export async function dispatchAction(
   rawParams: unknown,
   ctx: RuntimeContext,
 ): Promise<unknown> {
-  // Loaded lazily: serve/deployment.ts extends BaseAction, so a static import would be a cycle.
-  const { isServeDeploymentClass } = await import('../serve/deployment.ts');
-  // A serve deployment runs as a call to its deployed app: its `dispatch` is `inferRemote` (inference.md §6).
-  if (isServeDeploymentClass(target)) return target.dispatch(rawParams, ctx);
+  // Every action class says how it runs (a serve deployment's `dispatch` calls its deployed app,
+  // inference.md §6), so this layer needs to know no kind of action above it.
   if (isActionClass(target)) return target.dispatch(rawParams, ctx);
   if (isFunctionAction(target)) {
     const { params: schema, name } = target.actionMeta;

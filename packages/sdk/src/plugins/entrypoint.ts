@@ -5,7 +5,7 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { extname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type BaseServeDeployment, isServeDeploymentClass } from '../serve/deployment.ts';
+import type { BaseServeDeployment } from '../serve/deployment.ts';
 import { type ActionClass, type FunctionAction, isActionClass } from './action.ts';
 import {
   isPathModule,
@@ -104,7 +104,9 @@ const isClass = (fn: Function) => Function.prototype.toString.call(fn).startsWit
 export function isActionExport(value: unknown): value is ActionExport {
   if (typeof value !== 'function') return false;
   if (!isClass(value)) return true; // a defineAction() function or a plain (params, ctx) function
-  return isActionClass(value) || isServeDeploymentClass(value);
+  // A serve deployment class is an action class too (its `dispatch` calls the deployed app), so
+  // this layer needs no runtime knowledge of serve/.
+  return isActionClass(value);
 }
 
 /** Resolves, imports and returns the action an entrypoint names. */

@@ -1,6 +1,7 @@
 /**
  * The serve backend (inference.md §2.2): where `BaseDeploymentAction.deploy()` runs a serve app.
- * There is no Ray for Node; the default is `LocalServeBackend`, swappable with `setServeBackend`.
+ * A run's backend is the one its executor was given (`RuntimeContext.serveBackend`); without one,
+ * the process's gateway: a `LocalServeBackend` on `RAY_SERVE_ADDRESS`, created on first use.
  */
 import type { AgentServeApplication } from '../clients/agent/index.ts';
 import type { BaseServeDeployment } from './deployment.ts';
@@ -31,14 +32,16 @@ export interface ServeBackend {
   status(name: string): Promise<AgentServeApplication | null>;
 }
 
-let current: ServeBackend | null = null;
+/**
+ * The gateway of a process that was given no backend. It binds `RAY_SERVE_ADDRESS`, a port of this
+ * machine, so there can be one per process at most: every run without a backend of its own shares
+ * it. It is set once and never replaced (a run that needs another backend is given it).
+ */
+let processGateway: ServeBackend | null = null;
 
-/** The process-wide serve backend (a `LocalServeBackend` on `RAY_SERVE_ADDRESS` unless swapped). */
-export function getServeBackend(): ServeBackend {
-  current ??= new LocalServeBackend();
-  return current;
-}
-
-export function setServeBackend(backend: ServeBackend | null): void {
-  current = backend;
+/** The backend a run deploys to: the one given to it, else the process's gateway. */
+export function serveBackendOf(given: ServeBackend | null | undefined): ServeBackend {
+  if (given) return given;
+  processGateway ??= new LocalServeBackend();
+  return processGateway;
 }

@@ -1,4 +1,4 @@
-export { getServeBackend, type ServeApp, type ServeBackend, setServeBackend } from './backend.ts';
+export { type ServeApp, type ServeBackend, serveBackendOf } from './backend.ts';
 export {
   callServeApp,
   releaseChecksum,

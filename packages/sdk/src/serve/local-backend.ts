@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { AgentServeApplication } from '../clients/agent/index.ts';
+import { serveAddress } from '../environment.ts';
 import { SDK_NODE_OPTIONS, sdkModuleFile } from '../runtime.ts';
 import type { ServeApp, ServeBackend } from './backend.ts';
 import {
@@ -22,7 +23,6 @@ import {
   type ServeRoute,
 } from './deployment.ts';
 
-export const DEFAULT_SERVE_ADDRESS = 'http://localhost:8100';
 export const MULTIPLEX_HEADER = 'serve_multiplexed_model_id';
 
 /** Gateway → worker messages. */
@@ -237,7 +237,7 @@ export class LocalServeBackend implements ServeBackend {
   }
 
   async #listen(): Promise<void> {
-    const address = new URL(this.#options.address ?? process.env.RAY_SERVE_ADDRESS ?? DEFAULT_SERVE_ADDRESS);
+    const address = new URL(this.#options.address ?? serveAddress(process.env));
     const host = this.#options.host ?? address.hostname.replace(/^\[|\]$/g, '');
     const port = this.#options.port ?? (address.port ? Number(address.port) : 8100);
     const server = Fastify({ logger: false, bodyLimit: 256 * 1024 * 1024 });

@@ -20,7 +20,6 @@ import { RuntimeContext } from '../../src/plugins/context.ts';
 import { PluginEnvironment } from '../../src/plugins/environment.ts';
 import { RuntimeError } from '../../src/plugins/errors.ts';
 import { BaseLogger, type LoggerRecord } from '../../src/plugins/logging/index.ts';
-import { setServeBackend } from '../../src/serve/backend.ts';
 import { BaseServeDeployment } from '../../src/serve/deployment.ts';
 import { LocalServeBackend } from '../../src/serve/local-backend.ts';
 import { fixtureRelease, useDevServer } from '../helpers.ts';
@@ -31,11 +30,9 @@ const devOptions: DevServerOptions = { capacity: { cpus: 4, gpus: 0, memoryBytes
 // Registered before useDevServer's hook: the devserver starts knowing the gateway's URL.
 beforeAll(async () => {
   await backend.init();
-  setServeBackend(backend);
   devOptions.serveGatewayUrl = backend.url;
 });
 afterAll(async () => {
-  setServeBackend(null);
   await backend.close();
 });
 
@@ -86,6 +83,7 @@ function runtime(vars: Record<string, unknown>, init: { jobId?: string; agent?: 
     agentClient: init.agent === false ? null : h.agent,
     jobId: init.jobId ?? null,
     logger,
+    serveBackend: backend,
   });
 }
 
@@ -265,6 +263,7 @@ describe('deploy', () => {
       env: new PluginEnvironment(vars),
       agentClient: deadAgent,
       logger,
+      serveBackend: backend,
     });
     const err = await failure(new SeedDeployment({}, ctx).deploy());
     expect(err.message).toBe('Serve deploy capacity check failed: agent unreachable (ClientConnectionError)');

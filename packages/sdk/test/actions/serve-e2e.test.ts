@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalServeBackend, runPlugin, setServeBackend } from '../../src/index.ts';
+import { LocalServeBackend, runPlugin } from '../../src/index.ts';
 import { useDevServer } from '../helpers.ts';
 import { ECHO_PLUGIN, echoModel, writeFiles } from '../serve-plugins.ts';
 
@@ -24,7 +24,6 @@ beforeAll(async () => {
   dir = await mkdtemp(join(import.meta.dirname, '../.tmp/serve-e2e-'));
   await writeFiles(dir, ECHO_PLUGIN);
   await backend.init();
-  setServeBackend(backend);
   env = {
     SYNAPSE_HOST: h.server.url,
     SYNAPSE_ACCESS_TOKEN: h.server.credentials.accessToken,
@@ -47,7 +46,7 @@ describe('deploy, then infer remotely', () => {
         dir,
         'deployment',
         { num_replicas: 2 },
-        { mode: 'local', env, client: null },
+        { mode: 'local', env, client: null, serveBackend: backend },
       );
       const checksum = createHash('md5').update('echo-serve@1.0.0').digest('hex');
       expect(deployed).toEqual({ app: 'echo-serve@1.0.0', route_prefix: `/${checksum}` });

@@ -7,16 +7,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ServeApplicationStatus } from '../../clients/backend/integration.ts';
 import type { Model } from '../../clients/backend/ml.ts';
+import { backendUrlOf, ENV, envValue } from '../../environment.ts';
 import { BaseAction } from '../../plugins/action.ts';
 import { mergePackageManagerOptions } from '../../plugins/config.ts';
 import { resolveEntrypoint, splitEntrypoint } from '../../plugins/entrypoint.ts';
 import type { PluginCategory } from '../../plugins/enums.ts';
 import { RuntimeError } from '../../plugins/errors.ts';
 import { BaseStepContext, type StepRuntimeContext } from '../../plugins/steps/index.ts';
-import { getServeBackend, type ServeBackend } from '../../serve/backend.ts';
+import { type ServeBackend, serveBackendOf } from '../../serve/backend.ts';
 import type { BaseServeDeployment } from '../../serve/deployment.ts';
 import { checkServeCapacity } from './capacity-gate.ts';
-import { defaultServeAppName, envString, serveRoutePrefix } from './infer-remote.ts';
+import { defaultServeAppName, serveRoutePrefix } from './infer-remote.ts';
 import { readWorkingConfig } from './working-config.ts';
 
 export const DEPLOYMENT_PROGRESS = {
@@ -124,7 +125,7 @@ export abstract class BaseDeploymentAction<
 
   /** The backend the app runs on: the one the run was given (the local platform's), else the process's. */
   protected get serveBackend(): ServeBackend {
-    return this.ctx.serveBackend ?? getServeBackend();
+    return serveBackendOf(this.ctx.serveBackend);
   }
 
   protected get paramsRecord(): Record<string, unknown> {
@@ -189,7 +190,7 @@ export abstract class BaseDeploymentAction<
     return checkServeCapacity(rayActorOptions, serveOptions, {
       agentClient: this.ctx.agentClient,
       pluginCode: this.getServeAppName(),
-      agentId: envString(this.ctx.env, 'SYNAPSE_AGENT_ID') ?? '',
+      agentId: envValue(this.ctx.env, ENV.agentId) ?? '',
       logger: this.ctx.logger,
     });
   }
@@ -219,7 +220,7 @@ export abstract class BaseDeploymentAction<
     const actorOptions = this.getRayActorOptions();
     const serveOptions = this.getServeOptions();
     const env = this.ctx.env;
-    const backendUrl = envString(env, 'SYNAPSE_PLUGIN_RUN_HOST') ?? envString(env, 'SYNAPSE_HOST') ?? '';
+    const backendUrl = backendUrlOf(env) ?? '';
 
     await this.checkServeCapacity(actorOptions, serveOptions);
 

@@ -3,6 +3,7 @@
  * deployment does not run the model itself; it forwards the request to the deployed app through
  * the serve gateway, selecting the model with the multiplexing token (§5).
  */
+import { backendUrlOf, ENV, envValue, serveAddress } from '../../environment.ts';
 import { deriveCode } from '../../plugins/config.ts';
 import type { RuntimeContext } from '../../plugins/context.ts';
 import type { PluginEnvironment } from '../../plugins/environment.ts';
@@ -29,18 +30,8 @@ export interface InferRemoteParams {
 
 export { SERVE_TIMEOUT } from '../../serve/call.ts';
 
-export const DEFAULT_SERVE_ADDRESS = 'http://localhost:8100';
-
 export const NO_APP_NAME_MESSAGE =
   'Cannot determine serve app name. Set SYNAPSE_PLUGIN_RELEASE_CODE env var or ensure config.yaml exists in working directory.';
-
-/** A non-empty string value of the environment, or undefined. */
-export function envString(env: PluginEnvironment, key: string): string | undefined {
-  const value = env.get(key);
-  if (value === undefined || value === null) return undefined;
-  const text = String(value);
-  return text === '' ? undefined : text;
-}
 
 /** `<code>@<version>` of `./config.yaml` (code derived from the name when absent), or null. */
 export function releaseCodeFromConfig(dir: string = process.cwd()): string | null {
@@ -59,14 +50,14 @@ export function releaseCodeFromConfig(dir: string = process.cwd()): string | nul
 
 /** The serve app name: env `SYNAPSE_PLUGIN_RELEASE_CODE`, else `<code>@<version>` of `./config.yaml`. */
 export function defaultServeAppName(env: PluginEnvironment, dir?: string): string {
-  const name = envString(env, 'SYNAPSE_PLUGIN_RELEASE_CODE') ?? releaseCodeFromConfig(dir);
+  const name = envValue(env, ENV.releaseCode) ?? releaseCodeFromConfig(dir);
   if (!name) throw new RuntimeError(NO_APP_NAME_MESSAGE);
   return name;
 }
 
 /** `/<SYNAPSE_PLUGIN_RELEASE_CHECKSUM>`, else `/<checksum of the serve app name>`. */
 export function serveRoutePrefix(env: PluginEnvironment, appName: () => string): string {
-  return releaseRoutePrefix(envString(env, 'SYNAPSE_PLUGIN_RELEASE_CHECKSUM') ?? releaseChecksum(appName()));
+  return releaseRoutePrefix(envValue(env, ENV.releaseChecksum) ?? releaseChecksum(appName()));
 }
 
 function invalid(field: string, message: string): PluginValidationError {
@@ -105,14 +96,14 @@ export function validateInferRemoteParams(raw: unknown): InferRemoteParams {
 
 /** The model selection for the multiplexing token: the run's user token, tenant and backend URL. */
 function modelSelection(model: number | string, env: PluginEnvironment): ServeModelSelection {
-  const token = envString(env, 'SYNAPSE_PLUGIN_RUN_USER_TOKEN') ?? envString(env, 'SYNAPSE_ACCESS_TOKEN');
+  const token = envValue(env, ENV.runUserToken) ?? envValue(env, ENV.accessToken);
   if (!token) {
     throw new RuntimeError(
       'No user token available for model multiplexing. Set SYNAPSE_PLUGIN_RUN_USER_TOKEN or SYNAPSE_ACCESS_TOKEN.',
     );
   }
-  const backendUrl = envString(env, 'SYNAPSE_PLUGIN_RUN_HOST') ?? envString(env, 'SYNAPSE_HOST') ?? '';
-  const tenant = envString(env, 'SYNAPSE_PLUGIN_RUN_TENANT');
+  const backendUrl = backendUrlOf(env) ?? '';
+  const tenant = envValue(env, ENV.runTenant);
   return { model, token, backendUrl, ...(tenant ? { tenant } : {}) };
 }
 
@@ -121,7 +112,7 @@ export async function inferRemote(rawParams: unknown, ctx: RuntimeContext): Prom
   const params = validateInferRemoteParams(rawParams);
   const env = ctx.env;
   return callServeApp({
-    gateway: envString(env, 'RAY_SERVE_ADDRESS') ?? DEFAULT_SERVE_ADDRESS,
+    gateway: serveAddress(env),
     routePrefix: serveRoutePrefix(env, () => defaultServeAppName(env)),
     method: params.method,
     path: params.path,

@@ -1,4 +1,5 @@
 /** AgentClient: the agent service in front of a compute cluster (client.md §10, backend-api.md §14). */
+import { ENV, envValue, runConnection } from '../../environment.ts';
 import { loadCredentials } from '../credentials.ts';
 import { BaseClient, type ClientOptions } from '../http.ts';
 import { type ListResult, type PaginateOptions, paginate } from '../pagination.ts';
@@ -96,14 +97,11 @@ export class AgentClient extends BaseClient {
   static fromEnv(env: Record<string, string | undefined> = process.env): AgentClient | null {
     // URL and token come from the same source: a token is never paired with another agent's URL.
     const saved = loadCredentials(env).agent;
-    const [url, token] = env.SYNAPSE_AGENT_URL
-      ? [env.SYNAPSE_AGENT_URL, env.SYNAPSE_AGENT_TOKEN]
-      : [saved?.url, saved?.token];
+    const envUrl = envValue(env, ENV.agentUrl);
+    const [url, token] = envUrl ? [envUrl, envValue(env, ENV.agentToken)] : [saved?.url, saved?.token];
     if (!url || !token) return null;
-    return new AgentClient(url, token, {
-      userToken: env.SYNAPSE_PLUGIN_RUN_USER_TOKEN,
-      tenant: env.SYNAPSE_PLUGIN_RUN_TENANT,
-    });
+    const { userToken, tenant } = runConnection(env);
+    return new AgentClient(url, token, { userToken, tenant });
   }
 
   override getHeaders(): Record<string, string> {

@@ -6,6 +6,7 @@
  * Error messages name the call, never the dashboard's address.
  */
 import { request } from 'undici';
+import { ENV, envValue } from '../../environment.ts';
 import { ExecutionError } from '../../plugins/errors.ts';
 
 /** Ray's job states (`ray.job_submission.JobStatus`). */
@@ -53,7 +54,7 @@ const REQUEST_TIMEOUT_MS = 30_000;
 
 /** `RAY_DASHBOARD_URL`, else the local default (plugins.md §10.7). */
 export function defaultDashboardUrl(env: Record<string, string | undefined> = process.env): string {
-  return env.RAY_DASHBOARD_URL || 'http://localhost:8265';
+  return envValue(env, ENV.rayDashboardUrl) ?? 'http://localhost:8265';
 }
 
 export class RayClient {

@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import type { BackendClient } from '../../clients/backend/index.ts';
 import { loadCredentials } from '../../clients/credentials.ts';
+import { ENV, envValue, runConnection } from '../../environment.ts';
 import { JobExecutor } from '../job.ts';
 import { defaultDashboardUrl, RayClient } from './client.ts';
 import { RayJobBackend, type RayJobResources } from './job.ts';
@@ -30,11 +31,12 @@ export interface RayJobExecutorOptions extends RayJobResources {
 
 /** The user's credentials travel with the job when the run's environment has none (§10.7). */
 function credentialsEnv(env: Record<string, string>): Record<string, string> {
-  if (env.SYNAPSE_PLUGIN_RUN_HOST || env.SYNAPSE_PLUGIN_RUN_USER_TOKEN || env.SYNAPSE_ACCESS_TOKEN) return {};
+  const run = runConnection(env);
+  if (run.host || run.userToken || envValue(env, ENV.accessToken)) return {};
   const { host, accessToken } = loadCredentials({ ...process.env, ...env });
   return {
-    ...(host ? { SYNAPSE_HOST: host } : {}),
-    ...(accessToken ? { SYNAPSE_ACCESS_TOKEN: accessToken } : {}),
+    ...(host ? { [ENV.host.name]: host } : {}),
+    ...(accessToken ? { [ENV.accessToken.name]: accessToken } : {}),
   };
 }
 

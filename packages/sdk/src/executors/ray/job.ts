@@ -8,6 +8,7 @@
  * since ESM imports ignore NODE_PATH.
  */
 import { fileURLToPath } from 'node:url';
+import { definedVariables, jobEnvironment } from '../../environment.ts';
 import { ExecutionError } from '../../plugins/errors.ts';
 import { SDK_NODE_OPTIONS } from '../../runtime.ts';
 import { PARAMS_ENV_LIMIT, ResultScanner } from '../entrypoint.ts';
@@ -131,10 +132,14 @@ export class RayJobBackend implements JobBackend {
     // loopback (scripts/ray.sh does) or behind a trusted network.
     const envVars: Record<string, string> = {
       ...this.#options.env,
-      SYNAPSE_ACTION_ENTRYPOINT: entrypoint,
-      ...(large ? { SYNAPSE_ACTION_PARAMS_FILE: PARAMS_FILE } : { SYNAPSE_ACTION_PARAMS: json }),
-      // A local id (none given) is not a backend job: the run must not report to one.
-      ...(onBackend ? { SYNAPSE_JOB_ID: jobId } : {}),
+      ...definedVariables(
+        jobEnvironment({
+          entrypoint,
+          params: large ? { file: PARAMS_FILE } : { json },
+          // A local id (none given) is not a backend job: the run must not report to one.
+          jobId: onBackend ? jobId : undefined,
+        }),
+      ),
     };
     const runtimeEnv = this.#options.runtimeEnv ?? {};
     await client.submitJob({

@@ -7,6 +7,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
+import { ENV, envValue } from '../../environment.ts';
 import { TaskExecutor } from '../task.ts';
 
 export const ADDRESS_MARKER = '__SYNAPSE_TASK_WORKER__';
@@ -20,7 +21,7 @@ export interface TaskRequest {
 export type TaskResponse = { result: unknown } | { error: { name: string; message: string } };
 
 async function main(): Promise<void> {
-  const token = process.env.SYNAPSE_TASK_WORKER_TOKEN;
+  const token = envValue(process.env, ENV.taskWorkerToken);
   const executor = new TaskExecutor({ workingDir: process.cwd() });
   const server = createServer(async (req, res) => {
     if (req.method !== 'POST' || req.headers.authorization !== `Bearer ${token}`) {

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { request } from 'undici';
+import { ENV } from '../../environment.ts';
 import { ActionNotFoundError, ExecutionError } from '../../plugins/errors.ts';
 import { SDK_NODE_OPTIONS, sdkModuleFile } from '../../runtime.ts';
 import { defaultDashboardUrl, errorCode, RayClient } from './client.ts';
@@ -58,7 +59,7 @@ export class RayTaskExecutor {
       ...options,
       client: this.#client,
       workingDir,
-      env: { ...options.env, SYNAPSE_TASK_WORKER_TOKEN: this.#token },
+      env: { ...options.env, [ENV.taskWorkerToken.name]: this.#token },
       entrypointCommand: nodeCommand(workingDir, [...SDK_NODE_OPTIONS, '--import', TSX_LOADER, SERVER]),
     });
   }

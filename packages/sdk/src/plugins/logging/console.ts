@@ -2,6 +2,8 @@
  * ConsoleLogger (plugins.md §6.5): one line per record. In a terminal, progress is a bar redrawn
  * in place and labels are coloured (unless NO_COLOR is set); anywhere else, plain lines.
  */
+
+import { ENV, envValue } from '../../environment.ts';
 import { LOG_LEVELS } from '../enums.ts';
 import { BaseLogger, type LoggerRecord } from './base.ts';
 import { DEFAULT_KEY } from './records.ts';
@@ -69,7 +71,7 @@ export class ConsolePrinter {
   constructor(out: OutputStream = process.stdout) {
     this.#out = out;
     this.#tty = out.isTTY === true;
-    this.#color = this.#tty && !process.env.NO_COLOR;
+    this.#color = this.#tty && envValue(process.env, ENV.noColor) === undefined;
   }
 
   print(record: LoggerRecord): void {

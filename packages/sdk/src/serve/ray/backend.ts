@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { AgentServeApplication } from '../../clients/agent/index.ts';
+import { serveAddress } from '../../environment.ts';
 import { defaultDashboardUrl, RayClient, type RayServeDetails } from '../../executors/ray/client.ts';
 import {
   assertFits,
@@ -23,7 +24,6 @@ import {
 } from '../../executors/ray/package.ts';
 import { SDK_NODE_OPTIONS, sdkModuleFile } from '../../runtime.ts';
 import type { ServeApp, ServeBackend } from '../backend.ts';
-import { DEFAULT_SERVE_ADDRESS } from '../local-backend.ts';
 
 const INGRESS_FILE = fileURLToPath(new URL('./ingress.py', import.meta.url));
 const WORKER_FILE = sdkModuleFile('../worker', import.meta.url);
@@ -72,7 +72,7 @@ export class RayServeBackend implements ServeBackend {
 
   constructor(options: RayServeBackendOptions = {}) {
     this.#client = new RayClient(options.dashboardAddress ?? defaultDashboardUrl());
-    this.#address = new URL(options.address ?? process.env.RAY_SERVE_ADDRESS ?? DEFAULT_SERVE_ADDRESS);
+    this.#address = new URL(options.address ?? serveAddress(process.env));
     this.#deployTimeoutMs = options.deployTimeoutMs ?? 300_000;
   }
 

@@ -10,6 +10,7 @@ import {
   originRule,
   parseHostRules,
 } from '../../../clients/safe-fetch/index.ts';
+import { ENV } from '../../../environment.ts';
 import { RunStoppedError } from '../../../plugins/errors.ts';
 import { BaseStep, StepResult } from '../../../plugins/steps/index.ts';
 import { CATEGORY, type ToTaskContext } from './context.ts';
@@ -100,7 +101,7 @@ export class MethodDeterminationStep extends BaseStep<ToTaskContext> {
   }
 }
 
-export const ALLOWED_HOSTS_ENV = 'SYNAPSE_ALLOWED_HOSTS';
+export const ALLOWED_HOSTS_ENV = ENV.allowedHosts.name;
 
 /**
  * Where annotation files may come from: the backend's own origin (its files are served there),
