@@ -75,7 +75,7 @@ describe('publishPlugin', () => {
     expect(strFromU8(entries['config.yaml'])).toContain('input_type: yolo_dataset');
     expect(await readFile(join(dir, 'config.yaml'), 'utf8')).toContain('# published by the tests');
 
-    // The release config is the §11.3 dict, with the train form.
+    // The release config is the plugins.md §11.3 dict, with the train form.
     expect(release.config).toEqual({
       name: 'Object Detector',
       code: 'detector',
