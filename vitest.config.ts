@@ -8,10 +8,13 @@ export default defineConfig({
     include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
     // Plugins scaffolded by the CLI tests carry their own tests, run by those tests.
     exclude: ['**/node_modules/**', '**/.tmp/**'],
-    // Isolated config dir, no inherited SYNAPSE_* settings, no process left behind.
-    globalSetup: ['scripts/test-guest.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // Isolated config dir, no inherited SYNAPSE_* settings, no process left behind; then the
+    // local platform the test files share (torn down first, before the leftover check).
+    globalSetup: ['scripts/test-guest.ts', 'scripts/test-platform.ts'],
+    // A guard against hangs, not a speed check: on a two-core machine kept busy by other work a
+    // test that starts CLI, job and replica processes took over 60 s though nothing was broken.
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
     pool: 'forks',
     maxWorkers: 2,
   },

@@ -6,10 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { BackendClient } from '../../src/index.ts';
 import { PluginError, PluginUploadError, PluginValidationError } from '../../src/plugins/errors.ts';
 import { publishPlugin } from '../../src/plugins/publish.ts';
-import { useDevServer } from '../helpers.ts';
+import { useSharedPlatform } from '../helpers.ts';
 import { ACTION_TS, writePlugin } from './plugin-dir.ts';
 
-const h = useDevServer();
+const h = useSharedPlatform();
 
 const md5 = (data: Uint8Array) => createHash('md5').update(data).digest('hex');
 
