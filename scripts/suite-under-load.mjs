@@ -28,7 +28,8 @@ if (!Number.isInteger(burnerCount) || burnerCount < 0 || burnerCount > 64) {
 // A busy loop in its own process: one core's worth of CPU-bound work until it is killed.
 const BURN = 'for (;;) { Math.sqrt(Math.random()); }';
 const burners = Array.from({ length: burnerCount }, () =>
-  spawn(process.execPath, ['-e', BURN], { stdio: 'ignore' }),
+  // Without the suite's run marker: the burners are not the suite's processes to reap.
+  spawn(process.execPath, ['-e', BURN], { stdio: 'ignore', env: { ...process.env, SYNAPSE_TEST_RUN: '' } }),
 );
 const stopBurners = () => {
   for (const burner of burners)
