@@ -8,10 +8,11 @@ export default defineConfig({
     include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
     // Plugins scaffolded by the CLI tests carry their own tests, run by those tests.
     exclude: ['**/node_modules/**', '**/.tmp/**'],
-    // Isolated config dir, no inherited SYNAPSE_* settings, no process left behind.
-    globalSetup: ['scripts/test-guest.ts'],
-    // Hang guards, not speed limits: on a busy 2-core machine the heaviest tests (the demo's real
-    // detector, the packed-install test) take minutes; a test must never fail for being slow.
+    // Isolated config dir, no inherited SYNAPSE_* settings, no process left behind; then the
+    // local platform the test files share (torn down first, before the leftover check).
+    globalSetup: ['scripts/test-guest.ts', 'scripts/test-platform.ts'],
+    // A guard against hangs, not a speed check: on a two-core machine kept busy by other work a
+    // test that starts CLI, job and replica processes took over 60 s though nothing was broken.
     testTimeout: 600_000,
     hookTimeout: 600_000,
     pool: 'forks',

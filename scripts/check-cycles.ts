@@ -245,7 +245,7 @@ export const SDK_LAYERS: readonly string[][] = [
   ['actions'],
   ['executors'],
   ['cli'],
-  ['index'],
+  ['index', 'testing'],
 ];
 
 /**

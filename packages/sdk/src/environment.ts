@@ -40,7 +40,7 @@ export const ENV = {
     'Comma-separated hosts (host, host:port, *.domain) that downloads may reach though private',
   ),
 
-  // The run environment (backend-api.md §10.5): written by the agent that starts a plugin run.
+  // The run environment (plugins.md §13): written by the agent that starts a plugin run.
   runHost: envVar('SYNAPSE_PLUGIN_RUN_HOST', 'Backend URL a plugin run reports to'),
   runUserToken: envVar('SYNAPSE_PLUGIN_RUN_USER_TOKEN', 'User token of whoever started the run'),
   runTenant: envVar('SYNAPSE_PLUGIN_RUN_TENANT', "The run's tenant, sent as SYNAPSE-Tenant"),
@@ -124,7 +124,7 @@ export function serveAddress(source: EnvSource): string {
   return envValue(source, ENV.serveAddress)!.replace(/\/+$/, '');
 }
 
-/** What the agent gives a plugin run (backend-api.md §10.5). */
+/** What the agent gives a plugin run (plugins.md §13). */
 export interface RunEnvironmentValues {
   host: string;
   userToken: string;

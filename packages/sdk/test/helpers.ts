@@ -1,12 +1,23 @@
-/** A real devserver per test file, and clients pointed at it. */
-import { createHash } from 'node:crypto';
+/**
+ * A real local platform for a test file, and clients pointed at it: the one the suite shares
+ * (`useSharedPlatform`), or a devserver of the file's own (`useDevServer`) for tests that change
+ * server-wide state or reach into the server.
+ */
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { type DevServer, type DevServerOptions, startDevServer } from 'synapse-devserver';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { AgentClient, BackendClient, type BackendClientOptions } from '../src/index.ts';
 
-export interface Harness {
-  server: DevServer;
+/** What a test reaches of a platform it does not own: its URLs and credentials. */
+export interface PlatformAddress {
+  url: string;
+  agentUrl: string;
+  credentials: { accessToken: string; agentToken: string; agentId: number };
+}
+
+export interface PlatformHarness<S extends PlatformAddress = PlatformAddress> {
+  server: S;
   client: BackendClient;
   /** A client with custom options (timeouts, retries) against the same server. */
   makeClient(options?: BackendClientOptions): BackendClient;
@@ -15,11 +26,30 @@ export interface Harness {
   admin(method: string, path: string, body?: unknown): Promise<any>;
 }
 
+export type Harness = PlatformHarness<DevServer>;
+
+/** The platform the suite shares (scripts/test-platform.ts); the file must not depend on what others store. */
+export function useSharedPlatform(): PlatformHarness {
+  const { url, agentUrl, accessToken, agentToken, agentId } = inject('localPlatform');
+  return useHarness(async () => ({ url, agentUrl, credentials: { accessToken, agentToken, agentId } }));
+}
+
+/** A devserver of this file's own, started before its tests and closed after them. */
 export function useDevServer(options: DevServerOptions = {}): Harness {
-  const harness = {} as Harness;
+  return useHarness(
+    () => startDevServer(options),
+    (server) => server.close(),
+  );
+}
+
+function useHarness<S extends PlatformAddress>(
+  start: () => Promise<S>,
+  stop: (server: S) => Promise<void> = async () => {},
+): PlatformHarness<S> {
+  const harness = {} as PlatformHarness<S>;
   const clients: Array<BackendClient | AgentClient> = [];
   beforeAll(async () => {
-    const server = await startDevServer(options);
+    const server = await start();
     const token = server.credentials.accessToken;
     harness.server = server;
     harness.makeClient = (opts = {}) => {
@@ -46,7 +76,7 @@ export function useDevServer(options: DevServerOptions = {}): Harness {
   });
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.close()));
-    await harness.server?.close();
+    if (harness.server) await stop(harness.server);
   });
   return harness;
 }
@@ -62,11 +92,10 @@ export function signedMediaUrl(h: Harness, ref: string): string {
 /** The query of a signed media URL, for patterns that end at the file name. */
 export const SIGNED_QUERY = String.raw`\?expires=\d+&signature=[0-9a-f]{64}`;
 
-let releases = 0;
-
 /** A plugin with one release `1.0.0` of this config, loaded as fixtures (no archive). */
-export async function fixtureRelease(h: Harness, config: Record<string, unknown>) {
-  const code = `fx-${++releases}`;
+export async function fixtureRelease(h: PlatformHarness, config: Record<string, unknown>) {
+  // Unique across the suite's workers, which may share one platform.
+  const code = `fx-${randomUUID().slice(0, 8)}`;
   const { plugins } = await h.admin('POST', '_emulator/fixtures', {
     plugins: [{ code, name: code, category: 'neural_net' }],
   });

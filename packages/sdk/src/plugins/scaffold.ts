@@ -18,6 +18,8 @@ interface CategoryTemplate {
   sampleParams: unknown;
   sampleResult: unknown;
   invalidParams: unknown;
+  /** The sample runs as a job on a fresh local platform: the plugin gets `test/platform.test.ts`. */
+  platformTest?: boolean;
 }
 
 export interface ScaffoldOptions {
@@ -71,6 +73,8 @@ export async function scaffoldPlugin(opts: ScaffoldOptions): Promise<{ dir: stri
     [`plugin/${template.action}.ts`, `${opts.category}/action.ts`],
     [`test/${template.action}.test.ts`, 'base/test/action.test.ts'],
   ];
+  // A sample that runs as a job on a fresh platform gets a test on a local platform too.
+  if (template.platformTest) files.push(['test/platform.test.ts', 'base/test/platform.test.ts']);
   for (const [target, source] of files) {
     const path = join(dir, target);
     await mkdir(dirname(path), { recursive: true });

@@ -11,9 +11,9 @@ import { RuntimeContext } from '../../src/plugins/context.ts';
 import { RuntimeError } from '../../src/plugins/errors.ts';
 import { BaseLogger, type LoggerRecord } from '../../src/plugins/logging/index.ts';
 import { BaseStep, type StepRegistry, StepResult } from '../../src/plugins/steps/index.ts';
-import { useDevServer } from '../helpers.ts';
+import { useSharedPlatform } from '../helpers.ts';
 
-const h = useDevServer();
+const h = useSharedPlatform();
 
 class RecordingLogger extends BaseLogger {
   records: LoggerRecord[] = [];

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { downloadAndExtractModel, ModelArchiveError } from '../../src/actions/inference/model-archive.ts';
 import { ExtractionError, PluginError } from '../../src/index.ts';
 import { buildZip, zeroBomb } from '../archives.ts';
-import { useDevServer } from '../helpers.ts';
+import { useSharedPlatform } from '../helpers.ts';
 
 let dir: string;
 beforeEach(async () => {
@@ -162,7 +162,7 @@ describe('downloadAndExtractModel', () => {
 });
 
 describe('downloadAndExtractModel from the devserver', () => {
-  const h = useDevServer();
+  const h = useSharedPlatform();
 
   it('extracts an uploaded model from its file URL', async () => {
     const zip = await writeZip(GOOD, 'upload.zip');

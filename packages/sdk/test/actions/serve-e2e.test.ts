@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalServeBackend, runPlugin } from '../../src/index.ts';
-import { useDevServer } from '../helpers.ts';
+import { useSharedPlatform } from '../helpers.ts';
 import { ECHO_PLUGIN, echoModel, writeFiles } from '../serve-plugins.ts';
 
 const run = promisify(execFile);
 const BIN = join(import.meta.dirname, '../../bin/synapse.js');
-const h = useDevServer();
+const h = useSharedPlatform();
 const backend = new LocalServeBackend({ host: '127.0.0.1', port: 0 });
 let dir: string;
 let env: Record<string, string>;

@@ -17,9 +17,9 @@ import {
   ToTaskAction,
 } from '../../src/index.ts';
 import type { LoggerRecord } from '../../src/plugins/logging/index.ts';
-import { useDevServer } from '../helpers.ts';
+import { useSharedPlatform } from '../helpers.ts';
 
-const h = useDevServer();
+const h = useSharedPlatform();
 
 class Recorder extends BaseLogger {
   records: LoggerRecord[] = [];

@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { saveCredentials } from '../../src/index.ts';
-import { closedPort, useDevServer } from '../helpers.ts';
+import { closedPort, useSharedPlatform } from '../helpers.ts';
 
 const run = promisify(execFile);
 const BIN = join(import.meta.dirname, '../../bin/synapse.js');
-const h = useDevServer();
+const h = useSharedPlatform();
 const dirs: string[] = [];
 
 afterAll(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));

@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useDevServer } from '../helpers.ts';
+import { useSharedPlatform } from '../helpers.ts';
 
 const run = promisify(execFile);
 const BIN = join(import.meta.dirname, '../../bin/synapse.js');
-const h = useDevServer();
+const h = useSharedPlatform();
 let root: string;
 let configDir: string;
 

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ClientError, FileNotFoundError, NotFoundError, ValidationError } from '../../src/index.ts';
-import { SIGNED_QUERY, useDevServer } from '../helpers.ts';
+import { SIGNED_QUERY, useSharedPlatform } from '../helpers.ts';
 
-const h = useDevServer();
+const h = useSharedPlatform();
 
 async function tempFile(name: string, bytes: Buffer): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'sdk-test-'));

@@ -146,7 +146,7 @@ describe('PluginDiscovery actions', () => {
   });
 });
 
-describe('entrypoint resolution (§3.2)', () => {
+describe('entrypoint resolution (plugins.md §3.2)', () => {
   const files = {
     'plugin/train.ts': TRAIN_TS,
     'plugin/esm.mts': `export function infer(params) { return params; }`,

@@ -6,10 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { BackendClient } from '../../src/index.ts';
 import { PluginError, PluginUploadError, PluginValidationError } from '../../src/plugins/errors.ts';
 import { publishPlugin } from '../../src/plugins/publish.ts';
-import { useDevServer } from '../helpers.ts';
+import { useSharedPlatform } from '../helpers.ts';
 import { ACTION_TS, writePlugin } from './plugin-dir.ts';
 
-const h = useDevServer();
+const h = useSharedPlatform();
 
 const md5 = (data: Uint8Array) => createHash('md5').update(data).digest('hex');
 
@@ -75,7 +75,7 @@ describe('publishPlugin', () => {
     expect(strFromU8(entries['config.yaml'])).toContain('input_type: yolo_dataset');
     expect(await readFile(join(dir, 'config.yaml'), 'utf8')).toContain('# published by the tests');
 
-    // The release config is the §11.3 dict, with the train form.
+    // The release config is the plugins.md §11.3 dict, with the train form.
     expect(release.config).toEqual({
       name: 'Object Detector',
       code: 'detector',

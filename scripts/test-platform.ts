@@ -1,0 +1,23 @@
+/**
+ * Vitest global setup: one local platform for the whole run, started after the guest setup (so
+ * it inherits the suite's isolated environment) and closed before the leftover check. Test files
+ * that do not need a server of their own (faults, restarts, custom capacity, a data folder) reach
+ * it through `useSharedPlatform()` instead of starting a devserver each: that start, 5-7 s on a
+ * loaded machine, was most of a short file's time.
+ * (Imported by path: vitest resolves a global setup without the `synapse-source` condition.)
+ */
+
+import type { TestProject } from 'vitest/node';
+import { type LocalPlatformAddress, startLocalPlatform } from '../packages/sdk/src/testing/index.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    localPlatform: LocalPlatformAddress;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const platform = await startLocalPlatform();
+  project.provide('localPlatform', platform.address);
+  return () => platform.close();
+}
