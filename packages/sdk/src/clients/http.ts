@@ -5,11 +5,14 @@
 
 import { STATUS_CODES } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { contractMismatch } from 'synapse-core';
 import { Agent, type Dispatcher, request as undiciRequest } from 'undici';
+import type { z } from 'zod';
 import {
   ClientConnectionError,
   ClientTimeoutError,
   FileNotFoundError,
+  ResponseContractError,
   raiseForStatus,
   ServerError,
   StreamLimitExceededError,
@@ -41,13 +44,26 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   timeout?: number | Partial<TimeoutConfig>;
   signal?: AbortSignal;
+  /** The contract's schema of the success body (synapse-core), checked when the client checks responses. */
+  schema?: z.ZodType;
 }
 
 export interface ClientOptions {
   timeout?: Partial<TimeoutConfig>;
   retry?: Partial<RetryConfig>;
   dispatcher?: Dispatcher;
+  /**
+   * Check each success body that has a schema against the contract and throw
+   * ResponseContractError on a mismatch. Off by default: see `checksResponses` below.
+   */
+  checkResponses?: boolean;
 }
+
+/**
+ * The environment switch of response checks, for runs that build their clients themselves (plugin
+ * processes, the CLI): the test suite sets it, so every client in it checks every response.
+ */
+export const CHECK_RESPONSES_ENV = 'SYNAPSE_CHECK_RESPONSES';
 
 export const DEFAULT_RETRY: RetryConfig = {
   total: 3,
@@ -112,6 +128,14 @@ export class BaseClient {
   protected readonly retry: RetryConfig;
   private readonly userDispatcher: Dispatcher | undefined;
   private readonly agents = new Map<string, Agent>();
+  /**
+   * Whether responses are checked against the contract. Off unless asked for (the option, or
+   * SYNAPSE_CHECK_RESPONSES=1): the real platform is the authority on its own responses, and a
+   * field it retypes that a plugin never reads must not fail a production run; parsing every item
+   * of a large list also costs time. The repo's test suite turns it on, so a drift between the
+   * contract, the SDK and the local platform fails a test instead.
+   */
+  readonly checksResponses: boolean;
 
   constructor(baseUrl: string, name: string, defaults: TimeoutConfig, options: ClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
@@ -119,6 +143,7 @@ export class BaseClient {
     this.timeout = { ...defaults, ...options.timeout };
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.userDispatcher = options.dispatcher;
+    this.checksResponses = options.checkResponses ?? process.env[CHECK_RESPONSES_ENV] === '1';
   }
 
   /** Auth headers; subclasses add theirs. */
@@ -151,7 +176,16 @@ export class BaseClient {
     const response = await this.send(method, path, opts, false);
     const detail = await this.readBody(response, opts);
     raiseForStatus(response.statusCode, detail);
-    return (response.statusCode === 204 ? null : detail) as T;
+    if (response.statusCode === 204) return null as T;
+    if (opts.schema) this.checkResponse(opts.schema, detail, `${method} ${redact(path.split('?')[0] ?? '')}`);
+    return detail as T;
+  }
+
+  /** Throws ResponseContractError when checks are on and `body` does not match `schema`. */
+  checkResponse(schema: z.ZodType, body: unknown, what: string): void {
+    if (!this.checksResponses) return;
+    const mismatch = contractMismatch(schema, body);
+    if (mismatch !== null) throw new ResponseContractError(`${this.name} response to ${what}`, mismatch);
   }
 
   /**

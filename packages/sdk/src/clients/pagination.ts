@@ -1,4 +1,5 @@
 /** Paginated list responses (client.md §5): one page as a tuple, or every page as a stream. */
+import { z } from 'zod';
 import type { BaseClient } from './http.ts';
 import type { QueryParams } from './url.ts';
 import { applyUrlConversion, type UrlConversion } from './url-conversion.ts';
@@ -22,6 +23,8 @@ export interface ListOptions {
   /** Read timeout in seconds for each page. */
   timeout?: number;
   signal?: AbortSignal;
+  /** The contract's schema of one item, checked on every page when the client checks responses. */
+  schema?: z.ZodType;
 }
 
 export interface ListAllOptions extends ListOptions {
@@ -29,6 +32,22 @@ export interface ListAllOptions extends ListOptions {
 }
 
 export const PAGE_SIZE = 100;
+
+/** The envelope of a page around `item` (DRF's page-number pagination). */
+function pageSchema(item: z.ZodType) {
+  return z.looseObject({
+    count: z.number().int(),
+    next: z.string().nullable(),
+    previous: z.string().nullable(),
+    results: z.array(item),
+  });
+}
+
+/** Checks a page (when the client checks responses); `path` is the list's, never a `next` URL. */
+function checkPage(client: BaseClient, path: string, page: unknown, opts: ListOptions): void {
+  if (opts.schema && client.checksResponses)
+    client.checkResponse(pageSchema(opts.schema), page, `GET ${path}`);
+}
 
 /** Lists of large collections (ground truth, data units): 100 items a page, 60 s read timeout. */
 export const LARGE_LIST = { pageSize: PAGE_SIZE, timeout: 60 };
@@ -41,6 +60,7 @@ export async function listPage<T>(
   opts: ListOptions = {},
 ): Promise<[T[], number]> {
   const page = await client.get<Page<T>>(path, { params, timeout: opts.timeout, signal: opts.signal });
+  checkPage(client, path, page, opts);
   const results = await applyUrlConversion(page.results, opts.urlConversion, true);
   return [results, page.count];
 }
@@ -60,6 +80,7 @@ export async function listAll<T>(
     ...request,
     params: { ...params, page_size: params?.page_size ?? opts.pageSize ?? PAGE_SIZE },
   });
+  checkPage(client, path, first, opts);
   let consumed = false;
   let firstPage: Page<T> | null = first;
 
@@ -70,6 +91,7 @@ export async function listAll<T>(
       yield* await applyUrlConversion(page.results, opts.urlConversion, true);
       if (!page.next || opts.signal?.aborted) return;
       page = await client.get<Page<T>>(page.next, request);
+      checkPage(client, path, page, opts);
     }
   }
 

@@ -1,0 +1,22 @@
+/** Checking a value against a family's schema, with a message that names the field and the rule. */
+import type { z } from 'zod';
+
+/** Issues named in one message; a badly wrong response must not make an unbounded one. */
+const MAX_ISSUES = 5;
+
+/** `path: rule` for each issue (`results.3.status: Invalid option: expected one of ...`). Never the value. */
+export function describeIssues(error: z.ZodError): string {
+  const lines = error.issues.slice(0, MAX_ISSUES).map((issue) => {
+    const path = issue.path.map(String).join('.') || '(root)';
+    return `${path}: ${issue.message}`;
+  });
+  const more = error.issues.length - MAX_ISSUES;
+  if (more > 0) lines.push(`and ${more} more`);
+  return lines.join('; ');
+}
+
+/** null when `value` matches `schema`, else the description of what does not. */
+export function contractMismatch(schema: z.ZodType, value: unknown): string | null {
+  const result = schema.safeParse(value);
+  return result.success ? null : describeIssues(result.error);
+}
