@@ -27,23 +27,36 @@ export const dataCollectionSchema = z.looseObject({
 });
 export type DataCollection = z.infer<typeof dataCollectionSchema>;
 
-/** One file of a data unit; sequential specifications hold a list of them, each with `index`. */
+/**
+ * One file of a data unit; sequential specifications hold a list of them, each with `index`.
+ * Only `url` is certain: clients must fall back from `file_name_original` to `filename` or `name`
+ * (backend-api.md §4), and fixtures or older servers leave out checksum and size.
+ */
 export const dataUnitFileSchema = z.looseObject({
   url: z.string(),
-  is_primary: z.boolean(),
-  file_name_original: z.string(),
-  checksum: z.string(),
-  size: z.number(),
+  is_primary: z.boolean().optional(),
+  file_name_original: z.string().optional(),
+  checksum: z.string().optional(),
+  size: z.number().optional(),
   index: z.number().int().optional(),
 });
 export type DataUnitFile = z.infer<typeof dataUnitFileSchema>;
 
-/** A data unit's files keyed by file specification name. */
-export const dataUnitFilesSchema = z.record(
-  z.string(),
-  z.union([dataUnitFileSchema, z.array(dataUnitFileSchema)]),
-);
-export type DataUnitFiles = z.infer<typeof dataUnitFilesSchema>;
+/**
+ * A data unit's files keyed by file specification name. Typed as this keyed form, the one the
+ * platform sends and the SDK's callers index by name.
+ */
+export type DataUnitFiles = Record<string, DataUnitFile | DataUnitFile[]>;
+
+/**
+ * The check also admits a list of file objects that name their specification (`specification`,
+ * `specification_name` or `name`), which clients must accept (backend-api.md §4) and ToTask reads
+ * through its own fallbacks; the static type stays the keyed form above.
+ */
+export const dataUnitFilesSchema = z.union([
+  z.record(z.string(), z.union([dataUnitFileSchema, z.array(dataUnitFileSchema)])),
+  z.array(dataUnitFileSchema),
+]) as unknown as z.ZodType<DataUnitFiles>;
 
 export const dataUnitSchema = z.looseObject({
   id,

@@ -22,7 +22,7 @@ export type Model = z.infer<typeof modelSchema>;
 
 /** POST models/: the file arrives as a finished chunked upload. */
 export const modelCreateSchema = z.looseObject({
-  name: z.string().trim().min(1),
+  name: z.string().refine((name) => name.trim() !== '', { error: 'This field is required.' }),
   description: z.string().optional(),
   model_type: z.string().nullable().optional(),
   project: id.nullable().optional(),
@@ -33,6 +33,7 @@ export const modelCreateSchema = z.looseObject({
   configuration: jsonObject.optional(),
   is_active: z.boolean().optional(),
   parent: id.nullable().optional(),
-  chunked_upload: id.nullable().optional(),
+  /** The id of a finished chunked upload (a UUID on the local platform) holding the model file. */
+  chunked_upload: z.union([z.string(), id]).nullable().optional(),
 });
 export type ModelCreate = z.infer<typeof modelCreateSchema>;

@@ -1,4 +1,6 @@
 /** Request-body checks that answer with DRF's field messages (backend-api.md §1.5). */
+import { isObject } from 'synapse-core';
+import type { z } from 'zod';
 import type { Collection, Doc } from './db/collection.ts';
 import { badRequest, invalidPk, required } from './errors.ts';
 
@@ -30,8 +32,31 @@ export function positiveInteger(value: unknown): value is number {
   return Number.isInteger(value) && (value as number) > 0;
 }
 
-export function isObject(value: unknown): value is Body {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+// The one "is this a JSON object?" guard is the contract's.
+export { isObject };
+
+/** Field messages named per body at most; a hostile body must not make an unbounded answer. */
+const MAX_FIELD_ERRORS = 20;
+
+/**
+ * The body checked against the contract's schema of a request (synapse-core): a DRF-shaped 400
+ * naming each top-level field and its rule (`{"metrics": ["Invalid input: expected record,
+ * received string"]}`), with DRF's own message for a missing required field. The parsed value
+ * keeps unknown keys (the schemas are loose); the route decides which it stores.
+ */
+export function validBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  const result = schema.safeParse(objectBody(body));
+  if (result.success) return result.data;
+  const errors: Record<string, string[]> = {};
+  for (const issue of result.error.issues) {
+    const field = issue.path.length > 0 ? String(issue.path[0]) : 'non_field_errors';
+    if (!(field in errors) && Object.keys(errors).length >= MAX_FIELD_ERRORS) break;
+    const missing = issue.code === 'invalid_type' && issue.path.length === 1 && issue.input === undefined;
+    const rule = missing ? 'This field is required.' : issue.message;
+    const nested = issue.path.length > 1 ? `${issue.path.slice(1).join('.')}: ` : '';
+    (errors[field] ??= []).push(`${nested}${rule}`);
+  }
+  throw badRequest(errors);
 }
 
 /** A required list field. */

@@ -1,5 +1,7 @@
 /** The seven ToTask workflow steps (to-task.md §3), each with its rollback (§9). */
+
 import { rm } from 'node:fs/promises';
+import { isObject } from 'synapse-core';
 import {
   AllowedHostError,
   type HostRule,
@@ -24,9 +26,6 @@ import {
 } from './inference-strategy.ts';
 import { DEFAULT_MAX_CONNECTION_FAILURES } from './params.ts';
 import { logTaskEvent, recordTaskFailure, recordTaskSuccess, redactText } from './records.ts';
-
-const isObject = (v: unknown): v is Record<string, any> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const fail = (message: string, cause?: unknown) =>
   new PreAnnotationToTaskFailed(message, {}, cause === undefined ? undefined : { cause });
