@@ -28,6 +28,15 @@ export const dataCollectionSchema = z.looseObject({
 export type DataCollection = z.infer<typeof dataCollectionSchema>;
 
 /**
+ * A collection as the list answers it: its file specifications are ids unless the request asks
+ * for `expand=file_specifications` (the detail call of the SDK always does).
+ */
+export const dataCollectionListItemSchema = z.looseObject({
+  ...dataCollectionSchema.shape,
+  file_specifications: z.array(z.union([fileSpecificationSchema, id])),
+});
+
+/**
  * One file of a data unit; sequential specifications hold a list of them, each with `index`.
  * Only `url` is certain: clients must fall back from `file_name_original` to `filename` or `name`
  * (backend-api.md §4), and fixtures or older servers leave out checksum and size.

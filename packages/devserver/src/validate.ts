@@ -45,18 +45,24 @@ const MAX_FIELD_ERRORS = 20;
  * keeps unknown keys (the schemas are loose); the route decides which it stores.
  */
 export function validBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
-  const result = schema.safeParse(objectBody(body));
+  const object = objectBody(body);
+  const result = schema.safeParse(object);
   if (result.success) return result.data;
-  const errors: Record<string, string[]> = {};
+  const errors = new Map<string, string[]>();
   for (const issue of result.error.issues) {
     const field = issue.path.length > 0 ? String(issue.path[0]) : 'non_field_errors';
-    if (!(field in errors) && Object.keys(errors).length >= MAX_FIELD_ERRORS) break;
-    const missing = issue.code === 'invalid_type' && issue.path.length === 1 && issue.input === undefined;
+    let messages = errors.get(field);
+    if (!messages) {
+      if (errors.size >= MAX_FIELD_ERRORS) break;
+      messages = [];
+      errors.set(field, messages);
+    }
+    const missing = issue.code === 'invalid_type' && issue.path.length === 1 && object[field] === undefined;
     const rule = missing ? 'This field is required.' : issue.message;
     const nested = issue.path.length > 1 ? `${issue.path.slice(1).join('.')}: ` : '';
-    (errors[field] ??= []).push(`${nested}${rule}`);
+    messages.push(`${nested}${rule}`);
   }
-  throw badRequest(errors);
+  throw badRequest(Object.fromEntries(errors));
 }
 
 /** A required list field. */

@@ -6,6 +6,7 @@ import {
   type DataUnit,
   type DataUnitFile,
   type DataUnitFiles,
+  dataCollectionListItemSchema,
   dataCollectionSchema,
   dataFileSchema,
   dataUnitSchema,
@@ -97,7 +98,7 @@ export interface DataCollectionClientMixin {
 
 export const dataCollectionMethods: DataCollectionClientMixin & ThisType<BackendClient> = {
   listDataCollections(params) {
-    return paginate(this, 'data_collections/', params, { schema: dataCollectionSchema });
+    return paginate(this, 'data_collections/', params, { schema: dataCollectionListItemSchema });
   },
 
   getDataCollection(collectionId) {
