@@ -2,17 +2,6 @@
 import { z } from 'zod';
 import { id, jsonObject, timestamp } from './json.ts';
 
-export const PLUGIN_CATEGORIES = [
-  'neural_net',
-  'export',
-  'upload',
-  'smart_tool',
-  'pre_annotation',
-  'post_annotation',
-  'data_validation',
-  'converter',
-] as const;
-
 export const pluginSchema = z.looseObject({
   id,
   code: z.string(),
@@ -30,7 +19,7 @@ export type Plugin = z.infer<typeof pluginSchema>;
 export const pluginCreateSchema = z.looseObject({
   name: z.string(),
   code: z.string(),
-  /** One of PLUGIN_CATEGORIES on the real platform; kept a string so a new category passes. */
+  /** A plugin category (plugins.md §2.1); a string, so a category the platform adds passes. */
   category: z.string(),
   description: z.string().optional(),
   is_public: z.boolean().optional(),

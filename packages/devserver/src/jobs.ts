@@ -3,17 +3,15 @@
  * `updateJob`, so console-log tails and agents learn about new lines and terminal states at once.
  */
 import { EventEmitter } from 'node:events';
+import { type JobStatus, TERMINAL_JOB_STATUSES } from 'synapse-core';
 import type { DevContext } from './context.ts';
 import type { Doc } from './db/collection.ts';
-
-export const JOB_STATUSES = ['PENDING', 'RUNNING', 'STOPPED', 'SUCCEEDED', 'FAILED'];
-const TERMINAL = new Set(['STOPPED', 'SUCCEEDED', 'FAILED']);
 
 /** One event per job id, carrying the updated document. Job ids are UUIDs, so one emitter serves every server. */
 const changes = new EventEmitter().setMaxListeners(0);
 
 export function isTerminal(status: unknown): boolean {
-  return TERMINAL.has(status as string);
+  return TERMINAL_JOB_STATUSES.has(status as JobStatus);
 }
 
 /** Fields that follow from a (valid, upper-case) status: terminal jobs are completed and inactive. */
