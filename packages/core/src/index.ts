@@ -14,6 +14,7 @@ export * from './logs.ts';
 export * from './models.ts';
 export * from './plugins.ts';
 export * from './projects.ts';
+export * from './responses.ts';
 export * from './serve-applications.ts';
 export * from './storages.ts';
 export * from './tasks.ts';

@@ -5,9 +5,8 @@
 
 import { STATUS_CODES } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { contractMismatch } from 'synapse-core';
+import type { ResponseShape } from 'synapse-core';
 import { Agent, type Dispatcher, request as undiciRequest } from 'undici';
-import type { z } from 'zod';
 import {
   ClientConnectionError,
   ClientTimeoutError,
@@ -44,8 +43,11 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   timeout?: number | Partial<TimeoutConfig>;
   signal?: AbortSignal;
-  /** The contract's schema of the success body (synapse-core), checked when the client checks responses. */
-  schema?: z.ZodType;
+  /**
+   * The contract's schema of the success body, by name (synapse-core RESPONSE_SCHEMAS; `['task']`
+   * for a list), checked when the client checks responses.
+   */
+  schema?: ResponseShape;
 }
 
 export interface ClientOptions {
@@ -177,14 +179,20 @@ export class BaseClient {
     const detail = await this.readBody(response, opts);
     raiseForStatus(response.statusCode, detail);
     if (response.statusCode === 204) return null as T;
-    if (opts.schema) this.checkResponse(opts.schema, detail, `${method} ${redact(path.split('?')[0] ?? '')}`);
+    if (opts.schema)
+      await this.checkResponse(opts.schema, detail, `${method} ${redact(path.split('?')[0] ?? '')}`);
     return detail as T;
   }
 
-  /** Throws ResponseContractError when checks are on and `body` does not match `schema`. */
-  checkResponse(schema: z.ZodType, body: unknown, what: string): void {
+  /**
+   * Throws ResponseContractError when checks are on and `body` (a page of them, with `page`) does
+   * not match the named schema. The contract, and zod with it, is loaded on the first check only:
+   * a client that does not check never loads it (`synapse-sdk/clients` starts without zod).
+   */
+  async checkResponse(shape: ResponseShape, body: unknown, what: string, page = false): Promise<void> {
     if (!this.checksResponses) return;
-    const mismatch = contractMismatch(schema, body);
+    const { responseMismatch } = await import('synapse-core');
+    const mismatch = responseMismatch(shape, body, page);
     if (mismatch !== null) throw new ResponseContractError(`${this.name} response to ${what}`, mismatch);
   }
 

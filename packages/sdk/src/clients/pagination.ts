@@ -1,5 +1,5 @@
 /** Paginated list responses (client.md §5): one page as a tuple, or every page as a stream. */
-import { z } from 'zod';
+import type { ResponseShape } from 'synapse-core';
 import type { BaseClient } from './http.ts';
 import type { QueryParams } from './url.ts';
 import { applyUrlConversion, type UrlConversion } from './url-conversion.ts';
@@ -23,8 +23,8 @@ export interface ListOptions {
   /** Read timeout in seconds for each page. */
   timeout?: number;
   signal?: AbortSignal;
-  /** The contract's schema of one item, checked on every page when the client checks responses. */
-  schema?: z.ZodType;
+  /** The contract's schema of one item, by name, checked on every page when the client checks responses. */
+  schema?: ResponseShape;
 }
 
 export interface ListAllOptions extends ListOptions {
@@ -33,20 +33,9 @@ export interface ListAllOptions extends ListOptions {
 
 export const PAGE_SIZE = 100;
 
-/** The envelope of a page around `item` (DRF's page-number pagination). */
-function pageSchema(item: z.ZodType) {
-  return z.looseObject({
-    count: z.number().int(),
-    next: z.string().nullable(),
-    previous: z.string().nullable(),
-    results: z.array(item),
-  });
-}
-
 /** Checks a page (when the client checks responses); `path` is the list's, never a `next` URL. */
-function checkPage(client: BaseClient, path: string, page: unknown, opts: ListOptions): void {
-  if (opts.schema && client.checksResponses)
-    client.checkResponse(pageSchema(opts.schema), page, `GET ${path}`);
+async function checkPage(client: BaseClient, path: string, page: unknown, opts: ListOptions): Promise<void> {
+  if (opts.schema) await client.checkResponse(opts.schema, page, `GET ${path}`, true);
 }
 
 /** Lists of large collections (ground truth, data units): 100 items a page, 60 s read timeout. */
@@ -60,7 +49,7 @@ export async function listPage<T>(
   opts: ListOptions = {},
 ): Promise<[T[], number]> {
   const page = await client.get<Page<T>>(path, { params, timeout: opts.timeout, signal: opts.signal });
-  checkPage(client, path, page, opts);
+  await checkPage(client, path, page, opts);
   const results = await applyUrlConversion(page.results, opts.urlConversion, true);
   return [results, page.count];
 }
@@ -80,7 +69,7 @@ export async function listAll<T>(
     ...request,
     params: { ...params, page_size: params?.page_size ?? opts.pageSize ?? PAGE_SIZE },
   });
-  checkPage(client, path, first, opts);
+  await checkPage(client, path, first, opts);
   let consumed = false;
   let firstPage: Page<T> | null = first;
 
@@ -91,7 +80,7 @@ export async function listAll<T>(
       yield* await applyUrlConversion(page.results, opts.urlConversion, true);
       if (!page.next || opts.signal?.aborted) return;
       page = await client.get<Page<T>>(page.next, request);
-      checkPage(client, path, page, opts);
+      await checkPage(client, path, page, opts);
     }
   }
 

@@ -1,5 +1,5 @@
 /** Agents (AgentsClientMixin; client.md §8.5, backend-api.md §10.3; contract: synapse-core agents.ts). */
-import { type AgentRecord, agentSchema } from 'synapse-core';
+import type { AgentRecord } from 'synapse-core';
 import { paginate } from '../pagination.ts';
 import type { QueryParams } from '../url.ts';
 import type { BackendClient } from './index.ts';
@@ -31,7 +31,7 @@ function withAgentFields(agent: AgentRecord): Agent {
 
 export const agentsMethods: AgentsClientMixin & ThisType<BackendClient> = {
   async listAgents(params) {
-    const [agents] = await paginate(this, 'agents/', params, { schema: agentSchema });
+    const [agents] = await paginate(this, 'agents/', params, { schema: 'agent' });
     return (agents as AgentRecord[]).map(withAgentFields);
   },
 

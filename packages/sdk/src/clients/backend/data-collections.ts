@@ -1,18 +1,13 @@
 /** Data collections, data files and data units, and bulk upload of a collection (client.md §8.3). */
 import { stat } from 'node:fs/promises';
-import {
-  type DataCollection,
-  type DataFile,
-  type DataUnit,
-  type DataUnitFile,
-  type DataUnitFiles,
-  dataCollectionListItemSchema,
-  dataCollectionSchema,
-  dataFileSchema,
-  dataUnitSchema,
-  type FileSpecification,
+import type {
+  DataCollection,
+  DataFile,
+  DataUnit,
+  DataUnitFile,
+  DataUnitFiles,
+  FileSpecification,
 } from 'synapse-core';
-import { z } from 'zod';
 import { limiter, positiveInteger } from '../concurrency.ts';
 import { FileNotFoundError } from '../errors.ts';
 import { LARGE_LIST, type ListResult, type PaginateOptions, paginate } from '../pagination.ts';
@@ -98,13 +93,13 @@ export interface DataCollectionClientMixin {
 
 export const dataCollectionMethods: DataCollectionClientMixin & ThisType<BackendClient> = {
   listDataCollections(params) {
-    return paginate(this, 'data_collections/', params, { schema: dataCollectionListItemSchema });
+    return paginate(this, 'data_collections/', params, { schema: 'dataCollectionListItem' });
   },
 
   getDataCollection(collectionId) {
     return this.get<DataCollection>(`data_collections/${collectionId}/`, {
       params: { expand: 'file_specifications' },
-      schema: dataCollectionSchema,
+      schema: 'dataCollection',
     });
   },
 
@@ -115,31 +110,31 @@ export const dataCollectionMethods: DataCollectionClientMixin & ThisType<Backend
       return this.post<DataFile>('data_files/', {
         files: { file: filePath },
         signal: opts.signal,
-        schema: dataFileSchema,
+        schema: 'dataFile',
       });
     }
     const upload = await createChunkedUpload(this, filePath, opts);
     return this.post<DataFile>('data_files/', {
       data: { chunked_upload: upload.id },
       signal: opts.signal,
-      schema: dataFileSchema,
+      schema: 'dataFile',
     });
   },
 
   getDataUnit(unitId, opts = {}) {
-    return this.get<DataUnit>(`data_units/${unitId}/`, { params: opts.params, schema: dataUnitSchema });
+    return this.get<DataUnit>(`data_units/${unitId}/`, { params: opts.params, schema: 'dataUnit' });
   },
 
   createDataUnits(data: DataUnitCreate | DataUnitCreate[]) {
     // The server answers in kind: one unit for one, a list for a list (the overloads say which).
     return this.post<any>('data_units/', {
       data,
-      schema: Array.isArray(data) ? z.array(dataUnitSchema) : dataUnitSchema,
+      schema: Array.isArray(data) ? ['dataUnit'] : 'dataUnit',
     });
   },
 
   listDataUnits(params, opts) {
-    return paginate(this, 'data_units/', params, { ...LARGE_LIST, schema: dataUnitSchema, ...opts });
+    return paginate(this, 'data_units/', params, { ...LARGE_LIST, schema: 'dataUnit', ...opts });
   },
 
   verifyDataFilesChecksums(checksums) {

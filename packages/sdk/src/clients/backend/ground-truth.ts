@@ -1,12 +1,5 @@
 /** Ground truth events and dataset versions (GroundTruthClientMixin; client.md §8.6; contract: synapse-core ground-truth.ts). */
-import {
-  type GroundTruth,
-  type GroundTruthEvent,
-  type GroundTruthVersion,
-  groundTruthEventSchema,
-  groundTruthSchema,
-  groundTruthVersionSchema,
-} from 'synapse-core';
+import type { GroundTruth, GroundTruthEvent, GroundTruthVersion } from 'synapse-core';
 import { LARGE_LIST, type ListResult, type PaginateOptions, paginate } from '../pagination.ts';
 import type { QueryParams } from '../url.ts';
 import type { BackendClient } from './index.ts';
@@ -30,22 +23,22 @@ export const groundTruthMethods: GroundTruthClientMixin & ThisType<BackendClient
   listGroundTruthEvents(params, opts) {
     return paginate(this, 'sdk/ground_truth_events/', params, {
       ...LARGE_LIST,
-      schema: groundTruthEventSchema,
+      schema: 'groundTruthEvent',
       ...opts,
     });
   },
 
   listGroundTruths(params, opts) {
-    return paginate(this, 'ground_truths/', params, { ...LARGE_LIST, schema: groundTruthSchema, ...opts });
+    return paginate(this, 'ground_truths/', params, { ...LARGE_LIST, schema: 'groundTruth', ...opts });
   },
 
   getGroundTruthVersion(versionId) {
     return this.get<GroundTruthVersion>(`ground_truth_dataset_versions/${versionId}/`, {
-      schema: groundTruthVersionSchema,
+      schema: 'groundTruthVersion',
     });
   },
 
   listGroundTruthVersions(params) {
-    return paginate(this, 'ground_truth_dataset_versions/', params, { schema: groundTruthVersionSchema });
+    return paginate(this, 'ground_truth_dataset_versions/', params, { schema: 'groundTruthVersion' });
   },
 };

@@ -1,5 +1,5 @@
 /** Jobs and their console logs (JobsClientMixin; client.md §8.5, backend-api.md §11; contract: synapse-core jobs.ts). */
-import { type Job, type JobStatus, type JobUpdate, jobSchema } from 'synapse-core';
+import type { Job, JobStatus, JobUpdate } from 'synapse-core';
 import { paginate } from '../pagination.ts';
 import type { QueryParams } from '../url.ts';
 import type { BackendClient } from './index.ts';
@@ -19,15 +19,15 @@ const segment = (value: string) => encodeURIComponent(value);
 
 export const jobsMethods: JobsClientMixin & ThisType<BackendClient> = {
   getJob(jobId, opts = {}) {
-    return this.get<Job>(`jobs/${segment(jobId)}/`, { params: opts.params, schema: jobSchema });
+    return this.get<Job>(`jobs/${segment(jobId)}/`, { params: opts.params, schema: 'job' });
   },
 
   listJobs(params) {
-    return paginate(this, 'jobs/', params, { schema: jobSchema });
+    return paginate(this, 'jobs/', params, { schema: 'job' });
   },
 
   updateJob(jobId, data) {
-    return this.patch<Job>(`jobs/${segment(jobId)}/`, { data, schema: jobSchema });
+    return this.patch<Job>(`jobs/${segment(jobId)}/`, { data, schema: 'job' });
   },
 
   listJobConsoleLogs(jobId) {

@@ -1,8 +1,7 @@
 /** Job logs (LogsClientMixin; client.md §8.5, backend-api.md §12; contract: synapse-core logs.ts). */
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { type Log, type LogItem, logSchema } from 'synapse-core';
-import { z } from 'zod';
+import type { Log, LogItem } from 'synapse-core';
 import { FileNotFoundError } from '../errors.ts';
 import type { BackendClient } from './index.ts';
 
@@ -56,6 +55,6 @@ export const logsMethods: LogsClientMixin & ThisType<BackendClient> = {
           : item,
       ),
     );
-    return this.post<Log[]>('logs/', { data: body, schema: z.array(logSchema) });
+    return this.post<Log[]>('logs/', { data: body, schema: ['log'] });
   },
 };

@@ -1,5 +1,5 @@
 /** Models (ModelsClientMixin, seed 002; client.md §8.6; contract: synapse-core models.ts). */
-import { type Model, type ModelCreate as ModelCreateBody, modelSchema } from 'synapse-core';
+import type { Model, ModelCreate as ModelCreateBody } from 'synapse-core';
 import { FileNotFoundError } from '../errors.ts';
 import { paginate } from '../pagination.ts';
 import { createChunkedUpload } from '../upload.ts';
@@ -27,11 +27,11 @@ export interface ModelsClientMixin {
 
 export const modelsMethods: ModelsClientMixin & ThisType<BackendClient> = {
   listModels(params) {
-    return paginate(this, 'models/', params, { schema: modelSchema });
+    return paginate(this, 'models/', params, { schema: 'model' });
   },
 
   async getModel(modelId, opts = {}) {
-    const model = await this.get<Model>(`models/${modelId}/`, { params: opts.params, schema: modelSchema });
+    const model = await this.get<Model>(`models/${modelId}/`, { params: opts.params, schema: 'model' });
     return applyUrlConversion(model, opts.urlConversion, false);
   },
 
@@ -43,6 +43,6 @@ export const modelsMethods: ModelsClientMixin & ThisType<BackendClient> = {
       if (err instanceof FileNotFoundError) throw new FileNotFoundError(`Model file not found: ${file}`);
       throw err;
     });
-    return this.post<Model>('models/', { data: { ...body, chunked_upload: upload.id }, schema: modelSchema });
+    return this.post<Model>('models/', { data: { ...body, chunked_upload: upload.id }, schema: 'model' });
   },
 };

@@ -2,14 +2,12 @@
  * Plugins, their runs and their releases (PluginsClientMixin; client.md §8.5, backend-api.md §10;
  * contract: synapse-core plugins.ts).
  */
-import {
-  type Plugin,
-  type PluginCreate,
-  type PluginRelease,
-  type PluginReleaseCreate,
-  type PluginRunRequest,
-  pluginReleaseSchema,
-  pluginSchema,
+import type {
+  Plugin,
+  PluginCreate,
+  PluginRelease,
+  PluginReleaseCreate,
+  PluginRunRequest,
 } from 'synapse-core';
 import type { FileInput } from '../http.ts';
 import { paginate } from '../pagination.ts';
@@ -39,19 +37,19 @@ const segment = (value: number | string) => encodeURIComponent(String(value));
 
 export const pluginsMethods: PluginsClientMixin & ThisType<BackendClient> = {
   listPlugins(params) {
-    return paginate(this, 'plugins/', params, { schema: pluginSchema });
+    return paginate(this, 'plugins/', params, { schema: 'plugin' });
   },
 
   getPlugin(pluginIdOrCode) {
-    return this.get<Plugin>(`plugins/${segment(pluginIdOrCode)}/`, { schema: pluginSchema });
+    return this.get<Plugin>(`plugins/${segment(pluginIdOrCode)}/`, { schema: 'plugin' });
   },
 
   createPlugin(data) {
-    return this.post<Plugin>('plugins/', { data, schema: pluginSchema });
+    return this.post<Plugin>('plugins/', { data, schema: 'plugin' });
   },
 
   updatePlugin(pluginIdOrCode, data) {
-    return this.put<Plugin>(`plugins/${segment(pluginIdOrCode)}/`, { data, schema: pluginSchema });
+    return this.put<Plugin>(`plugins/${segment(pluginIdOrCode)}/`, { data, schema: 'plugin' });
   },
 
   runPlugin(pluginIdOrCode, data, opts = {}) {
@@ -59,13 +57,13 @@ export const pluginsMethods: PluginsClientMixin & ThisType<BackendClient> = {
   },
 
   listPluginReleases(params) {
-    return paginate(this, 'plugin_releases/', params, { schema: pluginReleaseSchema });
+    return paginate(this, 'plugin_releases/', params, { schema: 'pluginRelease' });
   },
 
   getPluginRelease(releaseId, opts = {}) {
     return this.get<PluginRelease>(`plugin_releases/${releaseId}/`, {
       params: opts.params,
-      schema: pluginReleaseSchema,
+      schema: 'pluginRelease',
     });
   },
 
@@ -74,7 +72,7 @@ export const pluginsMethods: PluginsClientMixin & ThisType<BackendClient> = {
     return this.post<PluginRelease>('plugin_releases/', {
       data: { ...data, debug: data.debug ?? false },
       files: { file: opts.file },
-      schema: pluginReleaseSchema,
+      schema: 'pluginRelease',
     });
   },
 };

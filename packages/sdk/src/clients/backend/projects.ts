@@ -1,5 +1,5 @@
 /** Projects (ProjectsClientMixin; client.md §8.1; contract: synapse-core projects.ts). */
-import { type Project, projectSchema } from 'synapse-core';
+import type { Project } from 'synapse-core';
 import type { BackendClient } from './index.ts';
 
 export type { Project };
@@ -10,6 +10,6 @@ export interface ProjectsClientMixin {
 
 export const projectsMethods: ProjectsClientMixin & ThisType<BackendClient> = {
   getProject(projectId) {
-    return this.get<Project>(`projects/${projectId}/`, { schema: projectSchema });
+    return this.get<Project>(`projects/${projectId}/`, { schema: 'project' });
   },
 };

@@ -1,10 +1,5 @@
 /** Serve applications (ServeApplicationsClientMixin; backend-api.md §13; contract: synapse-core serve-applications.ts). */
-import {
-  type ServeApplication,
-  type ServeApplicationCreate,
-  type ServeApplicationStatus,
-  serveApplicationSchema,
-} from 'synapse-core';
+import type { ServeApplication, ServeApplicationCreate, ServeApplicationStatus } from 'synapse-core';
 import { type ListResult, type PaginateOptions, paginate } from '../pagination.ts';
 import type { QueryParams } from '../url.ts';
 import type { BackendClient } from './index.ts';
@@ -21,10 +16,10 @@ export interface ServeApplicationsClientMixin {
 
 export const serveApplicationsMethods: ServeApplicationsClientMixin & ThisType<BackendClient> = {
   createServeApplication(data) {
-    return this.post<ServeApplication>('serve_applications/', { data, schema: serveApplicationSchema });
+    return this.post<ServeApplication>('serve_applications/', { data, schema: 'serveApplication' });
   },
 
   listServeApplications(params, opts) {
-    return paginate(this, 'serve_applications/', params, { schema: serveApplicationSchema, ...opts });
+    return paginate(this, 'serve_applications/', params, { schema: 'serveApplication', ...opts });
   },
 };

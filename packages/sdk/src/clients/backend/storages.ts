@@ -1,5 +1,5 @@
 /** Storages (StoragesClientMixin; client.md §8.5; contract: synapse-core storages.ts). */
-import { type Storage, storageSchema } from 'synapse-core';
+import type { Storage } from 'synapse-core';
 import type { BackendClient } from './index.ts';
 
 export type { Storage };
@@ -13,7 +13,7 @@ export const storagesMethods: StoragesClientMixin & ThisType<BackendClient> = {
   getStorage(storageId) {
     return this.get<Storage>(`storages/${storageId}/`, {
       params: { with_configuration: true },
-      schema: storageSchema,
+      schema: 'storage',
     });
   },
 };

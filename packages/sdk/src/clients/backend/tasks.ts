@@ -1,17 +1,13 @@
 /** Tasks, their annotation and task tags (TasksClientMixin; client.md §8.1; contract: synapse-core tasks.ts). */
-import {
-  type AnnotationSubmit,
-  type SetTags,
-  type SetTagsResult,
-  setTagsResultSchema,
-  type Task,
-  type TaskDataUnit,
-  type TasksCreate,
-  type TaskTag,
-  taskSchema,
-  taskTagSchema,
+import type {
+  AnnotationSubmit,
+  SetTags,
+  SetTagsResult,
+  Task,
+  TaskDataUnit,
+  TasksCreate,
+  TaskTag,
 } from 'synapse-core';
-import { z } from 'zod';
 import { type ListResult, type PaginateOptions, paginate } from '../pagination.ts';
 import type { QueryParams } from '../url.ts';
 import type { BackendClient } from './index.ts';
@@ -32,34 +28,34 @@ export interface TasksClientMixin {
 
 export const tasksMethods: TasksClientMixin & ThisType<BackendClient> = {
   getTask(taskId, opts = {}) {
-    return this.get<Task>(`tasks/${taskId}/`, { params: opts.params, schema: taskSchema });
+    return this.get<Task>(`tasks/${taskId}/`, { params: opts.params, schema: 'task' });
   },
 
   annotateTaskData(taskId, data) {
-    return this.put<Task>(`tasks/${taskId}/annotate_task_data/`, { data, schema: taskSchema });
+    return this.put<Task>(`tasks/${taskId}/annotate_task_data/`, { data, schema: 'task' });
   },
 
   getTaskTag(tagId) {
-    return this.get<TaskTag>(`task_tags/${tagId}/`, { schema: taskTagSchema });
+    return this.get<TaskTag>(`task_tags/${tagId}/`, { schema: 'taskTag' });
   },
 
   listTaskTags(params) {
-    return paginate(this, 'task_tags/', params, { schema: taskTagSchema });
+    return paginate(this, 'task_tags/', params, { schema: 'taskTag' });
   },
 
   listTasks(params, opts) {
-    return paginate(this, 'sdk/tasks/', params, { schema: taskSchema, ...opts });
+    return paginate(this, 'sdk/tasks/', params, { schema: 'task', ...opts });
   },
 
   createTasks(data) {
-    return this.post<Task[]>('tasks/', { data, schema: z.array(taskSchema) });
+    return this.post<Task[]>('tasks/', { data, schema: ['task'] });
   },
 
   setTagsTasks(data, opts = {}) {
     return this.post<SetTagsResult>('tasks/set_tags/', {
       data: { ...data, action: data.action ?? 'add' },
       params: opts.params,
-      schema: setTagsResultSchema,
+      schema: 'setTagsResult',
     });
   },
 };
