@@ -4,6 +4,11 @@ export default defineConfig({
   // The suite runs the packages' TypeScript sources, not a build (their `synapse-source` exports),
   // before Vite's default server conditions.
   ssr: { resolve: { conditions: ['synapse-source', 'module', 'node', 'development|production'] } },
+  // Global setup (the shared local platform) is loaded by vitest's own `__vitest__` environment:
+  // the same sources there, or it would run whatever stale build `dist/` holds (or fail without one).
+  environments: {
+    __vitest__: { resolve: { conditions: ['synapse-source', 'module', 'node', 'development|production'] } },
+  },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
     // Plugins scaffolded by the CLI tests carry their own tests, run by those tests.

@@ -1,7 +1,8 @@
 /**
  * `npm pack` of the published packages into a directory, as a user would get them from the
- * registry. Each pack builds its package first (its prepack script); the SDK comes first because
- * the devserver's build reads the SDK's .d.ts files. And the checks of a tarball: publint and
+ * registry. Each pack builds its package first (its prepack script); the contract (synapse-core)
+ * comes first because both others' builds read its .d.ts files, then the SDK, whose .d.ts files
+ * the devserver's build reads. And the checks of a tarball: publint and
  * @arethetypeswrong/cli. Used by `npm run check:packages` and the install test.
  */
 import { execFile } from 'node:child_process';
@@ -11,8 +12,9 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..');
 
-/** The published packages, in build order. */
+/** The published packages, in build order: the contract first, as both others import it. */
 export const PUBLISHED = [
+  { name: 'synapse-core', dir: join(ROOT, 'packages/core') },
   { name: 'synapse-sdk', dir: join(ROOT, 'packages/sdk') },
   { name: 'synapse-devserver', dir: join(ROOT, 'packages/devserver') },
 ] as const;

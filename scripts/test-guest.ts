@@ -2,8 +2,9 @@
  * Vitest global setup: the suite is a guest on the developer's machine. Before any worker starts,
  * the environment loses every `SYNAPSE_*` setting the developer's shell may carry (a saved host or
  * token would send test runs to a real platform) and gets a config directory of its own, so no
- * test reads or writes `~/.synapse`. Every process the suite starts inherits `SYNAPSE_TEST_RUN`;
- * at the end, any still alive outlived the suite: it is killed and the run fails.
+ * test reads or writes `~/.synapse`. Backend clients check responses against the contract. Every
+ * process the suite starts inherits `SYNAPSE_TEST_RUN`; at the end, any still alive outlived the
+ * suite: it is killed and the run fails.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,6 +23,9 @@ export default function setup() {
   const configDir = mkdtempSync(join(tmpdir(), 'synapse-test-config-'));
   process.env.SYNAPSE_CONFIG_DIR = configDir;
   process.env.SYNAPSE_TEST_RUN = marker;
+  // Every backend client in the suite, and in the processes it starts, checks each response
+  // against the contract (synapse-core), so the SDK, the contract and the local platform cannot drift.
+  process.env.SYNAPSE_CHECK_RESPONSES = '1';
   // Processes the suite starts (CLI, jobs, workers) run the packages' sources like the suite itself,
   // also when vitest was started without npm (which sets this from .npmrc).
   const nodeOptions = process.env.NODE_OPTIONS ?? '';

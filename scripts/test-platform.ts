@@ -4,7 +4,6 @@
  * that do not need a server of their own (faults, restarts, custom capacity, a data folder) reach
  * it through `useSharedPlatform()` instead of starting a devserver each: that start, 5-7 s on a
  * loaded machine, was most of a short file's time.
- * (Imported by path: vitest resolves a global setup without the `synapse-source` condition.)
  */
 
 import type { TestProject } from 'vitest/node';

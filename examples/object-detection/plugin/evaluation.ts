@@ -2,7 +2,7 @@
  * `test`: runs the detector over a ground-truth dataset version (events whose data are bbox objects
  * in the task-object format) and reports precision, recall and mAP@0.5 as metrics.
  */
-import { BaseInferenceAction, type GroundTruthEvent, z } from 'synapse-sdk';
+import { BaseInferenceAction, type GroundTruthEvent, isObject, z } from 'synapse-sdk';
 import { Detector } from './detector.ts';
 import { type EvaluatedImage, evaluateDetections, type LabelledBox } from './evaluate.ts';
 import { loadImage } from './image.ts';
@@ -13,9 +13,6 @@ const Params = z.object({
   ground_truth_dataset_version: z.int().positive().describe('The labelled set'),
   confidence_threshold: z.number().min(0).max(1).default(0.5).describe('For precision and recall'),
 });
-
-const isObject = (v: unknown): v is Record<string, any> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The event's image: its primary file, else its first file with a URL. */
 function imageUrl(event: GroundTruthEvent): string | null {

@@ -2,6 +2,7 @@
  * `pre_processor_params` (seed 000) to detector options: thresholds at the top level or under
  * `post_processing`, and `model_config` with `batch_size` and `device`.
  */
+import { isObject } from 'synapse-sdk';
 import { DEFAULT_DETECT_OPTIONS, type DetectOptions } from './detector.ts';
 
 export interface ModelConfig {
@@ -9,9 +10,6 @@ export interface ModelConfig {
   /** What was asked for; the detector runs on the CPU whatever it is (see `cpuFallbackWarning`). */
   device: string;
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function number(name: string, value: unknown, fallback: number, min: number, max = Infinity): number {
   if (value === undefined || value === null) return fallback;

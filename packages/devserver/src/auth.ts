@@ -48,6 +48,17 @@ export async function issueToken(
   return value;
 }
 
+/** The tenant's internal file storage, where its uploads and media live (backend-api.md §13). */
+function createDefaultStorage(ctx: DevContext): Promise<unknown> {
+  return ctx.collections.storages.create({
+    name: 'default',
+    category: 'internal',
+    provider: 'file_system',
+    configuration: { location: ctx.media.root },
+    is_default: true,
+  });
+}
+
 async function setting<T>(ctx: DevContext, key: string): Promise<T | undefined> {
   const [r] = await ctx.db.query<{ value: T }>('SELECT value FROM settings WHERE key = $1', [key]);
   return r?.value;
@@ -78,13 +89,7 @@ export async function bootstrap(ctx: DevContext): Promise<Bootstrap> {
     node_install_script: `${ctx.publicUrl}/agents/${agentToken}/node_install_script`,
   });
   await issueToken(ctx, 'agent', agent.id as number, agentToken);
-  await ctx.collections.storages.create({
-    name: 'default',
-    category: 'internal',
-    provider: 'file_system',
-    configuration: { location: ctx.media.root },
-    is_default: true,
-  });
+  await createDefaultStorage(ctx);
   const result: Bootstrap = { accessToken, agentToken, agentId: agent.id as number, email: DEV_EMAIL };
   await ctx.db.query('INSERT INTO settings (key, value) VALUES ($1, $2)', [
     'bootstrap',
@@ -237,15 +242,7 @@ export async function createUser(
       password: hashPassword(spec.password),
       is_admin: spec.isAdmin,
     });
-    if ((await ctx.collections.storages.count()) === 0) {
-      await ctx.collections.storages.create({
-        name: 'default',
-        category: 'internal',
-        provider: 'file_system',
-        configuration: { location: ctx.media.root },
-        is_default: true,
-      });
-    }
+    if ((await ctx.collections.storages.count()) === 0) await createDefaultStorage(ctx);
     return { id: user.id as number, accessToken: await issueToken(ctx, 'access', user.id as number) };
   });
 }

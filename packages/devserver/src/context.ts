@@ -6,7 +6,8 @@ import type { ServeHost } from './agent/serve-host.ts';
 import { Collection, type Doc } from './db/collection.ts';
 import type { Database } from './db/database.ts';
 import { compileFilters, type Query, type Where } from './db/filters.ts';
-import { RESOURCES, type ResourceName } from './db/resources.ts';
+import type { Collections } from './db/records.ts';
+import { RESOURCES } from './db/resources.ts';
 import { ApiError } from './errors.ts';
 import type { Faults } from './faults.ts';
 import { type MediaStore, renderMediaUrls } from './media.ts';
@@ -17,7 +18,7 @@ import type { DashboardSessions } from './ui/session.ts';
 
 export interface DevContext {
   db: Database;
-  collections: Record<ResourceName, Collection>;
+  collections: Collections;
   media: MediaStore;
   /** Every secret this server knows, and the masking of what it stores for display and shows. */
   secrets: SecretRegistry;
@@ -59,10 +60,10 @@ export interface DevHooks {
   onJobCreated?: (job: Doc) => void;
 }
 
-export function createCollections(db: Database, tenancy: Tenancy): Record<ResourceName, Collection> {
+export function createCollections(db: Database, tenancy: Tenancy): Collections {
   return Object.fromEntries(
     Object.entries(RESOURCES).map(([name, def]) => [name, new Collection(db, def, tenancy)]),
-  ) as Record<ResourceName, Collection>;
+  ) as Collections;
 }
 
 export const MAX_PAGE_SIZE = 100;

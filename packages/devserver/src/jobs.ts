@@ -2,14 +2,12 @@
  * Job records (backend-api.md §11.1) and their change events: every write goes through
  * `updateJob`, so console-log tails and agents learn about new lines and terminal states at once.
  */
+import { type JobStatus, TERMINAL_JOB_STATUSES } from 'synapse-core';
 import type { DevContext } from './context.ts';
 import type { Doc } from './db/collection.ts';
 
-export const JOB_STATUSES = ['PENDING', 'RUNNING', 'STOPPED', 'SUCCEEDED', 'FAILED'];
-const TERMINAL = new Set(['STOPPED', 'SUCCEEDED', 'FAILED']);
-
 export function isTerminal(status: unknown): boolean {
-  return TERMINAL.has(status as string);
+  return TERMINAL_JOB_STATUSES.has(status as JobStatus);
 }
 
 /** Fields that follow from a (valid, upper-case) status: terminal jobs are completed and inactive. */

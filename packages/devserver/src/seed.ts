@@ -85,6 +85,9 @@ export async function seedDemo(
   addCondition(byTitle, `(doc->>'title') = $?`, DEMO_PROJECT_TITLE);
   const existing = await projects.findOne(byTitle);
   if (existing) {
+    // The demo project is created with its collection; one without it was edited by hand.
+    if (existing.data_collection === null)
+      throw new Error(`The demo project "${DEMO_PROJECT_TITLE}" has no data collection`);
     const ofProject = emptyWhere();
     addCondition(ofProject, `(doc->>'project') = $?`, String(existing.id));
     return {

@@ -6,15 +6,6 @@ import type { DevContext } from './context.ts';
 import type { Doc } from './db/collection.ts';
 import { addCondition, emptyWhere } from './db/filters.ts';
 
-export const SERVE_STATUSES = [
-  'NOT_STARTED',
-  'DEPLOYING',
-  'RUNNING',
-  'DEPLOY_FAILED',
-  'UNHEALTHY',
-  'DELETING',
-];
-
 /** The application of this name on this agent (null: on no agent). */
 export function findServeApp(ctx: DevContext, name: string, agent: number | null): Promise<Doc | null> {
   const where = emptyWhere();

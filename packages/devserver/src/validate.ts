@@ -1,4 +1,6 @@
 /** Request-body checks that answer with DRF's field messages (backend-api.md §1.5). */
+import { isObject } from 'synapse-core';
+import type { z } from 'zod';
 import type { Collection, Doc } from './db/collection.ts';
 import { badRequest, invalidPk, required } from './errors.ts';
 
@@ -30,8 +32,37 @@ export function positiveInteger(value: unknown): value is number {
   return Number.isInteger(value) && (value as number) > 0;
 }
 
-export function isObject(value: unknown): value is Body {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+// The one "is this a JSON object?" guard is the contract's.
+export { isObject };
+
+/** Field messages named per body at most; a hostile body must not make an unbounded answer. */
+const MAX_FIELD_ERRORS = 20;
+
+/**
+ * The body checked against the contract's schema of a request (synapse-core): a DRF-shaped 400
+ * naming each top-level field and its rule (`{"metrics": ["Invalid input: expected record,
+ * received string"]}`), with DRF's own message for a missing required field. The parsed value
+ * keeps unknown keys (the schemas are loose); the route decides which it stores.
+ */
+export function validBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  const object = objectBody(body);
+  const result = schema.safeParse(object);
+  if (result.success) return result.data;
+  const errors = new Map<string, string[]>();
+  for (const issue of result.error.issues) {
+    const field = issue.path.length > 0 ? String(issue.path[0]) : 'non_field_errors';
+    let messages = errors.get(field);
+    if (!messages) {
+      if (errors.size >= MAX_FIELD_ERRORS) break;
+      messages = [];
+      errors.set(field, messages);
+    }
+    const missing = issue.code === 'invalid_type' && issue.path.length === 1 && object[field] === undefined;
+    const rule = missing ? 'This field is required.' : issue.message;
+    const nested = issue.path.length > 1 ? `${issue.path.slice(1).join('.')}: ` : '';
+    messages.push(`${nested}${rule}`);
+  }
+  throw badRequest(Object.fromEntries(errors));
 }
 
 /** A required list field. */

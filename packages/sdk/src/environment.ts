@@ -35,6 +35,10 @@ export const ENV = {
   ),
   agentToken: envVar('SYNAPSE_AGENT_TOKEN', "The agent's token, sent to the agent API only"),
   debug: envVar('SYNAPSE_DEBUG', 'CLI: "1" prints the stack of a failure'),
+  checkResponses: envVar(
+    'SYNAPSE_CHECK_RESPONSES',
+    '"1": every client checks each response against the contract (the test suite sets it)',
+  ),
   allowedHosts: envVar(
     'SYNAPSE_ALLOWED_HOSTS',
     'Comma-separated hosts (host, host:port, *.domain) that downloads may reach though private',

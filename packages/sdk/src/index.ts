@@ -1,4 +1,6 @@
 /** synapse-sdk: clients for the Synapse platform, and the plugin framework. */
+// The contract's JSON-object guard, for plugins that check what they read from the platform.
+export { isObject } from 'synapse-core';
 export { z } from 'zod';
 export * from './actions/inference/index.ts';
 export * from './actions/pre-annotation/index.ts';

@@ -14,15 +14,20 @@ export interface PageResult {
 
 const now = () => new Date().toISOString();
 
-function row(r: { id: number | string; doc: Record<string, unknown> }): Doc {
-  return { id: r.id, ...r.doc };
+/** A table row as its record; what the table holds is what this server wrote, in its family's shape. */
+function row<T extends Doc>(r: { id: number | string; doc: Record<string, unknown> }): T {
+  return { id: r.id, ...r.doc } as T;
 }
 
 function whereSql(where: Where | undefined): string {
   return where && where.sql.length > 0 ? `WHERE ${where.sql.join(' AND ')}` : '';
 }
 
-export class Collection {
+/**
+ * One resource table. `T` is the wire shape of its records (the contract's, see db/records.ts);
+ * unknown families keep the loose `Doc`.
+ */
+export class Collection<T extends Doc = Doc> {
   /** Bumped on every write: cached counts and page boundaries are valid for one version. */
   private version = 0;
   private readonly counts = new Map<string, { version: number; count: number }>();
@@ -64,13 +69,13 @@ export class Collection {
     return { ...doc, ...values };
   }
 
-  async create(values: Record<string, unknown>): Promise<Doc> {
+  async create(values: Record<string, unknown>): Promise<T> {
     const [created] = await this.createMany([values]);
     return created;
   }
 
   /** Inserts many documents in one statement; explicit ids are kept and the sequence follows them. */
-  async createMany(items: Array<Record<string, unknown>>): Promise<Doc[]> {
+  async createMany(items: Array<Record<string, unknown>>): Promise<T[]> {
     if (items.length === 0) return [];
     this.version++;
     const docs = items.map((v) => this.prepare(v));
@@ -92,20 +97,20 @@ export class Collection {
         `SELECT setval('${this.table}_id_seq', GREATEST((SELECT max(id) FROM ${this.table}), 1))`,
       );
     }
-    return rows.map(row);
+    return rows.map((r) => row<T>(r));
   }
 
-  async get(id: number | string): Promise<Doc | null> {
+  async get(id: number | string): Promise<T | null> {
     if (this.def.id === 'serial' && !/^\d+$/.test(String(id))) return null;
     const where = this.byId(id);
     const [r] = await this.db.query<{ id: number; doc: Record<string, unknown> }>(
       `SELECT id, doc FROM ${this.table} ${whereSql(where)}`,
       where.params,
     );
-    return r ? row(r) : null;
+    return r ? row<T>(r) : null;
   }
 
-  async getMany(ids: Array<number | string>): Promise<Map<number | string, Doc>> {
+  async getMany(ids: Array<number | string>): Promise<Map<number | string, T>> {
     const unique = [...new Set(ids.filter((i) => i !== null && i !== undefined))];
     if (unique.length === 0) return new Map();
     const where = emptyWhere();
@@ -115,11 +120,11 @@ export class Collection {
       `SELECT id, doc FROM ${this.table} ${whereSql(scoped)}`,
       scoped.params,
     );
-    return new Map(rows.map((r) => [r.id, row(r)]));
+    return new Map(rows.map((r) => [r.id, row<T>(r)]));
   }
 
   /** Merges `values` into the stored document (top-level keys replaced wholesale). */
-  async update(id: number | string, values: Record<string, unknown>): Promise<Doc | null> {
+  async update(id: number | string, values: Record<string, unknown>): Promise<T | null> {
     this.version++;
     // $1 is the patch; the conditions number their parameters after it.
     const where: Where = { sql: [], params: [JSON.stringify(values)] };
@@ -129,7 +134,7 @@ export class Collection {
       `UPDATE ${this.table} SET doc = doc || $1::jsonb ${whereSql(scoped)} RETURNING id, doc`,
       scoped.params,
     );
-    return r ? row(r) : null;
+    return r ? row<T>(r) : null;
   }
 
   async remove(id: number | string): Promise<boolean> {
@@ -152,16 +157,16 @@ export class Collection {
     await this.db.exec(`TRUNCATE ${this.table}${this.def.id === 'serial' ? ' RESTART IDENTITY' : ''}`);
   }
 
-  async find(unscoped?: Where, limit?: number): Promise<Doc[]> {
+  async find(unscoped?: Where, limit?: number): Promise<T[]> {
     const where = this.scoped(unscoped);
     const rows = await this.db.query<{ id: number; doc: Record<string, unknown> }>(
       `SELECT id, doc FROM ${this.table} ${whereSql(where)} ORDER BY id ${this.def.order}${limit ? ` LIMIT ${limit}` : ''}`,
       where?.params ?? [],
     );
-    return rows.map(row);
+    return rows.map((r) => row<T>(r));
   }
 
-  async findOne(where: Where): Promise<Doc | null> {
+  async findOne(where: Where): Promise<T | null> {
     return (await this.find(where, 1))[0] ?? null;
   }
 
@@ -204,6 +209,6 @@ export class Collection {
       if (this.boundaries.size > 1000) this.boundaries.clear();
       this.boundaries.set(`${key}|${page}`, { version: this.version, lastId: rows[rows.length - 1].id });
     }
-    return { count, results: rows.map(row) };
+    return { count, results: rows.map((r) => row<T>(r)) };
   }
 }

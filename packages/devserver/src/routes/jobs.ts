@@ -3,17 +3,11 @@
  * a live tail of it that follows PATCHed lines and ends when the job is terminal.
  */
 import { PassThrough } from 'node:stream';
+import { JOB_STATUSES, type JobStatus } from 'synapse-core';
 import { getOr404, listResponse, present } from '../context.ts';
 import type { Query } from '../db/filters.ts';
 import { badRequest, notFound } from '../errors.ts';
-import {
-  consoleLines,
-  followConsoleLines,
-  JOB_STATUSES,
-  statusFields,
-  stopFollows,
-  updateJob,
-} from '../jobs.ts';
+import { consoleLines, followConsoleLines, statusFields, stopFollows, updateJob } from '../jobs.ts';
 import type { SecretRegistry } from '../secrets.ts';
 import { isObject, objectBody } from '../validate.ts';
 import type { RouteModule } from './index.ts';
@@ -24,7 +18,7 @@ function jobChanges(body: Record<string, unknown>, secrets: SecretRegistry): Rec
   const errors: Record<string, string[]> = {};
   if (body.status !== undefined) {
     const status = typeof body.status === 'string' ? body.status.toUpperCase() : '';
-    if (JOB_STATUSES.includes(status)) Object.assign(changes, statusFields(status));
+    if (JOB_STATUSES.includes(status as JobStatus)) Object.assign(changes, statusFields(status));
     else errors.status = [`"${body.status}" is not a valid choice.`];
   }
   for (const field of ['progress_record', 'metrics_record'] as const) {

@@ -1,7 +1,9 @@
 /** Models (backend-api.md §8): list with filters, detail, create from a chunked upload. */
+import { modelCreateSchema } from 'synapse-core';
 import { getOr404, listResponse, present } from '../context.ts';
 import { addCondition, emptyWhere, parseValue } from '../db/filters.ts';
-import { badRequest, required } from '../errors.ts';
+import { badRequest } from '../errors.ts';
+import { validBody } from '../validate.ts';
 import { claimChunkedUpload } from './chunked-upload.ts';
 import type { RouteModule } from './index.ts';
 
@@ -39,20 +41,12 @@ const routes: RouteModule = (app, ctx) => {
   );
 
   app.post('/models/', async (req, reply) => {
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    if (typeof body.name !== 'string' || !body.name.trim()) throw required('name');
-    for (const key of ['metrics', 'configuration'] as const) {
-      if (
-        body[key] !== undefined &&
-        (typeof body[key] !== 'object' || Array.isArray(body[key]) || body[key] === null)
-      ) {
-        throw badRequest({ [key]: ['Value must be valid JSON object.'] });
-      }
-    }
+    // The contract's create body: every writable field with its wire type (backend-api.md §8).
+    const body = validBody(modelCreateSchema, req.body);
     if (
       body.project !== undefined &&
       body.project !== null &&
-      !(await ctx.collections.projects.get(body.project as number))
+      !(await ctx.collections.projects.get(body.project))
     ) {
       throw badRequest({ project: [`Invalid pk "${body.project}" - object does not exist.`] });
     }

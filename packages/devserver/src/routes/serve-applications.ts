@@ -3,17 +3,19 @@
  * A registers what a deployment job reported (`{job, status, data}`), B declares an app of a
  * release (`{name, plugin_release, action, params, num_replicas}`).
  */
+import { SERVE_APPLICATION_STATUSES, type ServeApplicationStatus } from 'synapse-core';
 import { releaseChecksum, releaseRoutePrefix } from 'synapse-sdk';
 import { type DevContext, getOr404, listResponse, present, queryParam } from '../context.ts';
 import { addCondition, emptyWhere, parseValue } from '../db/filters.ts';
 import { badRequest, invalidChoice, invalidPk, required } from '../errors.ts';
-import { SERVE_STATUSES, upsertServeApp } from '../serve-apps.ts';
+import { upsertServeApp } from '../serve-apps.ts';
 import { type Body, isObject, objectBody } from '../validate.ts';
 import type { RouteModule } from './index.ts';
 
 function status(value: unknown, fallback: string): string {
   if (value === undefined || value === null) return fallback;
-  if (!SERVE_STATUSES.includes(value as string)) throw invalidChoice('status', value);
+  if (!SERVE_APPLICATION_STATUSES.includes(value as ServeApplicationStatus))
+    throw invalidChoice('status', value);
   return value as string;
 }
 

@@ -49,6 +49,17 @@ export class ClientTimeoutError extends ClientError {
   }
 }
 
+/**
+ * A success response that does not match the contract (synapse-core), when the client checks
+ * responses. Names the call and each field with the rule it breaks, never the values.
+ */
+export class ResponseContractError extends ClientError {
+  constructor(what: string, mismatch: string) {
+    const message = `${what} does not match the contract: ${mismatch}`;
+    super(null, message, { message });
+  }
+}
+
 export class HTTPError extends ClientError {}
 export class AuthenticationError extends HTTPError {}
 export class AuthorizationError extends HTTPError {}

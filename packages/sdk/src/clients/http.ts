@@ -5,11 +5,14 @@
 
 import { STATUS_CODES } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ResponseShape } from 'synapse-core';
 import { Agent, type Dispatcher, request as undiciRequest } from 'undici';
+import { ENV, envValue } from '../environment.ts';
 import {
   ClientConnectionError,
   ClientTimeoutError,
   FileNotFoundError,
+  ResponseContractError,
   raiseForStatus,
   ServerError,
   StreamLimitExceededError,
@@ -41,12 +44,22 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   timeout?: number | Partial<TimeoutConfig>;
   signal?: AbortSignal;
+  /**
+   * The contract's schema of the success body, by name (synapse-core RESPONSE_SCHEMAS; `['task']`
+   * for a list), checked when the client checks responses.
+   */
+  schema?: ResponseShape;
 }
 
 export interface ClientOptions {
   timeout?: Partial<TimeoutConfig>;
   retry?: Partial<RetryConfig>;
   dispatcher?: Dispatcher;
+  /**
+   * Check each success body that has a schema against the contract and throw
+   * ResponseContractError on a mismatch. Off by default: see `checksResponses` below.
+   */
+  checkResponses?: boolean;
 }
 
 export const DEFAULT_RETRY: RetryConfig = {
@@ -112,6 +125,14 @@ export class BaseClient {
   protected readonly retry: RetryConfig;
   private readonly userDispatcher: Dispatcher | undefined;
   private readonly agents = new Map<string, Agent>();
+  /**
+   * Whether responses are checked against the contract. Off unless asked for (the option, or
+   * SYNAPSE_CHECK_RESPONSES=1): the real platform is the authority on its own responses, and a
+   * field it retypes that a plugin never reads must not fail a production run; parsing every item
+   * of a large list also costs time. The repo's test suite turns it on, so a drift between the
+   * contract, the SDK and the local platform fails a test instead.
+   */
+  readonly checksResponses: boolean;
 
   constructor(baseUrl: string, name: string, defaults: TimeoutConfig, options: ClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
@@ -119,6 +140,7 @@ export class BaseClient {
     this.timeout = { ...defaults, ...options.timeout };
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.userDispatcher = options.dispatcher;
+    this.checksResponses = options.checkResponses ?? envValue(process.env, ENV.checkResponses) === '1';
   }
 
   /** Auth headers; subclasses add theirs. */
@@ -151,7 +173,22 @@ export class BaseClient {
     const response = await this.send(method, path, opts, false);
     const detail = await this.readBody(response, opts);
     raiseForStatus(response.statusCode, detail);
-    return (response.statusCode === 204 ? null : detail) as T;
+    if (response.statusCode === 204) return null as T;
+    if (opts.schema)
+      await this.checkResponse(opts.schema, detail, `${method} ${redact(path.split('?')[0] ?? '')}`);
+    return detail as T;
+  }
+
+  /**
+   * Throws ResponseContractError when checks are on and `body` (a page of them, with `page`) does
+   * not match the named schema. The contract, and zod with it, is loaded on the first check only:
+   * a client that does not check never loads it (`synapse-sdk/clients` starts without zod).
+   */
+  async checkResponse(shape: ResponseShape, body: unknown, what: string, page = false): Promise<void> {
+    if (!this.checksResponses) return;
+    const { responseMismatch } = await import('synapse-core');
+    const mismatch = responseMismatch(shape, body, page);
+    if (mismatch !== null) throw new ResponseContractError(`${this.name} response to ${what}`, mismatch);
   }
 
   /**

@@ -1,4 +1,5 @@
 /** Paginated list responses (client.md §5): one page as a tuple, or every page as a stream. */
+import type { ResponseShape } from 'synapse-core';
 import type { BaseClient } from './http.ts';
 import type { QueryParams } from './url.ts';
 import { applyUrlConversion, type UrlConversion } from './url-conversion.ts';
@@ -22,6 +23,8 @@ export interface ListOptions {
   /** Read timeout in seconds for each page. */
   timeout?: number;
   signal?: AbortSignal;
+  /** The contract's schema of one item, by name, checked on every page when the client checks responses. */
+  schema?: ResponseShape;
 }
 
 export interface ListAllOptions extends ListOptions {
@@ -29,6 +32,11 @@ export interface ListAllOptions extends ListOptions {
 }
 
 export const PAGE_SIZE = 100;
+
+/** Checks a page (when the client checks responses); `path` is the list's, never a `next` URL. */
+async function checkPage(client: BaseClient, path: string, page: unknown, opts: ListOptions): Promise<void> {
+  if (opts.schema) await client.checkResponse(opts.schema, page, `GET ${path}`, true);
+}
 
 /** Lists of large collections (ground truth, data units): 100 items a page, 60 s read timeout. */
 export const LARGE_LIST = { pageSize: PAGE_SIZE, timeout: 60 };
@@ -41,6 +49,7 @@ export async function listPage<T>(
   opts: ListOptions = {},
 ): Promise<[T[], number]> {
   const page = await client.get<Page<T>>(path, { params, timeout: opts.timeout, signal: opts.signal });
+  await checkPage(client, path, page, opts);
   const results = await applyUrlConversion(page.results, opts.urlConversion, true);
   return [results, page.count];
 }
@@ -60,6 +69,7 @@ export async function listAll<T>(
     ...request,
     params: { ...params, page_size: params?.page_size ?? opts.pageSize ?? PAGE_SIZE },
   });
+  await checkPage(client, path, first, opts);
   let consumed = false;
   let firstPage: Page<T> | null = first;
 
@@ -70,6 +80,7 @@ export async function listAll<T>(
       yield* await applyUrlConversion(page.results, opts.urlConversion, true);
       if (!page.next || opts.signal?.aborted) return;
       page = await client.get<Page<T>>(page.next, request);
+      await checkPage(client, path, page, opts);
     }
   }
 

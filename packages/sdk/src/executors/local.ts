@@ -4,24 +4,13 @@ import type { BackendClient } from '../clients/backend/index.ts';
 import { createRunClient } from '../clients/credentials.ts';
 import { dispatchAction } from '../plugins/action.ts';
 import { ExecutionError, isRunStopped } from '../plugins/errors.ts';
-import type { BaseLogger } from '../plugins/logging/base.ts';
-import type { ServeBackend } from '../serve/backend.ts';
-import { type EnvVars, runtimeContext } from './runtime.ts';
+import { type EnvVars, type RuntimeOverrides, runtimeContext } from './runtime.ts';
 
-export interface LocalExecutorOptions {
+/** The run's overrides (client, logger, stop signal, working dir, serve backend) plus its variables. */
+export interface LocalExecutorOptions extends RuntimeOverrides {
   /** Variables over the process environment (the plugin config's `env` comes first). */
   env?: Record<string, string>;
   jobId?: string | null;
-  client?: BackendClient | null;
-  agentClient?: AgentClient | null;
-  /** Finished after the run; by default a new JobLogger or ConsoleLogger per run. */
-  logger?: BaseLogger;
-  /** Stops the run: the action sees it as `ctx.signal` and ends with a `RunStoppedError`. */
-  signal?: AbortSignal;
-  /** The plugin's directory when the run is hosted in a process working elsewhere (the local platform). */
-  workingDir?: string;
-  /** The serve backend deployment actions run their app on; default: the process's. */
-  serveBackend?: ServeBackend | null;
 }
 
 export class LocalExecutor {

@@ -1,4 +1,5 @@
 /** The plugin system's enums (plugins.md §2): values are the wire strings. */
+import { JOB_STATUSES as WIRE_JOB_STATUSES, type JobStatus as WireJobStatus } from 'synapse-core';
 
 export const PLUGIN_CATEGORIES = [
   'neural_net',
@@ -24,8 +25,14 @@ export type PackageManager = (typeof PACKAGE_MANAGERS)[number];
 export const DATA_TYPES = ['image', 'text', 'video', 'pcd', 'audio'] as const;
 export type DataType = (typeof DATA_TYPES)[number];
 
-export const JOB_STATUSES = ['pending', 'running', 'stopped', 'succeeded', 'failed'] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
+/**
+ * The SDK constants' spelling (plugins.md §2.3) of the contract's job statuses, which are upper
+ * case on the wire (synapse-core JOB_STATUSES); derived, so the list is defined once.
+ */
+export type JobStatus = Lowercase<WireJobStatus>;
+export const JOB_STATUSES: readonly JobStatus[] = WIRE_JOB_STATUSES.map(
+  (status) => status.toLowerCase() as JobStatus,
+);
 
 export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

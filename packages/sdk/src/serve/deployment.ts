@@ -14,7 +14,7 @@ import {
   ModelArchiveError,
 } from '../actions/inference/model-archive.ts';
 import { BackendClient } from '../clients/backend/index.ts';
-import type { Model } from '../clients/backend/ml.ts';
+import type { Model } from '../clients/backend/models.ts';
 import { ClientError } from '../clients/errors.ts';
 import { BaseAction } from '../plugins/action.ts';
 import { RuntimeContext } from '../plugins/context.ts';

@@ -13,7 +13,7 @@
  */
 import { AgentClient } from '../clients/agent/index.ts';
 import { BackendClient } from '../clients/backend/index.ts';
-import type { Job, JobStatus } from '../clients/backend/integration.ts';
+import type { Job, JobStatus } from '../clients/backend/jobs.ts';
 import { type PublishResult, publishPlugin } from '../plugins/publish.ts';
 
 /** What a test needs to reach a local platform: its URLs and credentials. */

@@ -6,7 +6,7 @@ import { basename, join } from 'node:path';
 import { strToU8, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BaseInferenceAction, InferenceContext } from '../../src/actions/inference/index.ts';
-import type { Model } from '../../src/clients/backend/ml.ts';
+import type { Model } from '../../src/clients/backend/models.ts';
 import { RuntimeContext } from '../../src/plugins/context.ts';
 import { RuntimeError } from '../../src/plugins/errors.ts';
 import { BaseLogger, type LoggerRecord } from '../../src/plugins/logging/index.ts';

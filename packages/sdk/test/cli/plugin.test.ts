@@ -23,7 +23,7 @@ beforeAll(async () => {
   await mkdir(join(import.meta.dirname, '../.tmp'), { recursive: true });
   root = await mkdtemp(join(import.meta.dirname, '../.tmp/plugins-'));
   // The pre-annotation template's sample submits to task 1.
-  await h.admin('POST', '_emulator/fixtures', { tasks: [{ id: 1, project: null, data_unit: null }] });
+  await h.admin('POST', '_emulator/fixtures', { tasks: [{ id: 1, project: 1, data_unit: 1 }] });
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
 

@@ -44,7 +44,7 @@ beforeAll(async () => {
   await h.admin('POST', '_emulator/fixtures', { ground_truth_events: events });
 });
 
-describe('MLClientMixin: ground truth', () => {
+describe('GroundTruthClientMixin: ground truth', () => {
   it('returns one page as [items, totalCount]', async () => {
     const [events, total] = await h.client.listGroundTruthEvents({
       ground_truth_dataset_versions: [version],

@@ -154,7 +154,15 @@ describe('devserver job runs', () => {
 describe('JobExecutor with a backend client', () => {
   async function jobRecord(): Promise<string> {
     const { jobs } = await h.admin('POST', '_emulator/fixtures', {
-      jobs: [{ status: 'PENDING', action: 'echo', agent: h.server.credentials.agentId, params: {} }],
+      jobs: [
+        {
+          status: 'PENDING',
+          action: 'echo',
+          plugin_release: null,
+          agent: h.server.credentials.agentId,
+          params: {},
+        },
+      ],
     });
     return jobs[0];
   }

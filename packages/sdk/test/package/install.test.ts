@@ -1,5 +1,5 @@
 /**
- * The packages as a user gets them (issue #12): both are packed (`npm pack`, which builds them) and
+ * The packages as a user gets them (issue #12): all three (the contract, the SDK, the devserver) are packed (`npm pack`, which builds them) and
  * installed into an empty project in the system's temp directory, far from this workspace, with
  * their third-party dependencies from the registry. There, with plain Node and no TypeScript
  * loader: ESM imports and a client call against `npx synapse dev` started from the installed
@@ -88,6 +88,7 @@ beforeAll(async () => {
       'install',
       '--no-audit',
       '--no-fund',
+      tarball('synapse-core'),
       tarball('synapse-sdk'),
       tarball('synapse-devserver'),
       '@types/node@20',
@@ -352,7 +353,12 @@ export const wrong: z.infer<typeof Params> = { name: 42 };
       const manifest = JSON.parse(await readFile(join(plugin, 'package.json'), 'utf8'));
       expect(manifest.dependencies['synapse-sdk']).toBe('^0.1.0');
 
-      await sh('npm', ['install', '--no-audit', '--no-fund', tarball('synapse-sdk')], plugin);
+      // The contract package comes from its tarball too: from the registry, npm would fetch it.
+      await sh(
+        'npm',
+        ['install', '--no-audit', '--no-fund', tarball('synapse-core'), tarball('synapse-sdk')],
+        plugin,
+      );
       // The plugin has the SDK only: `synapse dev` there says what to install.
       const noDevserver = await sh('npx', ['synapse', 'dev', '--port', '0'], plugin).then(
         () => null,

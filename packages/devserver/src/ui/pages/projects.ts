@@ -67,7 +67,10 @@ ${section(
   facts([
     ['ID', project.id],
     ['Category', project.category],
-    ['Data collection', collections.get(project.data_collection)?.name],
+    [
+      'Data collection',
+      project.data_collection === null ? undefined : collections.get(project.data_collection)?.name,
+    ],
     ['Tasks', list.count],
     ['Archived', project.is_archived ? 'yes' : 'no'],
     ['Created', when(project.created)],

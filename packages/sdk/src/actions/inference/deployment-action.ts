@@ -5,8 +5,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ServeApplicationStatus } from '../../clients/backend/integration.ts';
-import type { Model } from '../../clients/backend/ml.ts';
+import type { Model } from '../../clients/backend/models.ts';
+import type { ServeApplicationStatus } from '../../clients/backend/serve-applications.ts';
 import { backendUrlOf, ENV, envValue } from '../../environment.ts';
 import { BaseAction } from '../../plugins/action.ts';
 import { mergePackageManagerOptions } from '../../plugins/config.ts';

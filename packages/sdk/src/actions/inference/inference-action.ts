@@ -6,7 +6,7 @@ import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BackendClient } from '../../clients/backend/index.ts';
-import type { Model } from '../../clients/backend/ml.ts';
+import type { Model } from '../../clients/backend/models.ts';
 import { BaseAction } from '../../plugins/action.ts';
 import type { PluginCategory } from '../../plugins/enums.ts';
 import { RuntimeError } from '../../plugins/errors.ts';

@@ -1,8 +1,7 @@
 /** Assignments of tasks to people (HITLClientMixin; client.md §8.4). */
+import type { DataUnitFiles, SetTags, SetTagsResult } from 'synapse-core';
 import { type ListResult, type PaginateOptions, paginate } from '../pagination.ts';
 import type { QueryParams } from '../url.ts';
-import type { SetTags, SetTagsResult } from './annotation.ts';
-import type { DataUnitFiles } from './data-collection.ts';
 import type { BackendClient } from './index.ts';
 
 export interface Assignment {

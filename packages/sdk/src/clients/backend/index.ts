@@ -1,12 +1,22 @@
-/** BackendClient: the platform's v1 REST API (client.md §1, §2.1), composed of one mixin per family. */
+/**
+ * BackendClient: the platform's v1 REST API (client.md §1, §2.1), composed of one mixin per
+ * resource family. The families' wire types and schemas are the contract's (synapse-core).
+ */
 import { BaseClient, type ClientOptions } from '../http.ts';
-import { type AnnotationClientMixin, annotationMethods } from './annotation.ts';
+import { type AgentsClientMixin, agentsMethods } from './agents.ts';
 import { type BulkUploadClientMixin, bulkUploadMethods } from './bulk-upload.ts';
 import { type CoreClientMixin, coreMethods } from './core.ts';
-import { type DataCollectionClientMixin, dataCollectionMethods } from './data-collection.ts';
+import { type DataCollectionClientMixin, dataCollectionMethods } from './data-collections.ts';
+import { type GroundTruthClientMixin, groundTruthMethods } from './ground-truth.ts';
 import { type HITLClientMixin, hitlMethods } from './hitl.ts';
-import { type IntegrationClientMixin, integrationMethods } from './integration.ts';
-import { type MLClientMixin, mlMethods } from './ml.ts';
+import { type JobsClientMixin, jobsMethods } from './jobs.ts';
+import { type LogsClientMixin, logsMethods } from './logs.ts';
+import { type ModelsClientMixin, modelsMethods } from './models.ts';
+import { type PluginsClientMixin, pluginsMethods } from './plugins.ts';
+import { type ProjectsClientMixin, projectsMethods } from './projects.ts';
+import { type ServeApplicationsClientMixin, serveApplicationsMethods } from './serve-applications.ts';
+import { type StoragesClientMixin, storagesMethods } from './storages.ts';
+import { type TasksClientMixin, tasksMethods } from './tasks.ts';
 
 export interface BackendClientOptions extends ClientOptions {
   /** Sent as `Synapse-Access-Token: Token <t>`. */
@@ -54,29 +64,52 @@ export class BackendClient extends BaseClient {
 }
 
 export interface BackendClient
-  extends AnnotationClientMixin,
+  extends AgentsClientMixin,
     BulkUploadClientMixin,
     CoreClientMixin,
     DataCollectionClientMixin,
+    GroundTruthClientMixin,
     HITLClientMixin,
-    IntegrationClientMixin,
-    MLClientMixin {}
+    JobsClientMixin,
+    LogsClientMixin,
+    ModelsClientMixin,
+    PluginsClientMixin,
+    ProjectsClientMixin,
+    ServeApplicationsClientMixin,
+    StoragesClientMixin,
+    TasksClientMixin {}
 
+// One module per resource family, named as the platform's routes are (models, projects, tasks,
+// jobs, ...), each adding its methods to the one client.
 Object.assign(
   BackendClient.prototype,
-  annotationMethods,
+  agentsMethods,
   bulkUploadMethods,
   coreMethods,
   dataCollectionMethods,
+  groundTruthMethods,
   hitlMethods,
-  integrationMethods,
-  mlMethods,
+  jobsMethods,
+  logsMethods,
+  modelsMethods,
+  pluginsMethods,
+  projectsMethods,
+  serveApplicationsMethods,
+  storagesMethods,
+  tasksMethods,
 );
 
-export type * from './annotation.ts';
+export type * from './agents.ts';
 export type * from './bulk-upload.ts';
 export type * from './core.ts';
-export type * from './data-collection.ts';
+export type * from './data-collections.ts';
+export type * from './ground-truth.ts';
 export type * from './hitl.ts';
-export type * from './integration.ts';
-export type * from './ml.ts';
+export type * from './jobs.ts';
+export type * from './logs.ts';
+export type * from './models.ts';
+export type * from './plugins.ts';
+export type * from './projects.ts';
+export type * from './serve-applications.ts';
+export type * from './storages.ts';
+export type * from './tasks.ts';

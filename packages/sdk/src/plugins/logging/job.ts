@@ -8,7 +8,8 @@
  * state goes out with the next call, or at `finish()`.
  */
 import type { BackendClient } from '../../clients/backend/index.ts';
-import { fileToDataUri, type JobUpdate, type LogItem } from '../../clients/backend/integration.ts';
+import type { JobUpdate } from '../../clients/backend/jobs.ts';
+import { fileToDataUri, type LogItem } from '../../clients/backend/logs.ts';
 import { ClientError, ValidationError } from '../../clients/errors.ts';
 import { BaseLogger, type LoggerRecord } from './base.ts';
 import { ConsolePrinter, type OutputStream } from './console.ts';

@@ -2,7 +2,7 @@
  * The wire records the platform UI reads (plugins.md §6.2–§6.4), and the job-wide overall
  * progress weighting of §6.6. Pure functions: the loggers keep the state.
  */
-import type { LogItem } from '../../clients/backend/integration.ts';
+import type { LogItem } from '../../clients/backend/logs.ts';
 
 /** The progress key used when neither a category nor a step is given. */
 export const DEFAULT_KEY = '__default__';

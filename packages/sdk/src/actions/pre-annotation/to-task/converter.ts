@@ -3,6 +3,7 @@
  * download the target JSON through the safe download (allowed origins only, #11 item 5) with a
  * timeout and a size limit, check it, return it.
  */
+import { isObject } from 'synapse-core';
 import { type HostRule, SafeFetchError, safeDownload } from '../../../clients/safe-fetch/index.ts';
 import type { ToTaskContext } from './context.ts';
 
@@ -56,9 +57,6 @@ async function downloadText(
     throw err;
   }
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Checks the task-object format (seed: `objects` with `id`, `class_id`, `type`, `coordinates`, `properties`). */
 export function checkTaskObjectFormat(data: Record<string, unknown>): string | null {

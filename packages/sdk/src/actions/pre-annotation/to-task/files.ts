@@ -1,4 +1,5 @@
 /** Finding a task's data unit files (to-task.md §4 items 1–6): mapping or list form. */
+import { isObject } from 'synapse-core';
 import type { ToTaskContext } from './context.ts';
 import { logTaskEvent } from './records.ts';
 
@@ -9,9 +10,6 @@ export interface FileEntry {
   spec: string | null;
   file: Record<string, any>;
 }
-
-const isObject = (v: unknown): v is Record<string, any> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The files as `[spec name, file]` pairs, in mapping or list order. */
 function fileEntries(files: unknown): FileEntry[] {

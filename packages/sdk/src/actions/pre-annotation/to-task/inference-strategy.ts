@@ -3,6 +3,7 @@
  * looked up and its serve application made RUNNING (deployed and awaited if needed); then each
  * task's primary image goes through the pre-processor's `inference` action.
  */
+import { isObject } from 'synapse-core';
 import { ClientError, ClientTimeoutError } from '../../../clients/errors.ts';
 import { RunStoppedError } from '../../../plugins/errors.ts';
 import type { ToTaskContext } from './context.ts';
@@ -22,9 +23,6 @@ export interface InferenceOptions {
 export const DEFAULT_POLL_INTERVAL_SECONDS = 10;
 export const DEFAULT_PREPROCESSOR_TIMEOUT_SECONDS = 180;
 export const DEFAULT_INFERENCE_TIMEOUT_SECONDS = 120;
-
-const isObject = (v: unknown): v is Record<string, any> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const notFound = (detail: string, cause?: unknown) =>
   new PreAnnotationToTaskFailed(`Pre-processor not found: ${detail}`, {}, cause ? { cause } : undefined);

@@ -3,7 +3,9 @@
  * share of the workflow (`progressWeight`, summing to 1), which the Orchestrator turns into
  * overall progress: the task loop is nearly all the work.
  */
+
 import { rm } from 'node:fs/promises';
+import { isObject } from 'synapse-core';
 import {
   AllowedHostError,
   type HostRule,
@@ -30,9 +32,6 @@ import {
 } from './inference-strategy.ts';
 import { DEFAULT_MAX_CONNECTION_FAILURES } from './params.ts';
 import { logTaskEvent, recordTaskFailure, recordTaskSuccess, redactText } from './records.ts';
-
-const isObject = (v: unknown): v is Record<string, any> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const fail = (message: string, cause?: unknown) =>
   new PreAnnotationToTaskFailed(message, {}, cause === undefined ? undefined : { cause });

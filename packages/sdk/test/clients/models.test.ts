@@ -15,7 +15,7 @@ async function tempFile(name: string, bytes: Buffer): Promise<string> {
   return path;
 }
 
-describe('MLClientMixin: models', () => {
+describe('ModelsClientMixin: models', () => {
   it('creates a model through a multi-chunk upload and downloads the same bytes back', async () => {
     const bytes = Buffer.alloc(300_000);
     for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31) % 251;

@@ -1,5 +1,13 @@
 /** Data collections, data files and data units, and bulk upload of a collection (client.md §8.3). */
 import { stat } from 'node:fs/promises';
+import type {
+  DataCollection,
+  DataFile,
+  DataUnit,
+  DataUnitFile,
+  DataUnitFiles,
+  FileSpecification,
+} from 'synapse-core';
 import { limiter, positiveInteger } from '../concurrency.ts';
 import { FileNotFoundError } from '../errors.ts';
 import { LARGE_LIST, type ListResult, type PaginateOptions, paginate } from '../pagination.ts';
@@ -7,63 +15,7 @@ import { type ChunkedUploadOptions, createChunkedUpload } from '../upload.ts';
 import type { QueryParams } from '../url.ts';
 import type { BackendClient } from './index.ts';
 
-export interface FileSpecification {
-  id: number;
-  name: string;
-  description: string;
-  file_type: string;
-  is_required: boolean;
-  is_primary: boolean;
-  is_sequential: boolean;
-  function_type: string;
-  index: number;
-  extensions: string[];
-  [key: string]: unknown;
-}
-
-export interface DataCollection {
-  id: number;
-  name: string;
-  category: string;
-  description: string;
-  meta: Record<string, unknown>;
-  file_specifications: FileSpecification[];
-  created: string;
-  [key: string]: unknown;
-}
-
-/** One file of a data unit; sequential specifications hold a list of them, each with `index`. */
-export interface DataUnitFile {
-  url: string;
-  is_primary: boolean;
-  file_name_original: string;
-  checksum: string;
-  size: number;
-  index?: number;
-  [key: string]: unknown;
-}
-
-/** A data unit's files keyed by file specification name. */
-export type DataUnitFiles = Record<string, DataUnitFile | DataUnitFile[]>;
-
-export interface DataUnit {
-  id: number;
-  data_collection: number;
-  meta: Record<string, unknown>;
-  files: DataUnitFiles;
-  created: string;
-  [key: string]: unknown;
-}
-
-export interface DataFile {
-  id: number;
-  file: string;
-  checksum: string;
-  size: number;
-  created_at: string;
-  updated_at: string;
-  [key: string]: unknown;
-}
+export type { DataCollection, DataFile, DataUnit, DataUnitFile, DataUnitFiles, FileSpecification };
 
 /** An uploaded data file as a data unit refers to it: `path` is the data file's `file`. */
 export interface DataFileRef {
@@ -141,12 +93,13 @@ export interface DataCollectionClientMixin {
 
 export const dataCollectionMethods: DataCollectionClientMixin & ThisType<BackendClient> = {
   listDataCollections(params) {
-    return paginate(this, 'data_collections/', params);
+    return paginate(this, 'data_collections/', params, { schema: 'dataCollectionListItem' });
   },
 
   getDataCollection(collectionId) {
     return this.get<DataCollection>(`data_collections/${collectionId}/`, {
       params: { expand: 'file_specifications' },
+      schema: 'dataCollection',
     });
   },
 
@@ -154,23 +107,34 @@ export const dataCollectionMethods: DataCollectionClientMixin & ThisType<Backend
     const info = await stat(filePath).catch(() => null);
     if (!info?.isFile()) throw new FileNotFoundError(`File not found: ${filePath}`);
     if (!(opts.useChunkedUpload ?? info.size > CHUNKED_UPLOAD_THRESHOLD)) {
-      return this.post<DataFile>('data_files/', { files: { file: filePath }, signal: opts.signal });
+      return this.post<DataFile>('data_files/', {
+        files: { file: filePath },
+        signal: opts.signal,
+        schema: 'dataFile',
+      });
     }
     const upload = await createChunkedUpload(this, filePath, opts);
-    return this.post<DataFile>('data_files/', { data: { chunked_upload: upload.id }, signal: opts.signal });
+    return this.post<DataFile>('data_files/', {
+      data: { chunked_upload: upload.id },
+      signal: opts.signal,
+      schema: 'dataFile',
+    });
   },
 
   getDataUnit(unitId, opts = {}) {
-    return this.get<DataUnit>(`data_units/${unitId}/`, { params: opts.params });
+    return this.get<DataUnit>(`data_units/${unitId}/`, { params: opts.params, schema: 'dataUnit' });
   },
 
   createDataUnits(data: DataUnitCreate | DataUnitCreate[]) {
     // The server answers in kind: one unit for one, a list for a list (the overloads say which).
-    return this.post<any>('data_units/', { data });
+    return this.post<any>('data_units/', {
+      data,
+      schema: Array.isArray(data) ? ['dataUnit'] : 'dataUnit',
+    });
   },
 
   listDataUnits(params, opts) {
-    return paginate(this, 'data_units/', params, { ...LARGE_LIST, ...opts });
+    return paginate(this, 'data_units/', params, { ...LARGE_LIST, schema: 'dataUnit', ...opts });
   },
 
   verifyDataFilesChecksums(checksums) {

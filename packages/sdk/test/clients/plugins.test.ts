@@ -42,7 +42,7 @@ const CONFIG = {
 
 const fixturePlugin = (config: Record<string, unknown> = CONFIG) => fixtureRelease(h, config);
 
-describe('IntegrationClientMixin: agents and storages', () => {
+describe('AgentsClientMixin and StoragesClientMixin', () => {
   it('lists agents with their token and connection state', async () => {
     const token = 'ab'.repeat(20);
     await h.admin('POST', '_emulator/fixtures', {
@@ -80,7 +80,7 @@ describe('IntegrationClientMixin: agents and storages', () => {
   });
 });
 
-describe('IntegrationClientMixin: plugins', () => {
+describe('PluginsClientMixin: plugins', () => {
   it('creates, reads by id or code, updates and lists plugins', async () => {
     const plugin = await h.client.createPlugin({
       name: 'My Plugin',
@@ -131,7 +131,7 @@ describe('IntegrationClientMixin: plugins', () => {
   });
 });
 
-describe('IntegrationClientMixin: plugin releases', () => {
+describe('PluginsClientMixin: plugin releases', () => {
   it('publishes a zip, with both checksums and the archive downloadable', async () => {
     await h.client.createPlugin({ name: 'Zip', code: 'zip-plugin', category: 'neural_net' });
     const zip = pluginZip('one');
@@ -235,7 +235,7 @@ describe('IntegrationClientMixin: plugin releases', () => {
   });
 });
 
-describe('IntegrationClientMixin: plugin runs', () => {
+describe('PluginsClientMixin: plugin runs', () => {
   const agent = () => h.server.credentials.agentId;
 
   it('creates a PENDING job for a job action and calls the executor hook', async () => {
@@ -326,7 +326,7 @@ describe('IntegrationClientMixin: plugin runs', () => {
   });
 });
 
-describe('IntegrationClientMixin: jobs and logs', () => {
+describe('JobsClientMixin and LogsClientMixin', () => {
   async function newJob(): Promise<string> {
     const { code } = await fixturePlugin();
     return (await h.client.runPlugin(code, { agent: h.server.credentials.agentId, action: 'to_task' }))
@@ -462,7 +462,7 @@ describe('IntegrationClientMixin: jobs and logs', () => {
   });
 });
 
-describe('IntegrationClientMixin: serve applications', () => {
+describe('ServeApplicationsClientMixin', () => {
   it('creates from a release, upserts from a job report, and filters', async () => {
     const { code, releaseId } = await fixturePlugin();
     const agent = h.server.credentials.agentId;

@@ -37,7 +37,7 @@ async function tempFile(name: string, bytes: Buffer | string): Promise<string> {
 
 const md5 = (bytes: Buffer | string) => createHash('md5').update(bytes).digest('hex');
 
-describe('AnnotationClientMixin: projects', () => {
+describe('ProjectsClientMixin: projects', () => {
   it('gets a project with its data collection and live task count', async () => {
     const { collection, project, units } = await projectWithUnits(3);
     expect(await h.client.getProject(project)).toMatchObject({
@@ -59,7 +59,7 @@ describe('AnnotationClientMixin: projects', () => {
   });
 });
 
-describe('AnnotationClientMixin: tasks', () => {
+describe('TasksClientMixin: tasks', () => {
   it('creates one task per data unit, copies the data collection and skips duplicates', async () => {
     const { collection, project, units } = await projectWithUnits(3);
     const created = await h.client.createTasks({
@@ -176,7 +176,7 @@ describe('AnnotationClientMixin: tasks', () => {
   });
 });
 
-describe('AnnotationClientMixin: task filters and pagination', () => {
+describe('TasksClientMixin: task filters and pagination', () => {
   it('filters by project, status, status__in, assignee (null too), data collection and dates', async () => {
     const { collection, project, units } = await projectWithUnits(4);
     const other = await projectWithUnits(1);
@@ -268,7 +268,7 @@ describe('AnnotationClientMixin: task filters and pagination', () => {
   });
 });
 
-describe('AnnotationClientMixin: annotation', () => {
+describe('TasksClientMixin: annotation', () => {
   it('stores submitted data and bumps modified', async () => {
     const { project, units } = await projectWithUnits(1);
     const [task] = await h.client.createTasks({ project, data: [{ data_unit: units[0] }] });
@@ -303,7 +303,7 @@ describe('AnnotationClientMixin: annotation', () => {
   });
 });
 
-describe('AnnotationClientMixin: task tags', () => {
+describe('TasksClientMixin: task tags', () => {
   it('gets and lists task tags by project', async () => {
     const { project } = await projectWithUnits(0);
     const [reviewed, exported] = (
