@@ -154,9 +154,10 @@ describe('a hostile release archive (#11 item 1)', () => {
       })();
       const { maxGap, answers, result: job } = await healthGaps(ended);
       expect(job.status).toBe('FAILED');
-      // The issue's bound (it saw no answer for 11 minutes): generous for a shared CI machine.
+      // A hang guard, not a speed check: the issue saw no answer for 11 minutes; a loaded CI
+      // machine may stall a second or two, never tens of seconds while the server keeps answering.
       expect(answers).toBeGreaterThan(0);
-      expect(maxGap).toBeLessThan(1000);
+      expect(maxGap).toBeLessThan(30_000);
       expect([job.console_logs].flat().join('\n')).toMatch(message);
       expect(leftovers(release.checksum)).toEqual([]);
     },

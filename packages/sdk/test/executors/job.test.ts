@@ -97,13 +97,12 @@ describe('JobExecutor (process backend)', () => {
 
   it('stops a running job: SIGTERM, status STOPPED', async () => {
     const pidFile = join(dir, 'sleep.pid');
-    const id = await executor.submit('plugin.sleep.SleepAction', { seconds: 60, pidFile });
+    // An hour's sleep: a stop that waited for the action instead of ending it would hit the hang guard.
+    const id = await executor.submit('plugin.sleep.SleepAction', { seconds: 3600, pidFile });
     const pid = Number(await until(() => readFile(pidFile, 'utf8').catch(() => ''), Boolean));
     expect(await executor.getStatus(id)).toBe('RUNNING');
 
-    const started = performance.now();
     expect(await executor.stop(id)).toBe(true);
-    expect(performance.now() - started).toBeLessThan(2000);
     expect(await executor.getStatus(id)).toBe('STOPPED');
     expect(() => process.kill(pid, 0)).toThrow();
     await expect(executor.wait(id)).rejects.toThrow(`Job ${id} failed with status STOPPED`);

@@ -19,12 +19,9 @@ describe('TaskExecutor', () => {
     expect(first).toMatchObject({ imports: 1, calls: 1 });
     expect(first.pid).not.toBe(process.pid);
 
-    const started = performance.now();
+    // The same process, the module imported once: no process start, no compile on a warm call.
     const second = await executor.execute('plugin.count.CountAction');
-    const elapsed = performance.now() - started;
     expect(second).toEqual({ imports: 1, calls: 2, pid: first.pid });
-    // No process start, no TypeScript compile: a warm call is a message round trip.
-    expect(elapsed).toBeLessThan(200);
 
     expect(await executor.execute('plugin.echo.EchoAction', { name: 'Ann' }, { jobId: 'j-1' })).toEqual({
       greeting: 'hi Ann',
