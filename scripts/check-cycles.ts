@@ -241,6 +241,9 @@ export const SDK_LAYERS: readonly string[][] = [
   ['clients'],
   ['plugins'],
   ['archive'],
+  // The Ray dashboard's client and the working-dir packaging: Ray jobs (executors) and Ray Serve
+  // (serve) both use them, so they sit below both.
+  ['ray'],
   ['serve'],
   ['actions'],
   ['executors'],
@@ -258,9 +261,6 @@ export const KNOWN_UPWARD_IMPORTS: readonly string[] = [
   // The replica's model loading and the remote call live in actions/inference (#13 item 2).
   'serve/deployment.ts -> actions/inference/infer-remote.ts',
   'serve/deployment.ts -> actions/inference/model-archive.ts',
-  // Ray Serve reuses the Ray Jobs client and the working-dir packaging of the executors.
-  'serve/ray/backend.ts -> executors/ray/client.ts',
-  'serve/ray/backend.ts -> executors/ray/package.ts',
 ];
 
 /** Runtime imports of the SDK's sources that point from a lower layer to a higher one. */

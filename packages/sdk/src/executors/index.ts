@@ -25,8 +25,8 @@ export {
 
 import { ENV, envValue } from '../environment.ts';
 
+export { RayClient, type RayJobInfo, type RayNodeResources } from '../ray/client.ts';
 export { LocalExecutor, type LocalExecutorOptions } from './local.ts';
-export { RayClient, type RayJobInfo, type RayNodeResources } from './ray/client.ts';
 export { RayJobExecutor, type RayJobExecutorOptions } from './ray/executor.ts';
 export { RayTaskExecutor, type RayTaskExecutorOptions } from './ray/task.ts';
 export { TaskExecutor, type TaskExecutorOptions } from './task.ts';
