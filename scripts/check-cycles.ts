@@ -258,9 +258,6 @@ export const SDK_LAYERS: readonly string[][] = [
 export const KNOWN_UPWARD_IMPORTS: readonly string[] = [
   // An older ToTask plugin's converter class is adapted where entrypoints are loaded (#13 item 5).
   'plugins/entrypoint.ts -> actions/pre-annotation/to-task/legacy.ts',
-  // The replica's model loading and the remote call live in actions/inference (#13 item 2).
-  'serve/deployment.ts -> actions/inference/infer-remote.ts',
-  'serve/deployment.ts -> actions/inference/model-archive.ts',
 ];
 
 /** Runtime imports of the SDK's sources that point from a lower layer to a higher one. */

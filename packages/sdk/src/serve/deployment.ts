@@ -7,18 +7,18 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inferRemote } from '../actions/inference/infer-remote.ts';
 import {
   DEFAULT_MODEL_LIMITS,
   downloadAndExtractModel,
   ModelArchiveError,
-} from '../actions/inference/model-archive.ts';
+} from '../archive/model-archive.ts';
 import { BackendClient } from '../clients/backend/index.ts';
 import type { Model } from '../clients/backend/models.ts';
 import { ClientError } from '../clients/errors.ts';
 import { BaseAction } from '../plugins/action.ts';
 import { RuntimeContext } from '../plugins/context.ts';
 import type { PluginCategory } from '../plugins/enums.ts';
+import { inferRemote } from './infer-remote.ts';
 import { decodeServeMultiplexedModelId, MultiplexTokenError, modelIdOfClaims } from './multiplex-token.ts';
 
 export type ServeRouteMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
