@@ -118,8 +118,8 @@ const isClass = (fn: Function) => Function.prototype.toString.call(fn).startsWit
 export function isActionExport(value: unknown): value is ActionExport {
   if (typeof value !== 'function') return false;
   if (!isClass(value)) return true; // a defineAction() function or a plain (params, ctx) function
-  // A serve deployment class is an action class too (its `dispatch` calls the deployed app), so
-  // this layer needs no runtime knowledge of serve/.
+  // A serve deployment class carries the action mark (its static `dispatch` calls the deployed
+  // app), so this layer needs no runtime knowledge of serve/.
   return isActionClass(value);
 }
 
