@@ -2,6 +2,7 @@
 // The contract's JSON-object guard, for plugins that check what they read from the platform.
 export { isObject } from 'synapse-core';
 export { z } from 'zod';
+export { loadEntrypoint, STOCK_EXPORT_ADAPTERS } from './actions/entrypoint.ts';
 export * from './actions/inference/index.ts';
 export * from './actions/pre-annotation/index.ts';
 export {

@@ -164,7 +164,10 @@ async function publish(
     yes?: boolean;
   },
 ) {
-  const { publishPlugin } = await import('../plugins/publish.ts');
+  const [{ publishPlugin }, { STOCK_EXPORT_ADAPTERS }] = await Promise.all([
+    import('../plugins/publish.ts'),
+    import('../actions/entrypoint.ts'),
+  ]);
   const client = opts.dryRun ? null : backendFromOptions(opts);
   try {
     // The URL stays out of the prompt, as out of every message; `synapse login` chose it.
@@ -177,6 +180,7 @@ async function publish(
       config: opts.config,
       debug: opts.debug,
       dryRun: opts.dryRun,
+      adapters: STOCK_EXPORT_ADAPTERS,
     });
     if (!opts.dryRun) {
       process.stderr.write(

@@ -25,10 +25,11 @@ function positiveInt(name: string, value: string): number {
 }
 
 async function runServe(opts: ServeOptions): Promise<void> {
-  const [{ loadPluginConfig }, { loadEntrypoint, resolveEntrypoint }, serve, { loadCredentials }] =
+  const [{ loadPluginConfig }, { resolveEntrypoint }, { loadEntrypoint }, serve, { loadCredentials }] =
     await Promise.all([
       import('../plugins/config.ts'),
       import('../plugins/entrypoint.ts'),
+      import('../actions/entrypoint.ts'),
       import('../serve/index.ts'),
       import('../clients/credentials.ts'),
     ]);

@@ -7,9 +7,9 @@
  * only the supervisor sees a crash the process itself cannot report.
  */
 import { readFile } from 'node:fs/promises';
+import { loadEntrypoint } from '../actions/entrypoint.ts';
 import { ENV, readJobEnvironment } from '../environment.ts';
 import { dispatchAction, isStoppable } from '../plugins/action.ts';
-import { loadEntrypoint } from '../plugins/entrypoint.ts';
 import { ExecutionError, isRunStopped, RunStoppedError } from '../plugins/errors.ts';
 import { runtimeContext } from './runtime.ts';
 

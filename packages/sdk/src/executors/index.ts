@@ -1,6 +1,7 @@
 /** Running plugin actions (plugins.md §10): `runPlugin` and the executor of each mode. */
 import { existsSync } from 'node:fs';
 import { request } from 'undici';
+import { STOCK_EXPORT_ADAPTERS } from '../actions/entrypoint.ts';
 import { createRunClient, loadCredentials } from '../clients/credentials.ts';
 import { PluginDiscovery } from '../plugins/discovery.ts';
 import type { ActionExport } from '../plugins/entrypoint.ts';
@@ -25,8 +26,8 @@ export {
 
 import { ENV, envValue } from '../environment.ts';
 
+export { RayClient, type RayJobInfo, type RayNodeResources } from '../ray/client.ts';
 export { LocalExecutor, type LocalExecutorOptions } from './local.ts';
-export { RayClient, type RayJobInfo, type RayNodeResources } from './ray/client.ts';
 export { RayJobExecutor, type RayJobExecutorOptions } from './ray/executor.ts';
 export { RayTaskExecutor, type RayTaskExecutorOptions } from './ray/task.ts';
 export { TaskExecutor, type TaskExecutorOptions } from './task.ts';
@@ -101,7 +102,7 @@ async function runLocal(action: unknown, params: unknown, options: LocalExecutor
 
 /** A plugin directory or config file; anything else is imported as a module of actions. */
 async function discover(plugin: string): Promise<PluginDiscovery> {
-  if (existsSync(plugin)) return PluginDiscovery.fromPath(plugin);
+  if (existsSync(plugin)) return PluginDiscovery.fromPath(plugin, { adapters: STOCK_EXPORT_ADAPTERS });
   return PluginDiscovery.fromModule(await import(plugin));
 }
 

@@ -9,10 +9,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
+import { loadEntrypoint } from '../actions/entrypoint.ts';
 import type { BackendClient } from '../clients/backend/index.ts';
 import { createRunClient } from '../clients/credentials.ts';
 import type { ParamsSchema } from '../plugins/action.ts';
-import { loadEntrypoint } from '../plugins/entrypoint.ts';
 import { ExecutionError } from '../plugins/errors.ts';
 import { validateParams } from '../plugins/params.ts';
 import { ProcessBackend } from './process-backend.ts';

@@ -2,8 +2,9 @@
  * The TaskExecutor's worker process: runs one `execute` message at a time and answers with the
  * result or the error (plugins.md §10.3). Resolved actions stay cached for the worker's life.
  */
+
+import { loadEntrypoint } from '../actions/entrypoint.ts';
 import { dispatchAction } from '../plugins/action.ts';
-import { loadEntrypoint } from '../plugins/entrypoint.ts';
 import { runtimeContext } from './runtime.ts';
 import type { ExecuteMessage, WorkerReply } from './task.ts';
 

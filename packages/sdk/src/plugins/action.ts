@@ -44,8 +44,11 @@ export interface ActionClass<A extends BaseAction<any, any, any> = BaseAction<an
 /**
  * Marks action classes across module instances: a plugin may load its own copy of the SDK (its
  * own node_modules, or a loader's separate module graph), where `instanceof BaseAction` fails.
+ * A class whose instances are not runs but that runs as an action through its own static
+ * `dispatch` (a serve deployment: its instances are replicas) carries it too, so this layer
+ * runs it without knowing what it is.
  */
-const ACTION_MARK = Symbol.for('synapse-sdk.action');
+export const ACTION_MARK = Symbol.for('synapse-sdk.action');
 
 export abstract class BaseAction<
   P = Record<string, unknown>,

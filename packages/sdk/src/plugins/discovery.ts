@@ -14,7 +14,7 @@ import {
   type UiSchema,
   validatePluginConfig,
 } from './config.ts';
-import { type ActionExport, loadEntrypoint, normalizeEntrypoint } from './entrypoint.ts';
+import { type ActionExport, type ExportAdapter, loadEntrypoint, normalizeEntrypoint } from './entrypoint.ts';
 import { defaultMethodFor, type PluginCategory } from './enums.ts';
 import { ActionNotFoundError, PluginError } from './errors.ts';
 import { type SyncChanges, syncConfigFile } from './sync-config.ts';
@@ -28,10 +28,18 @@ export class PluginDiscovery {
     /** The directory entrypoints resolve against. */
     readonly pluginDir: string,
     readonly configPath: string | null,
+    /** Given to `loadEntrypoint` for exports that are no action (`STOCK_EXPORT_ADAPTERS` in the SDK's runners). */
+    readonly adapters: readonly ExportAdapter[] = [],
   ) {}
 
-  /** A plugin directory (config found by search order) or config file; `config` is an explicit config path. */
-  static async fromPath(path: string, options: { config?: string } = {}): Promise<PluginDiscovery> {
+  /**
+   * A plugin directory (config found by search order) or config file; `config` is an explicit
+   * config path, `adapters` turn exports that are no action into one (see `ExportAdapter`).
+   */
+  static async fromPath(
+    path: string,
+    options: { config?: string; adapters?: readonly ExportAdapter[] } = {},
+  ): Promise<PluginDiscovery> {
     const configPath = findConfigFile(path, options.config);
     if (!configPath) throw new PluginError(`Plugin config file not found: ${options.config ?? path}`);
     const config = validatePluginConfig(configDataOf(parseConfigYaml(await readFile(configPath, 'utf8'))));
@@ -40,7 +48,7 @@ export class PluginDiscovery {
       options.config && existsSync(path) && statSync(path).isDirectory()
         ? resolve(path)
         : dirname(configPath);
-    return new PluginDiscovery(config, pluginDir, configPath);
+    return new PluginDiscovery(config, pluginDir, configPath, options.adapters);
   }
 
   /** A code-only plugin: the module's `BaseAction` subclasses with an `actionName`, and `defineAction` functions. */
@@ -92,7 +100,7 @@ export class PluginDiscovery {
     if (cached) return cached;
     const { entrypoint } = this.getActionConfig(name);
     if (!entrypoint) throw new ActionNotFoundError(`Action '${name}' has no entrypoint defined`);
-    const action = await loadEntrypoint(entrypoint, this.pluginDir);
+    const action = await loadEntrypoint(entrypoint, this.pluginDir, { adapters: this.adapters });
     if (isActionClass(action)) {
       action.actionName ||= name;
       action.category ||= this.config.category;

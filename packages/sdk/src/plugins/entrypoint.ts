@@ -30,6 +30,20 @@ export type ActionExport =
   | FunctionAction
   | ((params: any, ctx: any) => unknown);
 
+/**
+ * Turns an export that is not an action into one, or answers undefined when it does not know it.
+ * An action family that accepts an older export shape (ToTask's plain converter class, to-task.md
+ * §11) gives one, so this layer runs it without knowing the family: the caller that loads
+ * entrypoints passes the adapters it wants (the SDK's runners pass `STOCK_EXPORT_ADAPTERS`).
+ * Asynchronous, so that an adapter loads its action family only for an export it recognises.
+ */
+export type ExportAdapter = (value: unknown) => Promise<ActionExport | undefined>;
+
+export interface LoadEntrypointOptions {
+  /** Tried in order on an export that is not an action; the first answer wins. */
+  adapters?: readonly ExportAdapter[];
+}
+
 export interface EntrypointTarget {
   /** The module part as written (`plugin.train`, `./plugin/train.ts`). */
   module: string;
@@ -104,13 +118,20 @@ const isClass = (fn: Function) => Function.prototype.toString.call(fn).startsWit
 export function isActionExport(value: unknown): value is ActionExport {
   if (typeof value !== 'function') return false;
   if (!isClass(value)) return true; // a defineAction() function or a plain (params, ctx) function
-  // A serve deployment class is an action class too (its `dispatch` calls the deployed app), so
-  // this layer needs no runtime knowledge of serve/.
+  // A serve deployment class carries the action mark (its static `dispatch` calls the deployed
+  // app), so this layer needs no runtime knowledge of serve/.
   return isActionClass(value);
 }
 
-/** Resolves, imports and returns the action an entrypoint names. */
-export async function loadEntrypoint(entrypoint: string, baseDir: string): Promise<ActionExport> {
+/**
+ * Resolves, imports and returns the action an entrypoint names; an export that is no action is
+ * given to `options.adapters`.
+ */
+export async function loadEntrypoint(
+  entrypoint: string,
+  baseDir: string,
+  options: LoadEntrypointOptions = {},
+): Promise<ActionExport> {
   const { exportName, file } = resolveEntrypoint(entrypoint, baseDir);
   let mod: Record<string, unknown>;
   try {
@@ -130,10 +151,10 @@ export async function loadEntrypoint(entrypoint: string, baseDir: string): Promi
     });
   }
   if (!isActionExport(value)) {
-    // An older `to_task` plugin exports a plain converter class (to-task.md §11); loaded lazily
-    // so that resolving other entrypoints does not load the ToTask action.
-    const legacy = await import('../actions/pre-annotation/to-task/legacy.ts');
-    if (legacy.isLegacyConverterClass(value)) return legacy.legacyToTaskAction(value);
+    for (const adapt of options.adapters ?? []) {
+      const adapted = await adapt(value);
+      if (adapted !== undefined) return adapted;
+    }
     throw new ActionNotFoundError(
       `Entrypoint '${entrypoint}': export '${exportName}' is not an action (expected a BaseAction subclass, defineAction() or a function)`,
       { entrypoint },

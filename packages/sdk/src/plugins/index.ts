@@ -21,7 +21,8 @@ export {
 } from './config.ts';
 export { RuntimeContext, type RuntimeContextInit } from './context.ts';
 export { PluginDiscovery } from './discovery.ts';
-export { loadEntrypoint, resolveEntrypoint } from './entrypoint.ts';
+// `loadEntrypoint` is exported from actions/entrypoint.ts, which adds the SDK's stock adapters.
+export { type ExportAdapter, type LoadEntrypointOptions, resolveEntrypoint } from './entrypoint.ts';
 export {
   DATA_TYPES,
   type DataType,

@@ -5,6 +5,7 @@ import type { BackendClient } from '../clients/backend/index.ts';
 import { createArchive } from './archive.ts';
 import { findConfigFile } from './config.ts';
 import { PluginDiscovery } from './discovery.ts';
+import type { ExportAdapter } from './entrypoint.ts';
 import { PluginError, PluginUploadError } from './errors.ts';
 import { syncConfigFile } from './sync-config.ts';
 
@@ -18,6 +19,8 @@ export interface PublishOptions {
   /** Build the archive and report it without uploading. */
   dryRun?: boolean;
   warn?: (message: string) => void;
+  /** For actions whose export is no action class (the UI schemas of §11.3 import them); see `ExportAdapter`. */
+  adapters?: readonly ExportAdapter[];
 }
 
 export interface PublishResult {
@@ -47,7 +50,8 @@ export async function publishPlugin(pluginDir: string, options: PublishOptions):
     );
   }
   // Validate before touching the file, then load again: syncing may have changed it.
-  const load = () => PluginDiscovery.fromPath(pluginDir, { config: options.config });
+  const load = () =>
+    PluginDiscovery.fromPath(pluginDir, { config: options.config, adapters: options.adapters });
   const { pluginDir: dir, configPath } = await load();
   await syncConfigFile(dir, configPath!, { warn }).catch((e) =>
     warn(`Config sync failed: ${(e as Error).message}`),

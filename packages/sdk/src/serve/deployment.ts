@@ -2,23 +2,33 @@
  * `BaseServeDeployment` (inference.md §3): the class a serve backend instantiates per replica.
  * Routes name instance methods; `getModel()` loads the model the current request selects through
  * its `serve_multiplexed_model_id` header and keeps up to `maxModelsPerReplica` of them (LRU).
+ *
+ * A replica is not an action run (no job, no params, no platform logger; it outlives every
+ * request, and each request brings its caller's identity in the model token), so an instance gets
+ * a `ServeReplicaContext`, not a `RuntimeContext`. Only the class's static side is an action: run
+ * as the plugin's `inference` action, it calls the deployed app (`dispatch`, §6).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inferRemote } from '../actions/inference/infer-remote.ts';
 import {
   DEFAULT_MODEL_LIMITS,
   downloadAndExtractModel,
   ModelArchiveError,
-} from '../actions/inference/model-archive.ts';
+} from '../archive/model-archive.ts';
 import { BackendClient } from '../clients/backend/index.ts';
 import type { Model } from '../clients/backend/models.ts';
 import { ClientError } from '../clients/errors.ts';
-import { BaseAction } from '../plugins/action.ts';
-import { RuntimeContext } from '../plugins/context.ts';
+import { runConnection } from '../environment.ts';
+import { ACTION_MARK } from '../plugins/action.ts';
+import type { RuntimeContext } from '../plugins/context.ts';
 import type { PluginCategory } from '../plugins/enums.ts';
+import { PluginEnvironment } from '../plugins/environment.ts';
+import { RuntimeError } from '../plugins/errors.ts';
+import type { BaseLogger } from '../plugins/logging/base.ts';
+import { ConsoleLogger } from '../plugins/logging/console.ts';
+import { inferRemote } from './infer-remote.ts';
 import { decodeServeMultiplexedModelId, MultiplexTokenError, modelIdOfClaims } from './multiplex-token.ts';
 
 export type ServeRouteMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -116,23 +126,82 @@ function modelLookupError(e: unknown, modelId: number): ServeRequestError {
   return new ServeRequestError(`Model ${modelId} could not be loaded: the backend ${what}`, 502);
 }
 
-export abstract class BaseServeDeployment extends BaseAction {
+/** What a serve replica has (see the module comment for why it is not a `RuntimeContext`). */
+export interface ServeReplicaContext {
+  /** The replica's environment: its process's, which the serve backend started it with. */
+  readonly env: PluginEnvironment;
+  /** The replica's own messages. */
+  readonly logger: BaseLogger;
+  /**
+   * A client of the backend, when the environment names a run's user token (and a host, else the
+   * replica's backend URL); null otherwise. The models a request selects are fetched with the
+   * model token's own user token instead, so that each caller's access to the model applies.
+   */
+  readonly client: BackendClient | null;
+}
+
+/**
+ * The context of a replica in this process, from `source` (default: the process environment).
+ * The logger writes to stderr: a replica hosted in a job's process must not write to the stdout
+ * that carries the job's output.
+ */
+export function serveReplicaContext(
+  backendUrl: string,
+  source: Readonly<Record<string, string | undefined>> = process.env,
+): ServeReplicaContext {
+  const { host, userToken, tenant } = runConnection(source);
+  const url = host ?? backendUrl;
+  const vars = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined));
+  return {
+    env: new PluginEnvironment(vars),
+    logger: new ConsoleLogger({ stream: process.stderr }),
+    client: userToken && url ? new BackendClient(url, { authorizationToken: userToken, tenant }) : null,
+  };
+}
+
+export abstract class BaseServeDeployment {
+  static readonly [ACTION_MARK] = true;
   static readonly [DEPLOYMENT_MARK] = true;
-  static override actionName = 'inference';
-  static override category = 'neural_net' as PluginCategory;
+  /** The plugin action the class stands for when run as an action (the `inference` action, §6). */
+  static actionName = 'inference';
+  static category: PluginCategory = 'neural_net';
   static routes: ServeRoute[] = [{ method: 'POST', path: '/', handler: 'infer' }];
   static maxModelsPerReplica = 3;
 
   readonly backendUrl: string;
+  readonly context: ServeReplicaContext;
+  /** A context made here is closed with the replica; one given by the host is the host's to close. */
+  readonly #ownsContext: boolean;
   #maxModels: number;
   /** Insertion order = recency: the first key is the least recently used. */
   readonly #cache = new Map<string, CachedModel>();
   readonly #loading = new Map<string, Promise<unknown>>();
 
-  constructor(backendUrl: string) {
-    super({}, new RuntimeContext());
+  /**
+   * Serve backends construct a replica with the app's `initArgs` (`[backendUrl]`), so a subclass
+   * constructor that forwards only `backendUrl` keeps working; the context then comes from the
+   * replica's process environment.
+   */
+  constructor(backendUrl: string, context?: ServeReplicaContext) {
     this.backendUrl = backendUrl;
+    this.#ownsContext = context === undefined;
+    this.context = context ?? serveReplicaContext(backendUrl);
     this.#maxModels = (this.constructor as typeof BaseServeDeployment).maxModelsPerReplica;
+  }
+
+  get env(): PluginEnvironment {
+    return this.context.env;
+  }
+
+  get logger(): BaseLogger {
+    return this.context.logger;
+  }
+
+  /** The context's backend client; throws when the replica's environment names none. */
+  get client(): BackendClient {
+    if (!this.context.client)
+      throw new RuntimeError('No backend client in this replica: its environment names no run user token.');
+    return this.context.client;
   }
 
   /** Overrides the class's `maxModelsPerReplica` for this instance (serve `--max-models-per-replica`). */
@@ -221,11 +290,12 @@ export abstract class BaseServeDeployment extends BaseAction {
     return loaded;
   }
 
-  /** Releases every loaded model (called by the serve backend when the replica stops). */
+  /** Releases every loaded model (called by the serve backend when the replica stops), and the context it made. */
   async disposeModels(): Promise<void> {
     const entries = [...this.#cache.values()];
     this.#cache.clear();
     await Promise.all(entries.map(releaseModel));
+    if (this.#ownsContext) await this.context.client?.close();
   }
 
   /** Loads the framework model from the extracted artifact at `modelInfo.path`. */
@@ -244,7 +314,7 @@ export abstract class BaseServeDeployment extends BaseAction {
   }
 
   /** Running the action of a serve deployment = calling the deployed app. */
-  static override dispatch(params: unknown, ctx: RuntimeContext): Promise<unknown> {
+  static dispatch(params: unknown, ctx: RuntimeContext): Promise<unknown> {
     return inferRemote(params, ctx);
   }
 }

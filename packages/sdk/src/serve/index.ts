@@ -12,10 +12,12 @@ export {
   currentMultiplexedModelId,
   isServeDeploymentClass,
   runInServeRequest,
+  type ServeReplicaContext,
   type ServeRequest,
   ServeRequestError,
   type ServeRoute,
   type ServeRouteMethod,
+  serveReplicaContext,
 } from './deployment.ts';
 export {
   LocalServeBackend,

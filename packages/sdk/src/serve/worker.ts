@@ -1,6 +1,9 @@
 /**
- * One serve replica as a process (forked by `LocalServeBackend` with the tsx loader): imports the
- * deployment's module, constructs the class, then answers the gateway's requests over IPC.
+ * One serve replica as a process (forked by `LocalServeBackend` with the tsx loader, or started by
+ * the Ray Serve ingress): imports the deployment's module, constructs the class, then answers the
+ * gateway's requests over IPC. The replica's context (`ServeReplicaContext`: env, logger, backend
+ * client) is this process's: the constructor builds it, since `initArgs` cross the process
+ * boundary as JSON and a subclass constructor forwards only `backendUrl`.
  */
 import { importModule } from '../plugins/entrypoint.ts';
 import { type BaseServeDeployment, invokeServeHandler, isServeDeploymentClass } from './deployment.ts';

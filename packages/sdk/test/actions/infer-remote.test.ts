@@ -5,7 +5,6 @@ import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { inferRemote, SERVE_TIMEOUT } from '../../src/actions/inference/infer-remote.ts';
 import {
   ClientConnectionError,
   NotFoundError,
@@ -18,6 +17,7 @@ import { isActionExport } from '../../src/plugins/entrypoint.ts';
 import { PluginEnvironment } from '../../src/plugins/environment.ts';
 import { PluginValidationError, RuntimeError } from '../../src/plugins/errors.ts';
 import { BaseServeDeployment } from '../../src/serve/deployment.ts';
+import { inferRemote, SERVE_TIMEOUT } from '../../src/serve/infer-remote.ts';
 import { decodeServeMultiplexedModelId } from '../../src/serve/multiplex-token.ts';
 
 interface Received {

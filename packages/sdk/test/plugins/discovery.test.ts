@@ -300,6 +300,31 @@ describe('entrypoint resolution (plugins.md §3.2)', () => {
     expect(((await plugin.getActionClass('ok')) as () => unknown)()).toBe('inside');
   });
 
+  it('gives an export that is no action to the adapters its caller passes, else refuses it', async () => {
+    const dir = await writeTree({
+      'package.json': '{"type": "module"}\n',
+      'plugin/old.ts': 'export class Old { shout(s: string) { return s.toUpperCase(); } }\n',
+    });
+    // The framework knows no action family (#13 item 6): without an adapter the export is refused.
+    await expect(loadEntrypoint('plugin.old.Old', dir)).rejects.toThrow("export 'Old' is not an action");
+    const seen: unknown[] = [];
+    const adapters = [
+      async (value: unknown) => {
+        seen.push(value);
+        return undefined; // not one it knows: the next adapter is asked
+      },
+      async (value: unknown) => {
+        const Old = value as new () => { shout(s: string): string };
+        return defineAction({ name: 'old' }, (params: { s: string }) => new Old().shout(params.s));
+      },
+    ];
+    const action = (await loadEntrypoint('plugin.old.Old', dir, { adapters })) as (p: {
+      s: string;
+    }) => string;
+    expect(seen).toHaveLength(1);
+    expect(action({ s: 'hi' })).toBe('HI');
+  });
+
   it('recognises actions by kind', () => {
     class Local extends BaseAction {}
     class Unrelated {}

@@ -14,11 +14,11 @@ import { resolveEntrypoint, splitEntrypoint } from '../../plugins/entrypoint.ts'
 import type { PluginCategory } from '../../plugins/enums.ts';
 import { RuntimeError } from '../../plugins/errors.ts';
 import { BaseStepContext, type StepRuntimeContext } from '../../plugins/steps/index.ts';
+import { readWorkingConfig } from '../../plugins/working-config.ts';
 import { type ServeBackend, serveBackendOf } from '../../serve/backend.ts';
 import type { BaseServeDeployment } from '../../serve/deployment.ts';
+import { defaultServeAppName, serveRoutePrefix } from '../../serve/infer-remote.ts';
 import { checkServeCapacity } from './capacity-gate.ts';
-import { defaultServeAppName, serveRoutePrefix } from './infer-remote.ts';
-import { readWorkingConfig } from './working-config.ts';
 
 export const DEPLOYMENT_PROGRESS = {
   INITIALIZE: 'initialize',

@@ -1,4 +1,18 @@
 /** Inference actions (inference.md §1, §2, §6, §7): batch inference, serve deployments, remote inference. */
+
+export {
+  DEFAULT_MODEL_LIMITS,
+  type DownloadOptions,
+  downloadAndExtractModel,
+  ModelArchiveError,
+} from '../../archive/model-archive.ts';
+export {
+  defaultServeAppName,
+  type InferRemoteParams,
+  inferRemote,
+  SERVE_TIMEOUT,
+  validateInferRemoteParams,
+} from '../../serve/infer-remote.ts';
 export { type CapacityGateOptions, checkServeCapacity } from './capacity-gate.ts';
 export {
   BaseDeploymentAction,
@@ -8,22 +22,9 @@ export {
   parseRequirements,
 } from './deployment-action.ts';
 export {
-  defaultServeAppName,
-  type InferRemoteParams,
-  inferRemote,
-  SERVE_TIMEOUT,
-  validateInferRemoteParams,
-} from './infer-remote.ts';
-export {
   BaseInferenceAction,
   INFERENCE_PROGRESS,
   InferenceContext,
   type InferenceRecord,
   type LoadedModel,
 } from './inference-action.ts';
-export {
-  DEFAULT_MODEL_LIMITS,
-  type DownloadOptions,
-  downloadAndExtractModel,
-  ModelArchiveError,
-} from './model-archive.ts';

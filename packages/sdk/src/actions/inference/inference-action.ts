@@ -5,13 +5,13 @@
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { downloadAndExtractModel } from '../../archive/model-archive.ts';
 import type { BackendClient } from '../../clients/backend/index.ts';
 import type { Model } from '../../clients/backend/models.ts';
 import { BaseAction } from '../../plugins/action.ts';
 import type { PluginCategory } from '../../plugins/enums.ts';
 import { RuntimeError } from '../../plugins/errors.ts';
 import { BaseStepContext, type StepRuntimeContext } from '../../plugins/steps/index.ts';
-import { downloadAndExtractModel } from './model-archive.ts';
 
 export const INFERENCE_PROGRESS = {
   MODEL_LOAD: 'model_load',

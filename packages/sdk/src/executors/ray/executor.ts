@@ -6,8 +6,8 @@ import { resolve } from 'node:path';
 import type { BackendClient } from '../../clients/backend/index.ts';
 import { loadCredentials } from '../../clients/credentials.ts';
 import { ENV, envValue, runConnection } from '../../environment.ts';
+import { defaultDashboardUrl, RayClient } from '../../ray/client.ts';
 import { JobExecutor } from '../job.ts';
-import { defaultDashboardUrl, RayClient } from './client.ts';
 import { RayJobBackend, type RayJobResources } from './job.ts';
 
 export interface RayJobExecutorOptions extends RayJobResources {

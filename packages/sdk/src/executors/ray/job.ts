@@ -10,11 +10,11 @@
 import { fileURLToPath } from 'node:url';
 import { definedVariables, jobEnvironment } from '../../environment.ts';
 import { ExecutionError } from '../../plugins/errors.ts';
+import type { RayClient, RayJobInfo } from '../../ray/client.ts';
+import { assertFits, nodeCommand, packageWorkingDir, uploadWorkingDir } from '../../ray/package.ts';
 import { SDK_NODE_OPTIONS } from '../../runtime.ts';
 import { PARAMS_ENV_LIMIT, ResultScanner } from '../entrypoint.ts';
 import type { JobBackend, JobExecutionStatus, JobSubmission } from '../job.ts';
-import type { RayClient, RayJobInfo } from './client.ts';
-import { assertFits, nodeCommand, packageWorkingDir, uploadWorkingDir } from './package.ts';
 
 const ENTRYPOINT_BIN = fileURLToPath(new URL('../../../bin/synapse-entrypoint.js', import.meta.url));
 /** Large params travel in the working directory (§10.5). */

@@ -11,10 +11,10 @@ import { pathToFileURL } from 'node:url';
 import { request } from 'undici';
 import { ENV } from '../../environment.ts';
 import { ActionNotFoundError, ExecutionError } from '../../plugins/errors.ts';
+import { defaultDashboardUrl, errorCode, RayClient } from '../../ray/client.ts';
+import { nodeCommand } from '../../ray/package.ts';
 import { SDK_NODE_OPTIONS, sdkModuleFile } from '../../runtime.ts';
-import { defaultDashboardUrl, errorCode, RayClient } from './client.ts';
 import { RayJobBackend, type RayJobResources } from './job.ts';
-import { nodeCommand } from './package.ts';
 import { ADDRESS_MARKER, type TaskRequest, type TaskResponse } from './task-server.ts';
 
 const SERVER = sdkModuleFile('./task-server', import.meta.url);

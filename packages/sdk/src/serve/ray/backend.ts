@@ -15,13 +15,8 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { AgentServeApplication } from '../../clients/agent/index.ts';
 import { serveAddress } from '../../environment.ts';
-import { defaultDashboardUrl, RayClient, type RayServeDetails } from '../../executors/ray/client.ts';
-import {
-  assertFits,
-  packageWorkingDir,
-  sdkNodeModules,
-  uploadWorkingDir,
-} from '../../executors/ray/package.ts';
+import { defaultDashboardUrl, RayClient, type RayServeDetails } from '../../ray/client.ts';
+import { assertFits, packageWorkingDir, sdkNodeModules, uploadWorkingDir } from '../../ray/package.ts';
 import { SDK_NODE_OPTIONS, sdkModuleFile } from '../../runtime.ts';
 import type { ServeApp, ServeBackend } from '../backend.ts';
 

@@ -1,23 +1,12 @@
 /**
  * Older `to_task` plugins (to-task.md §11): the entrypoint exports a plain class with the two
  * converter methods, constructed with the runtime context. It runs as the converter of a stock
- * ToTaskAction.
+ * ToTaskAction. Reached through `adaptLegacyConverter` (legacy-converter.ts), which the SDK's
+ * runners give the plugin framework, so the framework itself never imports ToTask.
  */
-import { isActionClass } from '../../../plugins/action.ts';
-import type { RuntimeContext } from '../../../plugins/context.ts';
 import { ToTaskAction } from './action.ts';
 import type { ToTaskConverter } from './converter.ts';
-
-export type LegacyConverterClass = new (run: RuntimeContext) => ToTaskConverter;
-
-/** A class, not an action, whose instances have `convertDataFromFile` and `convertDataFromInference`. */
-export function isLegacyConverterClass(value: unknown): value is LegacyConverterClass {
-  if (typeof value !== 'function' || isActionClass(value)) return false;
-  const proto: unknown = value.prototype;
-  if (typeof proto !== 'object' || proto === null) return false;
-  const { convertDataFromFile, convertDataFromInference } = proto as Partial<ToTaskConverter>;
-  return typeof convertDataFromFile === 'function' && typeof convertDataFromInference === 'function';
-}
+import type { LegacyConverterClass } from './legacy-converter.ts';
 
 /**
  * A stock ToTaskAction whose converter methods are those of one `Converter`, made with the run's

@@ -3,11 +3,12 @@
  * resources and Serve applications. There is no Ray client for Node; these routes are the
  * contract Ray keeps for its own `ray job` CLI and `serve deploy`.
  *
- * Error messages name the call, never the dashboard's address.
+ * Error messages name the call, never the dashboard's address. The executors (Ray jobs, task
+ * workers) and Ray Serve both talk to the dashboard, so the client sits below both layers.
  */
 import { request } from 'undici';
-import { ENV, envValue } from '../../environment.ts';
-import { ExecutionError } from '../../plugins/errors.ts';
+import { ENV, envValue } from '../environment.ts';
+import { ExecutionError } from '../plugins/errors.ts';
 
 /** Ray's job states (`ray.job_submission.JobStatus`). */
 export type RayJobStatus = 'PENDING' | 'RUNNING' | 'STOPPED' | 'SUCCEEDED' | 'FAILED';

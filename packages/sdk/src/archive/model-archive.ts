@@ -1,5 +1,6 @@
 /**
- * The model download of `BaseInferenceAction.downloadModel` (inference.md §1): the file is
+ * The model download of `BaseInferenceAction.downloadModel` (inference.md §1) and of a serve
+ * replica's `getModel()` (§3), so it sits below both actions/ and serve/: the file is
  * streamed to disk under a size limit; a zip is extracted by the SDK's safe extraction
  * (`archive/extract.ts`: limits on entries, size and compression ratio, CRC and size checks,
  * no links or escaping paths), anything else kept as the URL's basename. All work happens in a
@@ -12,15 +13,15 @@ import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fetch } from 'undici';
+import { stripQuery } from '../clients/url.ts';
+import { PluginError } from '../plugins/errors.ts';
 import {
   buildInPlace,
   DEFAULT_EXTRACTION_LIMITS,
   type ExtractOptions,
   extractInto,
   safeRelativePath,
-} from '../../archive/extract.ts';
-import { stripQuery } from '../../clients/url.ts';
-import { PluginError } from '../../plugins/errors.ts';
+} from './extract.ts';
 
 /** The download failed (HTTP, network, size); a refused archive is an `ExtractionError`. */
 export class ModelArchiveError extends PluginError {}

@@ -1,6 +1,8 @@
 /**
  * The `./config.yaml` of the plugin a deployment or remote inference runs in, read leniently: these
  * actions only need a few keys (code, version, package manager, entrypoints), never a full validation.
+ * Here, beside the plugin config, because both the deployment action (actions/) and the remote call
+ * (serve/) read it.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,16 +1,17 @@
 /**
  * Packaging for Ray (plugins.md §10.7): the plugin's files as a runtime-env working directory,
  * the command that runs Node in it, and the check that a cluster can hold what a job or a serve
- * replica asks for. Shared by Ray jobs (`job.ts`), task workers (`task.ts`) and Ray Serve apps
- * (`serve/ray/backend.ts`).
+ * replica asks for. Shared by Ray jobs (`executors/ray/job.ts`), task workers
+ * (`executors/ray/task.ts`) and Ray Serve apps (`serve/ray/backend.ts`), so it lives in its own
+ * layer below both rather than in one of them.
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type Zippable, zipSync } from 'fflate';
-import { listArchiveFiles } from '../../plugins/archive.ts';
-import { ExecutionError } from '../../plugins/errors.ts';
+import { listArchiveFiles } from '../plugins/archive.ts';
+import { ExecutionError } from '../plugins/errors.ts';
 import type { RayClient, RayNodeResources } from './client.ts';
 
 /** Same bytes for the same files: Ray then finds the package uploaded already. */

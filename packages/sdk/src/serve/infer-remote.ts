@@ -2,20 +2,23 @@
  * `inferRemote` (inference.md §6): the `inference` action of a plugin whose entrypoint is a serve
  * deployment does not run the model itself; it forwards the request to the deployed app through
  * the serve gateway, selecting the model with the multiplexing token (§5).
+ *
+ * It lives in serve/, beside `callServeApp`, because a `BaseServeDeployment` class run as an
+ * action dispatches here; `actions/inference` re-exports it (serve/ must not import actions/).
  */
-import { backendUrlOf, ENV, envValue, serveAddress } from '../../environment.ts';
-import { deriveCode } from '../../plugins/config.ts';
-import type { RuntimeContext } from '../../plugins/context.ts';
-import type { PluginEnvironment } from '../../plugins/environment.ts';
-import { PluginValidationError, RuntimeError } from '../../plugins/errors.ts';
+import { backendUrlOf, ENV, envValue, serveAddress } from '../environment.ts';
+import { deriveCode } from '../plugins/config.ts';
+import type { RuntimeContext } from '../plugins/context.ts';
+import type { PluginEnvironment } from '../plugins/environment.ts';
+import { PluginValidationError, RuntimeError } from '../plugins/errors.ts';
+import { readWorkingConfig } from '../plugins/working-config.ts';
 import {
   callServeApp,
   releaseChecksum,
   releaseRoutePrefix,
   SERVE_HTTP_METHODS,
   type ServeModelSelection,
-} from '../../serve/call.ts';
-import { readWorkingConfig } from './working-config.ts';
+} from './call.ts';
 
 export interface InferRemoteParams {
   /** Model id for multiplexing. */
@@ -28,7 +31,7 @@ export interface InferRemoteParams {
   path?: string;
 }
 
-export { SERVE_TIMEOUT } from '../../serve/call.ts';
+export { SERVE_TIMEOUT } from './call.ts';
 
 export const NO_APP_NAME_MESSAGE =
   'Cannot determine serve app name. Set SYNAPSE_PLUGIN_RELEASE_CODE env var or ensure config.yaml exists in working directory.';
