@@ -10,6 +10,7 @@
  * `scripts/wire-scenario.ts` writes a recording; `test/clients/wire.test.ts` compares one with
  * `test/fixtures/wire-requests.json`.
  */
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +26,7 @@ import {
   ToTaskAction,
   type ToTaskOptions,
 } from 'synapse-sdk';
+import { Agent, type Dispatcher } from 'undici';
 
 /** One recorded request, normalised. */
 export interface WireRequest {
@@ -167,6 +169,7 @@ class Platform {
   constructor(
     readonly server: DevServer,
     readonly dir: string,
+    readonly capture: MultipartCapture,
   ) {}
 
   async admin(method: string, path: string, body?: unknown): Promise<any> {
@@ -187,10 +190,23 @@ class Platform {
     return this.admin('POST', '_emulator/fixtures', body);
   }
 
-  /** The requests recorded so far (raw), then a clean record for the next phase. */
+  /**
+   * The requests recorded so far (raw), then a clean record for the next phase. Multipart bodies
+   * (recorded as `<multipart>`) become their parts, as the scenario's client sent them: it is the
+   * only one that sends multipart, so the n-th such record is its n-th multipart body.
+   */
   async take(): Promise<Record<string, unknown>[]> {
     const recorded = (await this.admin('GET', '_emulator/requests')) as Record<string, unknown>[];
     await this.admin('DELETE', '_emulator/requests');
+    const bodies = await this.capture.take();
+    const multipart = recorded.filter((r) => r.body === '<multipart>');
+    if (multipart.length !== bodies.length)
+      throw new Error(
+        `${multipart.length} multipart requests recorded, ${bodies.length} sent by the scenario`,
+      );
+    multipart.forEach((r, i) => {
+      r.body = { multipart: multipartParts(bodies[i]!) };
+    });
     return recorded;
   }
 
@@ -203,6 +219,71 @@ class Platform {
     await writeFile(path, bytes);
     return path;
   }
+}
+
+/**
+ * The scenario client's transport: an undici Agent that also keeps the bytes of each multipart
+ * body it sends, which the platform records only as `<multipart>`. The wire is untouched: the
+ * body goes out chunk by chunk as the client yields it.
+ */
+class MultipartCapture extends Agent {
+  readonly #bodies: Array<Promise<Buffer>> = [];
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const headers = (options.headers ?? {}) as Record<string, string | string[] | undefined>;
+    const type = Object.entries(headers).find(([name]) => name.toLowerCase() === 'content-type')?.[1];
+    const source = options.body as AsyncIterable<Uint8Array> | undefined;
+    if (!String(type ?? '').startsWith('multipart/form-data') || !source?.[Symbol.asyncIterator])
+      return super.dispatch(options, handler);
+    const chunks: Buffer[] = [];
+    let done!: (body: Buffer) => void;
+    this.#bodies.push(new Promise<Buffer>((resolve) => (done = resolve)));
+    const body = (async function* () {
+      for await (const chunk of source) {
+        chunks.push(Buffer.from(chunk));
+        yield chunk;
+      }
+      done(Buffer.concat(chunks));
+    })();
+    // undici takes an async iterable body, as the client gives it, though its type does not say so.
+    return super.dispatch(
+      { ...options, body: body as unknown as Dispatcher.DispatchOptions['body'] },
+      handler,
+    );
+  }
+
+  /** The multipart bodies sent since the last call, in the order they were sent. */
+  async take(): Promise<Buffer[]> {
+    return Promise.all(this.#bodies.splice(0));
+  }
+}
+
+/**
+ * A multipart body as its parts, in order: each field's name and text, and of each file its
+ * field name, file name, part headers, size and MD5 (the bytes are the scenario's, the same on
+ * every run).
+ */
+function multipartParts(body: Buffer): Array<Record<string, unknown>> {
+  const text = body.toString('latin1');
+  const boundary = text.slice(0, text.indexOf('\r\n'));
+  return text
+    .split(boundary)
+    .slice(1, -1)
+    .map((part) => {
+      const end = part.indexOf('\r\n\r\n');
+      const head = part.slice(2, end);
+      const content = Buffer.from(part.slice(end + 4, -2), 'latin1');
+      const name = /name="([^"]*)"/.exec(head)?.[1] ?? '?';
+      const filename = /filename="([^"]*)"/.exec(head)?.[1];
+      if (filename === undefined) return { name, value: content.toString('utf8') };
+      return {
+        name,
+        filename,
+        headers: head.split('\r\n').filter((line) => !line.startsWith('Content-Disposition')),
+        size: content.length,
+        md5: createHash('md5').update(content).digest('hex'),
+      };
+    });
 }
 
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'STOPPED']);
@@ -642,9 +723,13 @@ export async function runWireScenario(options: WireScenarioOptions = {}): Promis
     runJobs: false,
     capacity: { cpus: 8, gpus: 0, memoryBytes: 16 * 1024 ** 3 },
   });
-  const client = new BackendClient(server.url, { accessToken: server.credentials.accessToken });
+  const capture = new MultipartCapture();
+  const client = new BackendClient(server.url, {
+    accessToken: server.credentials.accessToken,
+    dispatcher: capture,
+  });
   const agent = new AgentClient(server.agentUrl, server.credentials.agentToken);
-  const p = new Platform(server, dir);
+  const p = new Platform(server, dir, capture);
   const norm = new Normaliser(server, dir);
   try {
     options.onStart?.(server);
@@ -671,6 +756,7 @@ export async function runWireScenario(options: WireScenarioOptions = {}): Promis
   } finally {
     await client.close();
     await agent.close();
+    await capture.close();
     await server.close();
     await rm(dir, { recursive: true, force: true });
   }
