@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { strToU8, zipSync } from 'fflate';
 import { BackendClient, type Job } from 'synapse-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildZip, textLike, type ZipEntrySpec, zeroBomb } from '../../sdk/test/archives.ts';
+import { buildZip, textLike, type ZipEntrySpec, zeroBomb } from '../../../test-support/archives.ts';
 import { extractRelease } from '../src/agent/job-runner.ts';
 import { type DevServer, startDevServer } from '../src/index.ts';
 

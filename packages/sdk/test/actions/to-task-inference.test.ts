@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seedDemo } from 'synapse-devserver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BOX_PROPOSER, publishPreProcessor } from '../../../../test-support/serve-plugins.ts';
 import { NoOpLogger, RuntimeContext, ToTaskAction } from '../../src/index.ts';
 import { useDevServer } from '../helpers.ts';
-import { BOX_PROPOSER, publishPreProcessor } from '../serve-plugins.ts';
 
 const h = useDevServer({ serve: { port: 0 } });
 let dir: string;

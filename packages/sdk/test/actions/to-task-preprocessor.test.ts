@@ -7,6 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publishPreProcessor } from '../../../../test-support/serve-plugins.ts';
 import {
   BaseLogger,
   PreAnnotationToTaskFailed,
@@ -16,7 +17,6 @@ import {
 } from '../../src/index.ts';
 import type { LoggerRecord } from '../../src/plugins/logging/index.ts';
 import { useDevServer } from '../helpers.ts';
-import { publishPreProcessor } from '../serve-plugins.ts';
 
 const h = useDevServer({ serve: { port: 0 } });
 let dir: string;

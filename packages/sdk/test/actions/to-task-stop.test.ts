@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { strToU8, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../../../../test-support/job-plugin.ts';
 import type { Job } from '../../src/index.ts';
-import { until } from '../executors/fixtures.ts';
 import { useDevServer } from '../helpers.ts';
 
 const h = useDevServer();

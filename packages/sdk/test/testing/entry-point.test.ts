@@ -6,7 +6,7 @@
 import { rm } from 'node:fs/promises';
 import { connectLocalPlatform, type LocalPlatform, startLocalPlatform } from 'synapse-sdk/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writePlugin } from '../executors/fixtures.ts';
+import { writePlugin } from '../../../../test-support/job-plugin.ts';
 
 let platform: LocalPlatform;
 let dir: string;
