@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BackendClient, Job } from 'synapse-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signedMediaUrl, useDevServer } from '../../../packages/sdk/test/helpers.ts';
+import { signedMediaUrl, useDevServer } from '../../../test-support/harness.ts';
 import { MODEL_NAME, registerModel } from '../model.ts';
 import {
   ANNOTATIONS_FROM_FILES_DIR,
