@@ -2,6 +2,7 @@
  * The plugin on the local platform, as users run it: published, its model registered with the
  * chunked upload, the detector deployed on demand behind the capacity gate by ToTask (method
  * "inference"), then `test` and `batch_inference` as jobs. Real devserver, real model, real photos.
+ * Own server: a serve gateway (the shared platform has none, and answers deployments with fixtures).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

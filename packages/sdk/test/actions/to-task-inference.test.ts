@@ -2,6 +2,7 @@
  * ToTask's inference method against a real pre-processor: a published release whose serve
  * deployment reads each task's image and proposes a box covering it. The devserver deploys it
  * on demand (its serve runtime), and every task is annotated from the prediction.
+ * Own server: a serve gateway (the shared platform has none), and the demo project seeded through its context.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

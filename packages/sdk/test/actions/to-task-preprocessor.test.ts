@@ -2,6 +2,7 @@
  * ToTask's inference method when the pre-processor misbehaves (to-task.md §5): real releases
  * deployed on the devserver's serve runtime, one that never starts and one that is slow on some
  * images.
+ * Own server: a serve gateway (the shared platform has none, and answers deployments with fixtures).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,3 +1,8 @@
+/**
+ * `uploadFilesBulk` (presigned, in batches, in parallel) and the devserver's presigned-upload
+ * endpoints, against a real devserver.
+ * Own server: faults on the upload routes and presigned-upload settings of the server.
+ */
 import { createHash, randomBytes } from 'node:crypto';
 import { rmSync, truncateSync } from 'node:fs';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';

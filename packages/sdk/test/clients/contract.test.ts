@@ -3,6 +3,7 @@
  * accepts what the devserver answers on its list and detail routes, rejects a wrong type with a
  * message naming the field and the rule (never the value), and lets unknown keys through. And the
  * client's response check: on in this suite, it turns a drifted record into ResponseContractError.
+ * Own server: the demo project seeded through its context, and jobs left PENDING (runJobs: false).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
