@@ -15,8 +15,15 @@ declare module 'vitest' {
   }
 }
 
+/**
+ * Room for every deployment the files on it make at once (the default is this machine's cores): a
+ * serve application one file leaves RUNNING must not deny another file's deployment. The capacity
+ * gate itself is tested on servers of their own.
+ */
+const CAPACITY = { cpus: 64, memoryBytes: 64 * 1024 ** 3 };
+
 export default async function setup(project: TestProject) {
-  const platform = await startLocalPlatform();
+  const platform = await startLocalPlatform({ devserver: { capacity: CAPACITY } });
   project.provide('localPlatform', platform.address);
   return () => platform.close();
 }

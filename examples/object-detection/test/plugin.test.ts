@@ -2,13 +2,14 @@
  * The plugin on the local platform, as users run it: published, its model registered with the
  * chunked upload, the detector deployed on demand behind the capacity gate by ToTask (method
  * "inference"), then `test` and `batch_inference` as jobs. Real devserver, real model, real photos.
+ * Own server: a serve gateway (the shared platform has none, and answers deployments with fixtures).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BackendClient, Job } from 'synapse-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signedMediaUrl, useDevServer } from '../../../packages/sdk/test/helpers.ts';
+import { signedMediaUrl, useDevServer } from '../../../test-support/harness.ts';
 import { MODEL_NAME, registerModel } from '../model.ts';
 import {
   ANNOTATIONS_FROM_FILES_DIR,

@@ -2,6 +2,7 @@
  * Who may read what (#11 items 3 and 4), over real HTTP to a real devserver: media needs a token
  * or a signed URL, the agent token works on the agent API only, agent tokens are not shown to
  * ordinary users, and a user of another tenant sees none of the first tenant's data.
+ * Own server: users in other tenants, and servers with a media URL lifetime of their own.
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';

@@ -3,6 +3,7 @@
  * wrong credentials refused; the platform's email/password or a user token → a session cookie
  * (HttpOnly, SameSite=Strict, bounded) that opens the pages; failed logins limited per client;
  * the opt-out only on loopback; the login file of a persistent server.
+ * Own servers: login limits per client, the dashboardAuth option, and a restart on a data folder.
  */
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,6 +1,7 @@
 /**
  * Runs a restart interrupted (#11 item 6): a devserver started on the data dir of one that stopped
  * ends the runs still recorded as live, over the real API, with a reason the user can read.
+ * Own servers: restarts on a data folder of its own.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

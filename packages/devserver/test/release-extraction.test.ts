@@ -2,6 +2,7 @@
  * A published release unpacked for a run: its package.json's dependencies are linked from the
  * agent's environment, and a dependency "name" that is a path cannot reach outside the links.
  * A hostile archive (#11 item 1) is refused while the server keeps answering, leaving nothing.
+ * Own server: a data folder of its own, and servers with extraction limits of their own.
  */
 import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -10,7 +11,7 @@ import { join } from 'node:path';
 import { strToU8, zipSync } from 'fflate';
 import { BackendClient, type Job } from 'synapse-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildZip, textLike, type ZipEntrySpec, zeroBomb } from '../../sdk/test/archives.ts';
+import { buildZip, textLike, type ZipEntrySpec, zeroBomb } from '../../../test-support/archives.ts';
 import { extractRelease } from '../src/agent/job-runner.ts';
 import { type DevServer, startDevServer } from '../src/index.ts';
 

@@ -1,6 +1,7 @@
 /**
  * Request bodies checked against the contract (synapse-core): a body whose fields break their wire
  * type gets a DRF-shaped 400 naming each field and its rule, and nothing is stored.
+ * Own server: "nothing is stored" is proven by the count of every model on the server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DevServer, startDevServer } from '../src/index.ts';

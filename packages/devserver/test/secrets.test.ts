@@ -4,6 +4,7 @@
  * and an `Authorization` header, and puts the same into its metrics, log records and result; its
  * params carry them too. The dashboard (behind its login), its live JSON, the console log API
  * and the log records must hold none of them, and show masks instead.
+ * Own server: it logs in to the dashboard with the server's email and password (the shared platform hands out tokens only).
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

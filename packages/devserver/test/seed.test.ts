@@ -1,3 +1,7 @@
+/**
+ * `seedDemo`: the demo project, its collection, units with real images and annotations, and tasks.
+ * Own server: the demo project is one per server, seeded through its context.
+ */
 import { createHash } from 'node:crypto';
 import { crc32, inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

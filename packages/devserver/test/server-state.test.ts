@@ -2,6 +2,7 @@
  * #13 item 7: a server's state is its own. Two devservers in one process (as in a test suite, or
  * an embedder running several) share no job-change channel, token cache or console follow, even
  * for a job id both happen to hold.
+ * Own servers: two of them side by side are the subject.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,3 +1,9 @@
+/**
+ * The devserver's wire format over real HTTP: pagination, lookups, errors, recorded requests,
+ * chunked upload, persistence.
+ * Own server: its paging proofs count every model on the server, it reads the recorded-request log,
+ * and it restarts on a data folder.
+ */
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { Agent, get } from 'node:http';

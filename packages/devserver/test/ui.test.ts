@@ -1,6 +1,7 @@
 /**
  * The dashboard in a real browser (playwright-core driving the system's Chromium) against a real
  * devserver: data goes in through the HTTP API, the pages are read as a user sees them.
+ * Own server: it logs in with the server's email and password (the shared platform hands out tokens only).
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';

@@ -1,8 +1,8 @@
 /** The devserver's agent started with a Ray address: `job` actions run as Ray jobs, the capacity gate asks Ray. */
 import { rm } from 'node:fs/promises';
 import { describe, expect, inject, it } from 'vitest';
+import { pluginZip, RELEASE_CONFIG, until, writePlugin } from '../../../test-support/job-plugin.ts';
 import { type Job, RayClient, RayJobExecutor } from '../src/index.ts';
-import { pluginZip, RELEASE_CONFIG, until, writePlugin } from '../test/executors/fixtures.ts';
 import { useDevServer } from '../test/helpers.ts';
 
 const rayAddress = inject('rayDashboard');

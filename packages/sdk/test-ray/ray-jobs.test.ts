@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { failure, until, writePlugin } from '../../../test-support/job-plugin.ts';
 import { RayClient, RayJobExecutor, runPlugin } from '../src/index.ts';
 import { ExecutionError } from '../src/plugins/errors.ts';
-import { failure, until, writePlugin } from '../test/executors/fixtures.ts';
 
 const dashboardAddress = inject('rayDashboard');
 const run = promisify(execFile);

@@ -1,9 +1,9 @@
 /** Task mode on Ray: a warm worker job runs actions one after another without a start-up per run. */
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { failure, until, writePlugin } from '../../../test-support/job-plugin.ts';
 import { RayClient, RayJobExecutor, RayTaskExecutor, runPlugin } from '../src/index.ts';
 import { ActionNotFoundError, ExecutionError } from '../src/plugins/errors.ts';
-import { failure, until, writePlugin } from '../test/executors/fixtures.ts';
 
 const dashboardAddress = inject('rayDashboard');
 

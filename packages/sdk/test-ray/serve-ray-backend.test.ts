@@ -5,8 +5,8 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { until } from '../../../test-support/job-plugin.ts';
 import { BaseServeDeployment, RayServeBackend, type ServeApp } from '../src/index.ts';
-import { until } from '../test/executors/fixtures.ts';
 
 const backend = new RayServeBackend({
   dashboardAddress: inject('rayDashboard'),

@@ -8,9 +8,9 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ECHO_PLUGIN, echoModel, writeFiles } from '../../../test-support/serve-plugins.ts';
 import { RayServeBackend, runPlugin } from '../src/index.ts';
 import { useDevServer } from '../test/helpers.ts';
-import { ECHO_PLUGIN, echoModel, writeFiles } from '../test/serve-plugins.ts';
 
 const run = promisify(execFile);
 const BIN = join(import.meta.dirname, '../bin/synapse.js');

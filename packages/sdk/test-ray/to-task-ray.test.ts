@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seedDemo } from 'synapse-devserver';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { BOX_PROPOSER, publishPreProcessor } from '../../../test-support/serve-plugins.ts';
 import { NoOpLogger, RayClient, RuntimeContext, ToTaskAction } from '../src/index.ts';
 import { useDevServer } from '../test/helpers.ts';
-import { BOX_PROPOSER, publishPreProcessor } from '../test/serve-plugins.ts';
 
 const rayAddress = inject('rayDashboard');
 // Ray Serve's proxy: the same port as the other serve test's, since a cluster has one.

@@ -1,4 +1,7 @@
-/** The serve capacity gate (inference.md §7) against the devserver's agent. */
+/**
+ * The serve capacity gate (inference.md §7) against the devserver's agent.
+ * Own server: a capacity of its own, faults on the feasibility route, and the recorded-request log cleared.
+ */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { checkServeCapacity } from '../../src/actions/inference/capacity-gate.ts';
 import { AgentClient } from '../../src/clients/agent/index.ts';

@@ -1,6 +1,7 @@
 /**
  * `BaseDeploymentAction` (inference.md §2) with the real `LocalServeBackend` and the devserver's
  * agent as capacity gate, plus the devserver forwarding `inference` runs to the gateway.
+ * Own server: a capacity of its own and this file's serve gateway as the server's.
  */
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';

@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Zippable, zipSync } from 'fflate';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { buildZip, zeroBomb } from '../../../../test-support/archives.ts';
 import { downloadAndExtractModel, ModelArchiveError } from '../../src/archive/model-archive.ts';
 import { ExtractionError, PluginError } from '../../src/index.ts';
-import { buildZip, zeroBomb } from '../archives.ts';
 import { useSharedPlatform } from '../helpers.ts';
 
 let dir: string;

@@ -8,9 +8,9 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ECHO_PLUGIN, echoModel, writeFiles } from '../../../../test-support/serve-plugins.ts';
 import { LocalServeBackend, runPlugin } from '../../src/index.ts';
 import { useSharedPlatform } from '../helpers.ts';
-import { ECHO_PLUGIN, echoModel, writeFiles } from '../serve-plugins.ts';
 
 const run = promisify(execFile);
 const BIN = join(import.meta.dirname, '../../bin/synapse.js');

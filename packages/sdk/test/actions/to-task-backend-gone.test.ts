@@ -2,6 +2,7 @@
  * ToTask notices that the backend is gone (#11 item 7): after a bounded number of consecutive
  * connection failures the run stops with a critical error and rolls back; task failures the
  * backend answered, and successes, reset the count.
+ * Own servers: the backend is closed mid-run.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';

@@ -2,15 +2,16 @@
  * ToTask's inference method against a real pre-processor: a published release whose serve
  * deployment reads each task's image and proposes a box covering it. The devserver deploys it
  * on demand (its serve runtime), and every task is annotated from the prediction.
+ * Own server: a serve gateway (the shared platform has none), and the demo project seeded through its context.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seedDemo } from 'synapse-devserver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BOX_PROPOSER, publishPreProcessor } from '../../../../test-support/serve-plugins.ts';
 import { NoOpLogger, RuntimeContext, ToTaskAction } from '../../src/index.ts';
 import { useDevServer } from '../helpers.ts';
-import { BOX_PROPOSER, publishPreProcessor } from '../serve-plugins.ts';
 
 const h = useDevServer({ serve: { port: 0 } });
 let dir: string;

@@ -2,11 +2,13 @@
  * ToTask's inference method when the pre-processor misbehaves (to-task.md §5): real releases
  * deployed on the devserver's serve runtime, one that never starts and one that is slow on some
  * images.
+ * Own server: a serve gateway (the shared platform has none, and answers deployments with fixtures).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publishPreProcessor } from '../../../../test-support/serve-plugins.ts';
 import {
   BaseLogger,
   PreAnnotationToTaskFailed,
@@ -16,7 +18,6 @@ import {
 } from '../../src/index.ts';
 import type { LoggerRecord } from '../../src/plugins/logging/index.ts';
 import { useDevServer } from '../helpers.ts';
-import { publishPreProcessor } from '../serve-plugins.ts';
 
 const h = useDevServer({ serve: { port: 0 } });
 let dir: string;

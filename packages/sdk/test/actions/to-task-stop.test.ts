@@ -1,19 +1,21 @@
 /**
  * A ToTask job stopped mid-run through the platform's jobs API (#13 item 9): the stop reaches the
  * action as `ctx.signal`, the worker pool drains between tasks, the partial counts are recorded,
- * the job ends STOPPED and the tasks it did not reach keep their data.
+ * the job ends STOPPED and the tasks it did not reach keep their data. On the shared platform: a
+ * plugin code and a project of its own.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { strToU8, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../../../../test-support/job-plugin.ts';
 import type { Job } from '../../src/index.ts';
-import { until } from '../executors/fixtures.ts';
-import { useDevServer } from '../helpers.ts';
+import { useSharedPlatform } from '../helpers.ts';
 
-const h = useDevServer();
-const CODE = 'slow-to-task';
+const h = useSharedPlatform();
+const CODE = `slow-to-task-${randomUUID().slice(0, 8)}`;
 const TASKS = 40;
 
 // Each conversion takes a while, so a stop lands while most tasks are still waiting.

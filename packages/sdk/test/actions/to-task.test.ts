@@ -1,7 +1,7 @@
 import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   AddTaskDataAction,
   BaseLogger,
@@ -15,9 +15,10 @@ import {
   type ToTaskConverter,
 } from '../../src/index.ts';
 import type { LoggerRecord } from '../../src/plugins/logging/index.ts';
-import { closedPort, fixtureRelease, useDevServer } from '../helpers.ts';
+import { closedPort, fixtureRelease, useSharedPlatform } from '../helpers.ts';
 
-const h = useDevServer();
+// On the shared platform: projects and releases of its own; recorded requests filtered by them.
+const h = useSharedPlatform();
 
 class Recorder extends BaseLogger {
   records: LoggerRecord[] = [];
@@ -43,8 +44,13 @@ const SPECS = [
 const fixtures = (body: Record<string, unknown[]>): Promise<Record<string, number[]>> =>
   h.admin('POST', '_emulator/fixtures', body);
 
+let tempRoot: string | undefined;
+afterAll(async () => {
+  if (tempRoot) await rm(tempRoot, { recursive: true, force: true });
+});
 async function tempFile(name: string, bytes: string): Promise<string> {
-  const path = join(await mkdtemp(join(tmpdir(), 'sdk-to-task-')), name);
+  tempRoot ??= await mkdtemp(join(tmpdir(), 'sdk-to-task-'));
+  const path = join(await mkdtemp(join(tempRoot, 'f-')), name);
   await writeFile(path, bytes);
   return path;
 }
@@ -357,7 +363,6 @@ describe('ToTaskAction: inference method', () => {
     const { code, releaseId } = await fixtureRelease(h, PRE_PROCESSOR_CONFIG);
     const prediction = annotation('predicted');
     await h.admin('PUT', `_emulator/run_fixtures/${code}/inference`, prediction);
-    await h.admin('DELETE', '_emulator/requests');
     const sleeps: number[] = [];
     const { logger, run } = makeRun();
     const agent = h.server.credentials.agentId;
@@ -380,8 +385,13 @@ describe('ToTaskAction: inference method', () => {
     expect(messages).toContain('Pre-processor deployment started, waiting for it to be ready...');
     expect(messages).toContain('Pre-processor started successfully');
 
-    const recorded = (await h.admin('GET', '_emulator/requests')) as Array<{ path: string; body: any }>;
-    const runs = recorded.filter((r) => r.path.includes(`plugins/${code}/run/`)).map((r) => r.body);
+    // The runs of this release (its code is this test's own), in the order the platform got them.
+    const runsOf = async () =>
+      ((await h.admin('GET', '_emulator/requests')) as Array<{ path: string; body: any }>)
+        .filter((r) => r.path.includes(`plugins/${code}/run/`))
+        .map((r) => r.body);
+    const runs = await runsOf();
+    expect(runs.map((b) => b.action)).toEqual(['deployment', 'inference', 'inference']);
     expect(runs[0]).toEqual({
       agent,
       action: 'deployment',
@@ -401,15 +411,19 @@ describe('ToTaskAction: inference method', () => {
       params: { model: 5, method: 'post', json: { confidence_threshold: 0.8 } },
     });
 
-    // Already RUNNING: no second deployment.
-    await h.admin('DELETE', '_emulator/requests');
+    // Already RUNNING: no second deployment, only the two inference runs.
     await new ToTaskAction({
       run: makeRun().run,
       params: params(project, { method: 'inference', agent, pre_processor: releaseId }),
       options: { sleep: async () => {} },
     }).start();
-    const again = (await h.admin('GET', '_emulator/requests')) as Array<{ path: string; body: any }>;
-    expect(again.filter((r) => r.body?.action === 'deployment')).toEqual([]);
+    expect((await runsOf()).map((b) => b.action)).toEqual([
+      'deployment',
+      'inference',
+      'inference',
+      'inference',
+      'inference',
+    ]);
   });
 
   it('Pre-processor not found for an unknown release', async () => {

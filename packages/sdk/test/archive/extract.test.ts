@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildZip, textLike, type ZipEntrySpec, zeroBomb } from '../../../../test-support/archives.ts';
 import {
   ArchiveError,
   DEFAULT_EXTRACTION_LIMITS,
@@ -16,7 +17,6 @@ import {
   type ExtractOptions,
   extractArchive,
 } from '../../src/index.ts';
-import { buildZip, textLike, type ZipEntrySpec, zeroBomb } from '../archives.ts';
 
 let dir: string;
 beforeEach(async () => {

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
+import { buildZip } from '../../../../test-support/archives.ts';
 import { AgentClient, BackendClient, type Job, loadCredentials } from '../../src/index.ts';
-import { buildZip } from '../archives.ts';
 
 const BIN = join(import.meta.dirname, '../../bin/synapse.js');
 

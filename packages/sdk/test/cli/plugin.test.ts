@@ -2,6 +2,7 @@
  * `synapse plugin create|run|publish` as a user runs them: each category's template is
  * scaffolded inside the repository (so `synapse-sdk` resolves) and publishes to a real
  * devserver; one runs in every local mode through the CLI; all pass their own tests.
+ * Own server: the pre-annotation template's sample submits to task 1 of project 1 (fixed ids).
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -145,25 +146,18 @@ describe('plugin CLI errors', () => {
     expect(unknown.stderr).toMatch(/Action 'nope' not found/);
   });
 
-  it('prints help for every command quickly and exits 0', async () => {
-    for (const args of [
-      ['--help'],
-      ['plugin', '--help'],
-      ['plugin', 'run', '--help'],
-      ['dev', '--help'],
-      ['login', '--help'],
-    ]) {
-      const { stdout } = await synapse(args);
-      expect(stdout).toMatch(/^Usage: synapse/);
-    }
-  });
-
-  it('lists each command with the description its own help shows', async () => {
+  // Each help is one process: every command's (and a subcommand's) help is asked once, here and
+  // in the module-loading test below, and each exits 0 with its usage.
+  it('prints help for every command, listing each with the description its own help shows', async () => {
     const flat = (text: string) => text.replace(/\s+/g, ' ');
-    const listing = flat((await synapse(['--help'])).stdout);
+    const main = (await synapse(['--help'])).stdout;
+    expect(main).toMatch(/^Usage: synapse/);
+    const listing = flat(main);
     for (const name of ['login', 'agent', 'doctor', 'plugin', 'dev', 'serve']) {
       // `Usage: synapse <name> ...`, a blank line, then the command's description.
-      const description = (await synapse([name, '--help'])).stdout.split('\n\n')[1];
+      const { stdout } = await synapse([name, '--help']);
+      expect(stdout).toMatch(new RegExp(`^Usage: synapse ${name} `));
+      const description = stdout.split('\n\n')[1];
       expect(listing).toContain(` ${name} ${flat(description)} `);
     }
   });
@@ -180,13 +174,14 @@ describe('plugin CLI errors', () => {
         '}\n',
     );
     const tracer = `data:text/javascript,import{register}from'node:module';register(${JSON.stringify(pathToFileURL(hook).href)})`;
-    const loaded = async (args: string[]) =>
-      (await run(process.execPath, ['--import', tracer, BIN, ...args], { cwd: root })).stderr;
+    const loaded = (args: string[]) =>
+      run(process.execPath, ['--import', tracer, BIN, ...args], { cwd: root });
 
-    const help = await loaded(['--help']);
+    const { stderr: help } = await loaded(['--help']);
     expect(help).toMatch(/\/cli\/main\.(ts|js)$/m);
     expect(help).not.toMatch(/\/cli\/(login|agent|doctor|plugin|dev|serve)\.|\/clients\/|\/undici\//);
-    const pluginHelp = await loaded(['plugin', 'run', '--help']);
+    const { stdout: runUsage, stderr: pluginHelp } = await loaded(['plugin', 'run', '--help']);
+    expect(runUsage).toMatch(/^Usage: synapse plugin run /);
     expect(pluginHelp).toMatch(/\/cli\/plugin\.(ts|js)$/m);
     expect(pluginHelp).not.toMatch(/\/cli\/(login|agent|doctor|dev|serve)\./);
   });

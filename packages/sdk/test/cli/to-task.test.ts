@@ -1,6 +1,7 @@
 /**
  * The example pre-annotation plugin (built on ToTaskAction) run as a user runs it, against the
  * demo project of `synapse dev --seed demo`: 9 of its 12 tasks have an annotation file.
+ * Own server: the demo project (one per server) seeded through its context.
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';

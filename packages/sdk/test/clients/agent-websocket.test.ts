@@ -1,4 +1,7 @@
-/** `AgentClient.tailJobLogs` over a real WebSocket to the devserver's agent (client.md §10, backend-api.md §14). */
+/**
+ * `AgentClient.tailJobLogs` over a real WebSocket to the devserver's agent (client.md §10, backend-api.md §14).
+ * Own server: faults, a listener on the server's upgrade event, and the recorded-request log cleared.
+ */
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import type { Socket } from 'node:net';

@@ -1,3 +1,8 @@
+/**
+ * `AgentClient` against the devserver's agent API: auth, health, releases, runs, serve applications
+ * and capacity.
+ * Own server: a capacity of its own, with jobs left PENDING (runJobs: false).
+ */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {

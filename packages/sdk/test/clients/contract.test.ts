@@ -3,6 +3,8 @@
  * accepts what the devserver answers on its list and detail routes, rejects a wrong type with a
  * message naming the field and the rule (never the value), and lets unknown keys through. And the
  * client's response check: on in this suite, it turns a drifted record into ResponseContractError.
+ * Own server: the demo project seeded through its context, jobs left PENDING (runJobs: false),
+ * and records that break the contract on purpose (other files' lists would fail on them).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,3 +1,7 @@
+/**
+ * DataCollectionClientMixin against a real devserver: collections, files, units and collection uploads.
+ * Own server: it reads the latest uploads in the recorded-request log, which carry nothing of their own to filter by.
+ */
 import { createHash } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,3 +1,7 @@
+/**
+ * GroundTruthClientMixin against a real devserver: 10,000 events paged, filtered and downloaded.
+ * Own server: its listAll proof clears the recorded-request log and counts every page request in it.
+ */
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,8 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { type Assignment, NotFoundError, ValidationError } from '../../src/index.ts';
-import { signedMediaUrl, useDevServer } from '../helpers.ts';
+import { SIGNED_QUERY, useSharedPlatform } from '../helpers.ts';
 
-const h = useDevServer();
+// On the shared platform: every test works in a project of its own and lists by it.
+const h = useSharedPlatform();
+
+/**
+ * `url` is `ref` signed by this platform: its own signature checks out (the file is not there:
+ * 404), and the same URL with the signature altered is refused (403).
+ */
+async function expectSignedByPlatform(url: string, ref: string) {
+  expect(url).toMatch(new RegExp(`^${h.server.url}/${ref.replaceAll('.', '\\.')}${SIGNED_QUERY}$`));
+  expect((await fetch(url)).status).toBe(404);
+  const altered = url.replace(/signature=(.)/, (_, c: string) => `signature=${c === '0' ? '1' : '0'}`);
+  expect((await fetch(altered)).status).toBe(403);
+}
 
 async function fixtures(body: Record<string, unknown[]>): Promise<Record<string, number[]>> {
   return h.admin('POST', '_emulator/fixtures', body);
@@ -40,14 +52,11 @@ describe('HITLClientMixin', () => {
     await h.client.setTagsTasks({ ids: [tasks[0]], tags: [tag] });
     const [id] = (await fixtures({ assignments: [{ task: tasks[0], user: 5, status_label: 'completed' }] }))
       .assignments;
-    const files = {
-      image_1: {
-        url: signedMediaUrl(h, 'media/data_files/xx/a.jpg'),
-        is_primary: true,
-        file_name_original: 'a.jpg',
-      },
-    };
-    expect(await h.client.getAssignment(id)).toEqual({
+    const assignment = await h.client.getAssignment(id);
+    const url = (assignment.files as { image_1: { url: string } }).image_1.url;
+    await expectSignedByPlatform(url, 'media/data_files/xx/a.jpg');
+    const files = { image_1: { url, is_primary: true, file_name_original: 'a.jpg' } };
+    expect(assignment).toEqual({
       id,
       task: { id: tasks[0], tags: [tag] },
       user: 5,

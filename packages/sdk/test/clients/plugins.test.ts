@@ -1,3 +1,7 @@
+/**
+ * BackendClient's agents, storages, plugins, releases and runs against a real devserver.
+ * Own servers: a hook in the server's context, the default storage's id, the recorded-request log, and a deployment delay.
+ */
 import { createHash } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { NotFoundError, type Task, ValidationError } from '../../src/index.ts';
-import { SIGNED_QUERY, useDevServer } from '../helpers.ts';
+import { SIGNED_QUERY, useSharedPlatform } from '../helpers.ts';
 
-const h = useDevServer();
+// On the shared platform: every test works in a project of its own and lists by it.
+const h = useSharedPlatform();
 
 const SPECS = [
   { name: 'image_1', file_type: 'image', is_primary: true, is_required: true },
@@ -29,8 +30,13 @@ async function projectWithUnits(n: number) {
   return { collection, project, units };
 }
 
+let dir: string | undefined;
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
 async function tempFile(name: string, bytes: Buffer | string): Promise<string> {
-  const path = join(await mkdtemp(join(tmpdir(), 'sdk-annotation-')), name);
+  dir ??= await mkdtemp(join(tmpdir(), 'sdk-annotation-'));
+  const path = join(await mkdtemp(join(dir, 'f-')), name);
   await writeFile(path, bytes);
   return path;
 }

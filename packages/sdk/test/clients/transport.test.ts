@@ -1,3 +1,7 @@
+/**
+ * The HTTP transport (retries, timeouts, errors, auth) against a real devserver.
+ * Own server: faults on the models route.
+ */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';

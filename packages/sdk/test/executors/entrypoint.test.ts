@@ -3,9 +3,9 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writePlugin } from '../../../../test-support/job-plugin.ts';
 import { parseResult } from '../../src/index.ts';
 import { ExecutionError } from '../../src/plugins/errors.ts';
-import { writePlugin } from './fixtures.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/synapse-entrypoint.js', import.meta.url));
 

@@ -1,9 +1,9 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { failure, until, writePlugin } from '../../../../test-support/job-plugin.ts';
 import { JobExecutor } from '../../src/index.ts';
 import { ActionNotFoundError, ExecutionError, PluginValidationError } from '../../src/plugins/errors.ts';
-import { failure, until, writePlugin } from './fixtures.ts';
 
 describe('JobExecutor (process backend)', () => {
   let dir: string;

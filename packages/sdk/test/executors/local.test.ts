@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { failure, writePlugin } from '../../../../test-support/job-plugin.ts';
 import { LocalExecutor, runPlugin } from '../../src/index.ts';
 import { BaseAction, defineAction } from '../../src/plugins/action.ts';
 import type { RuntimeContext } from '../../src/plugins/context.ts';
@@ -13,7 +14,6 @@ import {
   RunStoppedError,
 } from '../../src/plugins/errors.ts';
 import { BaseLogger, type LoggerRecord } from '../../src/plugins/logging/base.ts';
-import { failure, writePlugin } from './fixtures.ts';
 
 /** Keeps what an action logs, and whether the executor finished it. */
 class MemoryLogger extends BaseLogger {

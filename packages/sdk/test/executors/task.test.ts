@@ -1,8 +1,8 @@
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { failure, writePlugin } from '../../../../test-support/job-plugin.ts';
 import { TaskExecutor } from '../../src/index.ts';
 import { ActionNotFoundError, ExecutionError } from '../../src/plugins/errors.ts';
-import { failure, writePlugin } from './fixtures.ts';
 
 describe('TaskExecutor', () => {
   let dir: string;

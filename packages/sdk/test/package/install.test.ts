@@ -20,8 +20,8 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lintTarball, type PackedPackage, packPackages } from '../../../../scripts/pack-packages.ts';
+import { until } from '../../../../test-support/job-plugin.ts';
 import { BackendClient, type Job } from '../../src/index.ts';
-import { until } from '../executors/fixtures.ts';
 
 const execFileAsync = promisify(execFile);
 const ROOT = join(import.meta.dirname, '../../../..');

@@ -1,3 +1,7 @@
+/**
+ * `JobLogger` against a real devserver: what it sends, batched, retried and redacted.
+ * Own server: faults on the logs and job routes, and the recorded-request log cleared.
+ */
 import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from 'vitest';
 import { listAll } from '../../src/clients/pagination.ts';
 import type { Log } from '../../src/index.ts';

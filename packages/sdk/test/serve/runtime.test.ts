@@ -1,6 +1,7 @@
 /**
  * The serve runtime against real processes and a real devserver: models uploaded as zips, loaded
  * by worker replicas through `getModel()`, requests through the HTTP gateway.
+ * Own server: faults on its model and media routes.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

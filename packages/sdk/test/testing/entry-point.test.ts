@@ -2,11 +2,12 @@
  * `synapse-sdk/testing`, imported by its package name as a plugin author would: a real local
  * platform started by the test, a plugin folder published to it, its job actions run by the
  * platform's agent as real processes, their jobs read back.
+ * Own server: starting one with startLocalPlatform() is the subject.
  */
 import { rm } from 'node:fs/promises';
 import { connectLocalPlatform, type LocalPlatform, startLocalPlatform } from 'synapse-sdk/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writePlugin } from '../executors/fixtures.ts';
+import { writePlugin } from '../../../../test-support/job-plugin.ts';
 
 let platform: LocalPlatform;
 let dir: string;

@@ -2,7 +2,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { strToU8, zipSync } from 'fflate';
-import type { BackendClient } from '../src/index.ts';
+import type { BackendClient } from 'synapse-sdk';
 
 /** Width and height from a PNG's IHDR: a real (if tiny) model of the image. */
 export const BOX_PROPOSER = `import { BaseServeDeployment } from 'synapse-sdk';

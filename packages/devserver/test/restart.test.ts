@@ -2,18 +2,24 @@
  * `synapse dev` killed under a running job (#11 item 6): the job's process goes with it, and the
  * next start on the same data dir ends the job FAILED with a reason, instead of RUNNING forever.
  * The platform is a real `synapse dev` process, killed with SIGKILL: it gets no chance to clean up.
+ * Own server: the test kills and restarts it on a data folder of its own.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { BackendClient, loadCredentials } from 'synapse-sdk';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BackendClient, loadCredentials } from '../../src/index.ts';
-import { pluginZip, RELEASE_CONFIG, until } from './fixtures.ts';
+import { pluginZip, RELEASE_CONFIG, until } from '../../../test-support/job-plugin.ts';
 
-const BIN = join(import.meta.dirname, '../../bin/synapse.js');
+// The `synapse` CLI of the workspace's SDK, whose `dev` command runs this package.
+const BIN = join(
+  dirname(createRequire(import.meta.url).resolve('synapse-sdk/package.json')),
+  'bin/synapse.js',
+);
 const REASON = 'The local platform restarted while this job was running; its process is gone.';
 
 const dirs: string[] = [];

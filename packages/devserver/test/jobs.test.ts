@@ -1,20 +1,27 @@
-/** Job actions run end to end: published to the devserver, run by its agent as real processes. */
+/**
+ * Job actions run end to end: published to the devserver, run by its agent as real processes. The
+ * runs share the suite's platform (codes of their own); `runJobs: false` is a server-wide setting,
+ * so that one case starts a server of its own.
+ */
+import { randomUUID } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type Job, JobExecutor } from 'synapse-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Job, JobExecutor } from '../../src/index.ts';
-import { fixtureRelease, useDevServer } from '../helpers.ts';
-import { pluginZip, RELEASE_CONFIG, until, writePlugin } from './fixtures.ts';
+import { fixtureRelease, useDevServer, useSharedPlatform } from '../../../test-support/harness.ts';
+import { pluginZip, RELEASE_CONFIG, until, writePlugin } from '../../../test-support/job-plugin.ts';
 
-const h = useDevServer();
-const CODE = 'executor-demo';
+const h = useSharedPlatform();
+// Codes of this file's own: other files publish to the shared platform too.
+const CODE = `executor-demo-${randomUUID().slice(0, 8)}`;
+const UNSAFE = `unsafe-demo-${randomUUID().slice(0, 8)}`;
 const TERMINAL = ['SUCCEEDED', 'FAILED', 'STOPPED'];
 
 let dir: string;
 beforeAll(async () => {
   dir = await writePlugin();
   await h.client.createPluginRelease(
-    { plugin: CODE, version: '1.0.0', config: RELEASE_CONFIG },
+    { plugin: CODE, version: '1.0.0', config: { ...RELEASE_CONFIG, code: CODE } },
     { file: { data: pluginZip(), filename: 'plugin.zip' } },
   );
 });
@@ -117,17 +124,17 @@ describe('devserver job runs', () => {
   it('fails a job whose entrypoint leads out of the plugin folder, with the rule in its console log', async () => {
     await h.client.createPluginRelease(
       {
-        plugin: 'unsafe-demo',
+        plugin: UNSAFE,
         version: '1.0.0',
         config: {
           ...RELEASE_CONFIG,
-          code: 'unsafe-demo',
+          code: UNSAFE,
           actions: { escape: { entrypoint: '../../../../../../etc/passwd:X', method: 'job' } },
         },
       },
       { file: { data: pluginZip(), filename: 'plugin.zip' } },
     );
-    const { job_id } = await h.client.runPlugin('unsafe-demo', {
+    const { job_id } = await h.client.runPlugin(UNSAFE, {
       agent: h.server.credentials.agentId,
       action: 'escape',
     });
@@ -193,7 +200,7 @@ describe('devserver with runJobs: false', () => {
 
   it('leaves job records PENDING', async () => {
     await idle.client.createPluginRelease(
-      { plugin: CODE, version: '1.0.0', config: RELEASE_CONFIG },
+      { plugin: CODE, version: '1.0.0', config: { ...RELEASE_CONFIG, code: CODE } },
       { file: { data: pluginZip(), filename: 'plugin.zip' } },
     );
     const { job_id } = await idle.client.runPlugin(CODE, {

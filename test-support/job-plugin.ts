@@ -1,6 +1,7 @@
 /**
- * Real plugins for the executor tests, written under `test/.tmp/` so that their `synapse-sdk`
- * import resolves to this package through the workspace's node_modules.
+ * A real job plugin for the executor tests (SDK) and the platform's job runs (devserver), written
+ * under `test-support/.tmp/` so that its `synapse-sdk` import resolves to the workspace's package
+ * through the workspace's node_modules.
  */
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -8,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { strToU8, zipSync } from 'fflate';
 import { parse } from 'yaml';
 
-const TMP_ROOT = fileURLToPath(new URL('../.tmp/', import.meta.url));
+const TMP_ROOT = fileURLToPath(new URL('./.tmp/', import.meta.url));
 
 /** The actions of the demo plugin, by file. */
 export const PLUGIN_FILES: Record<string, string> = {

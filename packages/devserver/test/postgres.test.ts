@@ -1,21 +1,23 @@
 /**
  * The devserver on a real PostgreSQL (DATABASE_URL) instead of the embedded database: a
  * throwaway cluster started by scripts/postgres.sh, the same client calls, and a restart.
+ * Own server: on its own database, restarted; its model counts are the whole database's.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type DevServer, startDevServer } from 'synapse-devserver';
+import { BackendClient } from 'synapse-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BackendClient } from '../../src/index.ts';
-import { SIGNED_QUERY } from '../helpers.ts';
+import { SIGNED_QUERY } from '../../../test-support/harness.ts';
+import { type DevServer, startDevServer } from '../src/index.ts';
 
-const SCRIPT = join(import.meta.dirname, '../../../../scripts/postgres.sh');
+const SCRIPT = join(import.meta.dirname, '../../../scripts/postgres.sh');
 const dir = join(tmpdir(), `synapse-pg-${process.pid}`);
 let databaseUrl: string;
 let server: DevServer;
 let client: BackendClient;
+let modelDir: string | undefined;
 
 beforeAll(() => {
   const port = String(20000 + (process.pid % 20000));
@@ -25,13 +27,15 @@ afterAll(async () => {
   await client?.close();
   await server?.close();
   execFileSync(SCRIPT, ['stop', dir]);
+  if (modelDir) await rm(modelDir, { recursive: true, force: true });
 });
 
 describe('devserver on PostgreSQL', () => {
   it('serves the same API, with state kept in the database across restarts', async () => {
     server = await startDevServer({ databaseUrl });
     client = new BackendClient(server.url, { accessToken: server.credentials.accessToken });
-    const path = join(await mkdtemp(join(tmpdir(), 'pg-model-')), 'model.zip');
+    modelDir = await mkdtemp(join(tmpdir(), 'pg-model-'));
+    const path = join(modelDir, 'model.zip');
     await writeFile(path, Buffer.alloc(200_000, 7));
     const model = await client.createModel(
       { name: 'on-postgres', model_type: 'detection', file: path },

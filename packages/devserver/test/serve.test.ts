@@ -2,23 +2,25 @@
  * The devserver hosting serving: a published release is deployed through `plugins/<code>/run/`
  * (action `deployment`), its serve application goes DEPLOYING → RUNNING (or DEPLOY_FAILED), and
  * `inference` runs reach the replicas with the model they name.
+ * Own server: a serve gateway and a capacity of 16 CPUs (the shared platform has neither), and a
+ * restart on a data folder.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { strToU8, zipSync } from 'fflate';
-import { startDevServer } from 'synapse-devserver';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BackendClient,
   inferRemote,
   PluginEnvironment,
   RuntimeContext,
   type ServeApplication,
-} from '../../src/index.ts';
-import { useDevServer } from '../helpers.ts';
-import { echoModel, echoServe, publishPreProcessor } from '../serve-plugins.ts';
+} from 'synapse-sdk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useDevServer } from '../../../test-support/harness.ts';
+import { echoModel, echoServe, publishPreProcessor } from '../../../test-support/serve-plugins.ts';
+import { startDevServer } from '../src/index.ts';
 
 // Room for every deployment of this file: the capacity gate is not what these tests are about.
 const h = useDevServer({ serve: { port: 0 }, capacity: { cpus: 16 } });
