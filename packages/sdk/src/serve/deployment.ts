@@ -7,6 +7,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MultiplexTokenError, modelIdOfClaims } from 'synapse-core';
 import { inferRemote } from '../actions/inference/infer-remote.ts';
 import {
   DEFAULT_MODEL_LIMITS,
@@ -19,7 +20,7 @@ import { ClientError } from '../clients/errors.ts';
 import { BaseAction } from '../plugins/action.ts';
 import { RuntimeContext } from '../plugins/context.ts';
 import type { PluginCategory } from '../plugins/enums.ts';
-import { decodeServeMultiplexedModelId, MultiplexTokenError, modelIdOfClaims } from './multiplex-token.ts';
+import { decodeServeMultiplexedModelId } from './multiplex-token.ts';
 
 export type ServeRouteMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 

@@ -3,18 +3,13 @@
  * deployment does not run the model itself; it forwards the request to the deployed app through
  * the serve gateway, selecting the model with the multiplexing token (§5).
  */
+import { releaseChecksum, releaseCode, releaseRoutePrefix } from 'synapse-core';
 import { backendUrlOf, ENV, envValue, serveAddress } from '../../environment.ts';
 import { deriveCode } from '../../plugins/config.ts';
 import type { RuntimeContext } from '../../plugins/context.ts';
 import type { PluginEnvironment } from '../../plugins/environment.ts';
 import { PluginValidationError, RuntimeError } from '../../plugins/errors.ts';
-import {
-  callServeApp,
-  releaseChecksum,
-  releaseRoutePrefix,
-  SERVE_HTTP_METHODS,
-  type ServeModelSelection,
-} from '../../serve/call.ts';
+import { callServeApp, SERVE_HTTP_METHODS, type ServeModelSelection } from '../../serve/call.ts';
 import { readWorkingConfig } from './working-config.ts';
 
 export interface InferRemoteParams {
@@ -45,7 +40,7 @@ export function releaseCodeFromConfig(dir: string = process.cwd()): string | nul
         : '';
   const pluginVersion = typeof version === 'string' || typeof version === 'number' ? String(version) : '';
   if (!pluginCode || !pluginVersion.trim()) return null;
-  return `${pluginCode}@${pluginVersion.trim()}`;
+  return releaseCode(pluginCode, pluginVersion.trim());
 }
 
 /** The serve app name: env `SYNAPSE_PLUGIN_RELEASE_CODE`, else `<code>@<version>` of `./config.yaml`. */

@@ -8,10 +8,11 @@
  * since ESM imports ignore NODE_PATH.
  */
 import { fileURLToPath } from 'node:url';
+import { PARAMS_ENV_LIMIT } from 'synapse-core';
 import { definedVariables, jobEnvironment } from '../../environment.ts';
 import { ExecutionError } from '../../plugins/errors.ts';
 import { SDK_NODE_OPTIONS } from '../../runtime.ts';
-import { PARAMS_ENV_LIMIT, ResultScanner } from '../entrypoint.ts';
+import { ResultScanner } from '../entrypoint.ts';
 import type { JobBackend, JobExecutionStatus, JobSubmission } from '../job.ts';
 import type { RayClient, RayJobInfo } from './client.ts';
 import { assertFits, nodeCommand, packageWorkingDir, uploadWorkingDir } from './package.ts';
