@@ -9,9 +9,10 @@
  * variable's spelling, default and "empty means unset" rule live in these two modules only. This
  * module imports nothing of the SDK: every layer may use it.
  */
-import { type EnvVar, envVar, JOB_ENV, RUN_ENV, SERVE_ENV } from 'synapse-core';
+// The protocol entry, not the package root: the clients load this module, and must not load zod.
+import { type EnvVar, envVar, JOB_ENV, RUN_ENV, SERVE_ENV } from 'synapse-core/protocol';
 
-export type { EnvVar } from 'synapse-core';
+export type { EnvVar } from 'synapse-core/protocol';
 
 export const ENV = {
   // The user's own session (client.md §2.2): set in the shell, else the saved login.
