@@ -232,7 +232,7 @@ import * as core from 'synapse-core';
 import * as sdk from 'synapse-sdk';
 
 const reexported = ['releaseChecksum', 'releaseRoutePrefix', 'RESULT_START', 'RESULT_END', 'MULTIPLEX_HEADER',
-  'MultiplexTokenError', 'modelIdOfClaims', 'PLUGIN_CATEGORIES', 'RUN_METHODS', 'LOG_LEVELS', 'defaultMethodFor'];
+  'MultiplexTokenError', 'PLUGIN_CATEGORIES', 'RUN_METHODS', 'LOG_LEVELS', 'defaultMethodFor'];
 console.log(JSON.stringify({
   route: protocol.releaseRoutePrefix(protocol.releaseChecksum(protocol.releaseCode('echo-serve', '1.0.0'))),
   inCore: Object.keys(protocol).every((name) => core[name] === protocol[name]),
