@@ -27,6 +27,17 @@ export type PackageManager = (typeof PACKAGE_MANAGERS)[number];
 export const DATA_TYPES = ['image', 'text', 'video', 'pcd', 'audio'] as const;
 export type DataType = (typeof DATA_TYPES)[number];
 
+/** A smart tool's `annotation_category`, `annotation_type` and `smart_tool` in a release config (plugins.md §1). */
+export const ANNOTATION_CATEGORIES = [
+  'object_detection',
+  'classification',
+  'segmentation',
+  'keypoint',
+  'text',
+] as const;
+export const ANNOTATION_TYPES = ['bbox', 'polygon', 'point', 'line', 'mask', 'label'] as const;
+export const SMART_TOOLS = ['interactive', 'automatic', 'semi_automatic'] as const;
+
 /**
  * An action's run method when its config names none (plugins.md §2.2 ACTION_DEFAULT_METHODS): what
  * `update-config` writes for a new action and how the platform runs a code-only plugin's action.

@@ -8,20 +8,27 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   base64urlOfBytes,
+  DATA_TYPES,
+  defaultMethodFor,
   JOB_ENV,
   JobResultError,
+  LOG_LEVELS,
+  MESSAGE_CONTEXTS,
   MULTIPLEX_HEADER,
   MultiplexTokenError,
   modelIdOfClaims,
   modelTokenClaims,
   modelTokenClaimsOf,
   modelTokenSigningInput,
+  PACKAGE_MANAGERS,
   PARAMS_ENV_LIMIT,
+  PLUGIN_CATEGORIES,
   parseResult,
   RESULT_END,
   RESULT_START,
   ResultScanner,
   RUN_ENV,
+  RUN_METHODS,
   releaseChecksum,
   releaseCode,
   releaseRoutePrefix,
@@ -174,6 +181,26 @@ describe('job output markers', () => {
     expect(parseResult('')).toBeNull();
     expect(() => parseResult(`${RESULT_START}\nnot json\n${RESULT_END}`)).toThrow(JobResultError);
     expect(() => parseResult(`${RESULT_START}\nnot json\n${RESULT_END}`)).toThrow(/^Invalid job result: /);
+  });
+});
+
+describe('enums', () => {
+  it('keep their wire casing (plugins.md §2)', () => {
+    expect(PLUGIN_CATEGORIES.join(', ')).toBe(
+      'neural_net, export, upload, smart_tool, post_annotation, pre_annotation, data_validation, custom',
+    );
+    expect(RUN_METHODS).toEqual(['job', 'task', 'serve', 'restapi']);
+    expect(PACKAGE_MANAGERS).toEqual(['pip', 'uv']);
+    expect(DATA_TYPES).toEqual(['image', 'text', 'video', 'pcd', 'audio']);
+    expect(LOG_LEVELS).toEqual(['debug', 'info', 'warning', 'error', 'critical']);
+    expect(MESSAGE_CONTEXTS).toEqual(['info', 'success', 'warning', 'danger', 'error']);
+    expect(['inference', 'train', 'to_task', 'auto_label', 'anything'].map(defaultMethodFor)).toEqual([
+      'serve',
+      'job',
+      'job',
+      'task',
+      'task',
+    ]);
   });
 });
 
