@@ -2,6 +2,14 @@
 import { z } from 'zod';
 import { id, jsonObject, timestamp } from './json.ts';
 
+/** Log levels (plugins.md §2.3): a leveled log item's `event`. */
+export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** A message's context (plugins.md §2.3): how the dashboard shows it. */
+export const MESSAGE_CONTEXTS = ['info', 'success', 'warning', 'danger', 'error'] as const;
+export type MessageContext = (typeof MESSAGE_CONTEXTS)[number];
+
 /** One item of POST logs/ (always sent as a list). */
 export const logItemSchema = z.looseObject({
   event: z.string(),

@@ -6,14 +6,8 @@
  * running app, other actions answer their canned result.
  */
 
-import {
-  ClientConnectionError,
-  ClientError,
-  callServeApp,
-  defaultMethodFor,
-  releaseChecksum,
-  releaseRoutePrefix,
-} from 'synapse-sdk';
+import { defaultMethodFor, releaseChecksum, releaseRoutePrefix } from 'synapse-core';
+import { ClientConnectionError, ClientError, callServeApp } from 'synapse-sdk';
 import { issueToken, runUserId } from './auth.ts';
 import type { DevContext } from './context.ts';
 import type { Doc } from './db/collection.ts';

@@ -1,22 +1,18 @@
 /**
- * Every environment variable the SDK reads or writes, defined once: its name (part of the run
- * protocol, never renamed), what it means and its default. Code elsewhere reads a variable through
- * `envValue` or one of the readers below and writes the run and job environments with
- * `runEnvironment` / `jobEnvironment`, so a variable's spelling, default and "empty means unset"
- * rule live here only. This module imports nothing of the SDK: every layer may use it.
+ * Every environment variable the SDK reads or writes, defined once: its name (never renamed),
+ * what it means and its default. The variables of the run protocol (the run and job environments,
+ * the serve gateway's address) are the contract's (synapse-core run-protocol.ts), since a platform
+ * writes them and a run reads them; the SDK's own settings (the user's session, CLI switches, the
+ * Ray dashboard it submits to, other programs' conventions) are defined here, as no platform
+ * writes them for a run. Code elsewhere reads a variable through `envValue` or one of the readers
+ * below and writes the run and job environments with `runEnvironment` / `jobEnvironment`, so a
+ * variable's spelling, default and "empty means unset" rule live in these two modules only. This
+ * module imports nothing of the SDK: every layer may use it.
  */
+// The protocol entry, not the package root: the clients load this module, and must not load zod.
+import { type EnvVar, envVar, JOB_ENV, RUN_ENV, SERVE_ENV } from 'synapse-core/protocol';
 
-/** One environment variable. */
-export interface EnvVar<N extends string = string> {
-  readonly name: N;
-  readonly meaning: string;
-  /** What an unset (or empty) variable reads as; none: it reads as undefined. */
-  readonly default?: string;
-}
-
-function envVar<const N extends string>(name: N, meaning: string, defaultValue?: string): EnvVar<N> {
-  return defaultValue === undefined ? { name, meaning } : { name, meaning, default: defaultValue };
-}
+export type { EnvVar } from 'synapse-core/protocol';
 
 export const ENV = {
   // The user's own session (client.md §2.2): set in the shell, else the saved login.
@@ -29,11 +25,6 @@ export const ENV = {
     'SYNAPSE_CONFIG_DIR',
     'Directory of the CLI config file (config.json); default ~/.synapse',
   ),
-  agentUrl: envVar(
-    'SYNAPSE_AGENT_URL',
-    "Agent API URL; with SYNAPSE_AGENT_TOKEN it replaces the saved login's agent",
-  ),
-  agentToken: envVar('SYNAPSE_AGENT_TOKEN', "The agent's token, sent to the agent API only"),
   debug: envVar('SYNAPSE_DEBUG', 'CLI: "1" prints the stack of a failure'),
   checkResponses: envVar(
     'SYNAPSE_CHECK_RESPONSES',
@@ -44,38 +35,20 @@ export const ENV = {
     'Comma-separated hosts (host, host:port, *.domain) that downloads may reach though private',
   ),
 
-  // The run environment (plugins.md §13): written by the agent that starts a plugin run.
-  runHost: envVar('SYNAPSE_PLUGIN_RUN_HOST', 'Backend URL a plugin run reports to'),
-  runUserToken: envVar('SYNAPSE_PLUGIN_RUN_USER_TOKEN', 'User token of whoever started the run'),
-  runTenant: envVar('SYNAPSE_PLUGIN_RUN_TENANT', "The run's tenant, sent as SYNAPSE-Tenant"),
-  releaseCode: envVar(
-    'SYNAPSE_PLUGIN_RELEASE_CODE',
-    "The run's release, `<code>@<version>` (the serve app name)",
-  ),
-  releaseChecksum: envVar(
-    'SYNAPSE_PLUGIN_RELEASE_CHECKSUM',
-    "The release's checksum: its serve route prefix",
-  ),
-  agentId: envVar('SYNAPSE_AGENT_ID', 'Id of the agent the run executes on'),
+  // The run environment (plugins.md §13; synapse-core RUN_ENV): written by the agent that
+  // starts a plugin run. SYNAPSE_AGENT_URL / _TOKEN also point a user's CLI at an agent.
+  ...RUN_ENV,
 
-  // The job environment: written by the executor that starts a job, read by its entrypoint.
-  jobId: envVar('SYNAPSE_JOB_ID', 'The backend job the run reports to; unset for a local run'),
-  actionEntrypoint: envVar('SYNAPSE_ACTION_ENTRYPOINT', 'The action to run (`module.path.Export`)'),
-  actionParams: envVar('SYNAPSE_ACTION_PARAMS', "The action's params as JSON"),
-  actionParamsFile: envVar(
-    'SYNAPSE_ACTION_PARAMS_FILE',
-    "A file holding the params' JSON, when too large for the environment",
-  ),
+  // The job environment (plugins.md §10.5; synapse-core JOB_ENV): written by the executor that
+  // starts a job, read by its entrypoint.
+  ...JOB_ENV,
+  // Between the SDK's Ray task executor and the task worker it starts, both the SDK's own.
   taskWorkerToken: envVar('SYNAPSE_TASK_WORKER_TOKEN', "Secret a Ray task worker's caller presents"),
-  rayJobId: envVar('RAY_JOB_ID', 'Set by Ray inside a job: its id when SYNAPSE_JOB_ID is not set'),
 
-  // Ray and serve.
+  // Ray and serve: the gateway's address is the contract's (synapse-core SERVE_ENV), the Ray
+  // dashboard a setting of the SDK's executors.
   rayDashboardUrl: envVar('RAY_DASHBOARD_URL', 'The Ray dashboard (Jobs REST API) task and job runs go to'),
-  serveAddress: envVar(
-    'RAY_SERVE_ADDRESS',
-    'Where the serve gateway (Ray Serve HTTP proxy) listens',
-    'http://localhost:8100',
-  ),
+  ...SERVE_ENV,
 
   // Other programs' conventions the SDK honours.
   databaseUrl: envVar('DATABASE_URL', '`synapse dev`: a PostgreSQL database instead of the embedded one'),

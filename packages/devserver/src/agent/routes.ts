@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import websocket from '@fastify/websocket';
 import type { FastifyRequest } from 'fastify';
+import { releaseCode } from 'synapse-core';
 import { authenticateAgent } from '../auth.ts';
 import { type DevContext, listResponse, present } from '../context.ts';
 import type { Doc } from '../db/collection.ts';
@@ -229,7 +230,7 @@ const routes: RouteModule = async (app, ctx) => {
     const code = typeof config.code === 'string' ? config.code : 'debug';
     const outcome = await runAction(ctx, {
       pluginCode: code,
-      releaseCode: `${code}@${typeof config.version === 'string' ? config.version : 'debug'}`,
+      releaseCode: releaseCode(code, typeof config.version === 'string' ? config.version : 'debug'),
       plugin: null,
       release: null,
       config,

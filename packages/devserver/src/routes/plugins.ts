@@ -6,7 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { releaseChecksum } from 'synapse-sdk';
+import { releaseChecksum, releaseCode as releaseCodeOf } from 'synapse-core';
 import { type DevContext, getOr404, listResponse, present, queryParam } from '../context.ts';
 import type { Doc } from '../db/collection.ts';
 import { addCondition, emptyWhere, parseValue } from '../db/filters.ts';
@@ -154,7 +154,7 @@ async function publishRelease(ctx: DevContext, fields: Record<string, string>, a
   const plugin = await pluginForRelease(ctx, code, config as Body);
   const existing = await findRelease(ctx, code, version);
   if (existing && !debug) throw badRequest({ version: [`Version ${version} already exists`] });
-  const releaseCode = `${code}@${version}`;
+  const releaseCode = releaseCodeOf(code, version);
   const checksum = releaseChecksum(releaseCode);
   const file = await ctx.media.adopt(ctx.media.pathOf(archive!.ref)!, `plugin_releases/${checksum}.zip`);
   const values = {

@@ -3,8 +3,12 @@
  * A registers what a deployment job reported (`{job, status, data}`), B declares an app of a
  * release (`{name, plugin_release, action, params, num_replicas}`).
  */
-import { SERVE_APPLICATION_STATUSES, type ServeApplicationStatus } from 'synapse-core';
-import { releaseChecksum, releaseRoutePrefix } from 'synapse-sdk';
+import {
+  releaseChecksum,
+  releaseRoutePrefix,
+  SERVE_APPLICATION_STATUSES,
+  type ServeApplicationStatus,
+} from 'synapse-core';
 import { type DevContext, getOr404, listResponse, present, queryParam } from '../context.ts';
 import { addCondition, emptyWhere, parseValue } from '../db/filters.ts';
 import { badRequest, invalidChoice, invalidPk, required } from '../errors.ts';

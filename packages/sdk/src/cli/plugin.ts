@@ -1,6 +1,7 @@
 /** `synapse plugin ...`: scaffold, run, publish, sync config, and follow jobs. */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { resultMarker } from 'synapse-core';
 import {
   EXECUTION_MODES,
   type ExecutionMode,
@@ -69,7 +70,7 @@ async function runAction(action: string, opts: RunOptions): Promise<void> {
   const params = await parseJsonOption(opts.params);
   const mask = outputMask(opts);
   if (mode === 'remote') return printJson(mask.value(await runRemote(action, params, opts)));
-  const { runPlugin, checkRayAddress, RESULT_START, RESULT_END } = await import('../executors/index.ts');
+  const { runPlugin, checkRayAddress } = await import('../executors/index.ts');
   const rayAddress = opts.rayAddress ?? 'auto';
   try {
     checkRayAddress(rayAddress);
@@ -81,9 +82,10 @@ async function runAction(action: string, opts: RunOptions): Promise<void> {
   // Job mode waits for its job: the job's own lines go to stderr, its result to stdout.
   let inResult = false;
   const onOutput = (line: string) => {
-    if (line.trim() === RESULT_START) inResult = true;
+    const marker = resultMarker(line);
+    if (marker === 'start') inResult = true;
     else if (!inResult) process.stderr.write(`${mask.text(line)}\n`);
-    else if (line.trim() === RESULT_END) inResult = false;
+    else if (marker === 'end') inResult = false;
   };
   // Ctrl-C stops a local or job run through its `ctx.signal`; a second Ctrl-C quits at once.
   const stop = new AbortController();

@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { releaseChecksum, releaseCode, releaseRoutePrefix } from 'synapse-core';
 import { backendUrlOf, ENV, envValue, serveAddress } from '../environment.ts';
 import { parsePort, UsageError } from './output.ts';
 
@@ -55,10 +56,8 @@ async function runServe(opts: ServeOptions): Promise<void> {
   }
 
   const env = process.env;
-  const name = envValue(env, ENV.releaseCode) ?? `${config.code}@${config.version}`;
-  const routePrefix = serve.releaseRoutePrefix(
-    envValue(env, ENV.releaseChecksum) ?? serve.releaseChecksum(name),
-  );
+  const name = envValue(env, ENV.releaseCode) ?? releaseCode(config.code, config.version);
+  const routePrefix = releaseRoutePrefix(envValue(env, ENV.releaseChecksum) ?? releaseChecksum(name));
   const backendUrl = opts.backendUrl ?? backendUrlOf(env) ?? loadCredentials().host ?? '';
 
   const backend = new serve.LocalServeBackend({ address: address.href, port, host: opts.host });

@@ -7,16 +7,18 @@
  * only the supervisor sees a crash the process itself cannot report.
  */
 import { readFile } from 'node:fs/promises';
+import {
+  JobResultError,
+  ResultScanner as ProtocolResultScanner,
+  parseResult as parseProtocolResult,
+  resultBlock,
+  resultPayload,
+} from 'synapse-core';
 import { loadEntrypoint } from '../actions/entrypoint.ts';
 import { ENV, readJobEnvironment } from '../environment.ts';
 import { dispatchAction, isStoppable } from '../plugins/action.ts';
 import { ExecutionError, isRunStopped, RunStoppedError } from '../plugins/errors.ts';
 import { runtimeContext } from './runtime.ts';
-
-export const RESULT_START = '__SYNAPSE_RESULT_START__';
-export const RESULT_END = '__SYNAPSE_RESULT_END__';
-/** Params JSON of this length or more goes through a file: environments have size limits. */
-export const PARAMS_ENV_LIMIT = 32_000;
 
 /** The exit code of a stopped run: what a process ended by SIGTERM reports (128 + 15). */
 export const STOPPED_EXIT_CODE = 143;
@@ -24,48 +26,28 @@ export const STOPPED_EXIT_CODE = 143;
 type Env = Record<string, string | undefined>;
 
 /**
- * Reads output line by line and keeps the text between the last start marker line and the end
- * marker line that follows it. Lines are compared trimmed, so `\r\n` output reads the same.
+ * A protocol reading (synapse-core) that fails as the SDK's executors fail: an `ExecutionError`,
+ * which the job record and the CLI report like every other failure of a run.
  */
-export class ResultScanner {
-  #block: string[] | null = null;
-  #text: string | null = null;
-
-  line(line: string): void {
-    const trimmed = line.trim();
-    if (trimmed === RESULT_START) {
-      this.#block = [];
-      this.#text = null;
-    } else if (trimmed === RESULT_END && this.#block) {
-      this.#text = this.#block.join('\n');
-      this.#block = null;
-    } else {
-      this.#block?.push(line);
-    }
+function asExecutionResult(read: () => unknown): unknown {
+  try {
+    return read();
+  } catch (err) {
+    if (!(err instanceof JobResultError)) throw err;
+    throw new ExecutionError(err.message, {}, { cause: err.cause });
   }
+}
 
-  /** The parsed result, or null when no complete marker block was seen. */
-  result(): unknown {
-    if (this.#text === null) return null;
-    try {
-      return JSON.parse(this.#text);
-    } catch (err) {
-      throw new ExecutionError(`Invalid job result: ${(err as Error).message}`, {}, { cause: err });
-    }
+/** The protocol's scanner of job output (§10.5). */
+export class ResultScanner extends ProtocolResultScanner {
+  override result(): unknown {
+    return asExecutionResult(() => super.result());
   }
 }
 
 /** The result printed in a job's output (§10.5), or null when there is none. */
 export function parseResult(output: string): unknown {
-  const scanner = new ResultScanner();
-  for (const line of output.split('\n')) scanner.line(line);
-  return scanner.result();
-}
-
-/** The job record and the markers carry objects: anything else is wrapped as `{"result": r}`. */
-function resultPayload(result: unknown): Record<string, unknown> {
-  const isPlainObject = result !== null && typeof result === 'object' && !Array.isArray(result);
-  return isPlainObject ? (result as Record<string, unknown>) : { result: result ?? null };
+  return asExecutionResult(() => parseProtocolResult(output));
 }
 
 async function readParams(params: ReturnType<typeof readJobEnvironment>['params']): Promise<unknown> {
@@ -108,13 +90,11 @@ export async function runEntrypoint(env: Env = process.env): Promise<number> {
     process.on('SIGINT', onStop);
     try {
       const result = await dispatchAction(action, params, ctx);
-      const payload = resultPayload(result);
-      // The leading newline puts the start marker on its own line after unterminated output.
-      await write(process.stdout, `\n${RESULT_START}\n${JSON.stringify(payload)}\n${RESULT_END}\n`);
+      await write(process.stdout, resultBlock(result));
       if (ctx.client && ctx.jobId) {
         await ctx.client
           // The job keeps the result as it is; only a scalar needs the object wrapper.
-          .updateJob(ctx.jobId, { result: Array.isArray(result) ? result : payload })
+          .updateJob(ctx.jobId, { result: Array.isArray(result) ? result : resultPayload(result) })
           .catch((err: Error) =>
             write(process.stderr, `WARNING: failed to save the job result: ${err.message}\n`),
           );

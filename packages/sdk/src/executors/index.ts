@@ -13,7 +13,9 @@ import { RayJobExecutor, type RayJobExecutorOptions } from './ray/executor.ts';
 import { RayTaskExecutor } from './ray/task.ts';
 import { TaskExecutor } from './task.ts';
 
-export { parseResult, RESULT_END, RESULT_START } from './entrypoint.ts';
+// The job output markers are the run protocol's (synapse-core); exported here as they always were.
+export { RESULT_END, RESULT_START } from 'synapse-core';
+export { parseResult } from './entrypoint.ts';
 export {
   type JobBackend,
   type JobExecutionStatus,

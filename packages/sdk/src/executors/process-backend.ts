@@ -11,10 +11,11 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { PARAMS_ENV_LIMIT } from 'synapse-core';
 import { jobEnvironment } from '../environment.ts';
 import { ExecutionError } from '../plugins/errors.ts';
 import { SDK_NODE_OPTIONS } from '../runtime.ts';
-import { PARAMS_ENV_LIMIT, ResultScanner } from './entrypoint.ts';
+import { ResultScanner } from './entrypoint.ts';
 import type { JobBackend, JobExecutionStatus, JobSubmission, OutputStream } from './job.ts';
 
 /** Run with this Node directly: no PATH lookup, and tsx is registered by the bin itself. */

@@ -5,22 +5,24 @@
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import {
+  ANNOTATION_CATEGORIES,
+  ANNOTATION_TYPES,
+  DATA_TYPES,
+  PACKAGE_MANAGERS,
+  PLUGIN_CATEGORIES,
+  RUN_METHODS,
+  SMART_TOOLS,
+} from 'synapse-core';
 import { type Document, isScalar, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { quoteEntrypoint, SAFE_ENTRYPOINT_HINT, unsafeEntrypointReason } from './entrypoint-path.ts';
-import { DATA_TYPES, PACKAGE_MANAGERS, PLUGIN_CATEGORIES, RUN_METHODS } from './enums.ts';
 import { PluginError, PluginValidationError } from './errors.ts';
 
+// The config's enums are the contract's (synapse-core plugins.ts): a release's config is on the wire.
+export { ANNOTATION_CATEGORIES, ANNOTATION_TYPES, SMART_TOOLS } from 'synapse-core';
+
 export const CONFIG_FILE_NAMES = ['config.yaml', 'synapse.yaml'] as const;
-export const ANNOTATION_CATEGORIES = [
-  'object_detection',
-  'classification',
-  'segmentation',
-  'keypoint',
-  'text',
-] as const;
-export const ANNOTATION_TYPES = ['bbox', 'polygon', 'point', 'line', 'mask', 'label'] as const;
-export const SMART_TOOLS = ['interactive', 'automatic', 'semi_automatic'] as const;
 
 const CODE_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
 

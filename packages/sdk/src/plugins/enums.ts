@@ -1,29 +1,30 @@
-/** The plugin system's enums (plugins.md §2): values are the wire strings. */
+/**
+ * The plugin system's enums (plugins.md §2). Those with wire values (categories, run methods,
+ * package managers, data types, log levels, message contexts) are the contract's (synapse-core)
+ * as is the default run method of an action (the platform applies it too); they are re-exported
+ * from here. The SDK's own are defined here: execution modes (a choice of the local executor,
+ * never sent) and the lower-case job status constants.
+ */
 import { JOB_STATUSES as WIRE_JOB_STATUSES, type JobStatus as WireJobStatus } from 'synapse-core';
 
-export const PLUGIN_CATEGORIES = [
-  'neural_net',
-  'export',
-  'upload',
-  'smart_tool',
-  'post_annotation',
-  'pre_annotation',
-  'data_validation',
-  'custom',
-] as const;
-export type PluginCategory = (typeof PLUGIN_CATEGORIES)[number];
-
-export const RUN_METHODS = ['job', 'task', 'serve', 'restapi'] as const;
-export type RunMethod = (typeof RUN_METHODS)[number];
+export {
+  DATA_TYPES,
+  type DataType,
+  defaultMethodFor,
+  LOG_LEVELS,
+  type LogLevel,
+  MESSAGE_CONTEXTS,
+  type MessageContext,
+  PACKAGE_MANAGERS,
+  type PackageManager,
+  PLUGIN_CATEGORIES,
+  type PluginCategory,
+  RUN_METHODS,
+  type RunMethod,
+} from 'synapse-core';
 
 export const EXECUTION_MODES = ['local', 'task', 'job'] as const;
 export type ExecutionMode = (typeof EXECUTION_MODES)[number];
-
-export const PACKAGE_MANAGERS = ['pip', 'uv'] as const;
-export type PackageManager = (typeof PACKAGE_MANAGERS)[number];
-
-export const DATA_TYPES = ['image', 'text', 'video', 'pcd', 'audio'] as const;
-export type DataType = (typeof DATA_TYPES)[number];
 
 /**
  * The SDK constants' spelling (plugins.md §2.3) of the contract's job statuses, which are upper
@@ -33,26 +34,3 @@ export type JobStatus = Lowercase<WireJobStatus>;
 export const JOB_STATUSES: readonly JobStatus[] = WIRE_JOB_STATUSES.map(
   (status) => status.toLowerCase() as JobStatus,
 );
-
-export const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-
-export const MESSAGE_CONTEXTS = ['info', 'success', 'warning', 'danger', 'error'] as const;
-export type MessageContext = (typeof MESSAGE_CONTEXTS)[number];
-
-/** The run method an action gets when `update-config` adds it, or for code-only plugins. */
-export function defaultMethodFor(action: string): RunMethod {
-  if (action === 'inference') return 'serve';
-  const jobs = [
-    'upload',
-    'export',
-    'download',
-    'convert',
-    'train',
-    'test',
-    'deployment',
-    'add_task_data',
-    'to_task',
-  ];
-  return jobs.includes(action) ? 'job' : 'task';
-}

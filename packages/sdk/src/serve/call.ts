@@ -1,28 +1,21 @@
 /**
  * The one way to call a deployed serve app (inference.md §5, §6; backend-api.md §10.3): the
- * release checksum and route prefix, the multiplexing token, the method, path and body, and the
- * error mapping. `inferRemote` (a plugin's `inference` action) and the local platform's
- * `inference` runs both go through `callServeApp`, so the two cannot drift apart.
+ * multiplexing token, the method, path and body, and the error mapping. `inferRemote` (a plugin's
+ * `inference` action) and the local platform's `inference` runs both go through `callServeApp`,
+ * so the two cannot drift apart. The release checksum and route prefix are the run protocol's
+ * (synapse-core), re-exported here where the SDK always exported them.
  */
-import { createHash } from 'node:crypto';
+import { MULTIPLEX_HEADER } from 'synapse-core';
 import { ClientConnectionError } from '../clients/errors.ts';
 import { BaseClient, type HttpMethod } from '../clients/http.ts';
 import { createServeMultiplexedModelId } from './multiplex-token.ts';
+
+export { releaseChecksum, releaseRoutePrefix } from 'synapse-core';
 
 /** Connect 5 s, read 300 s: inference may take long, an unreachable gateway should not. */
 export const SERVE_TIMEOUT = { connect: 5, read: 300 } as const;
 
 export const SERVE_HTTP_METHODS: readonly HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
-
-/** A release's checksum as the platform assigns it: the MD5 hex of its code (`<plugin code>@<version>`). */
-export function releaseChecksum(releaseCode: string): string {
-  return createHash('md5').update(releaseCode, 'utf8').digest('hex');
-}
-
-/** The route a release's serve app is reached on: `/<checksum>`. */
-export function releaseRoutePrefix(checksum: string): string {
-  return `/${checksum}`;
-}
 
 /** What the multiplexing token (§5) is signed with: the caller's user token and the backend it names. */
 export interface ServeModelSelection {
@@ -75,7 +68,7 @@ export async function callServeApp(call: ServeCall): Promise<unknown> {
   const headers: Record<string, string> = { 'Content-Type': 'application/json' };
   if (call.model) {
     const { model, token, backendUrl, tenant } = call.model;
-    headers.serve_multiplexed_model_id = createServeMultiplexedModelId(model, token, backendUrl, tenant);
+    headers[MULTIPLEX_HEADER] = createServeMultiplexedModelId(model, token, backendUrl, tenant);
   }
   const client = new ServeClient(call.gateway.replace(/\/+$/, ''));
   try {

@@ -12,6 +12,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MultiplexTokenError, modelIdOfClaims } from 'synapse-core';
 import {
   DEFAULT_MODEL_LIMITS,
   downloadAndExtractModel,
@@ -29,7 +30,7 @@ import { RuntimeError } from '../plugins/errors.ts';
 import type { BaseLogger } from '../plugins/logging/base.ts';
 import { ConsoleLogger } from '../plugins/logging/console.ts';
 import { inferRemote } from './infer-remote.ts';
-import { decodeServeMultiplexedModelId, MultiplexTokenError, modelIdOfClaims } from './multiplex-token.ts';
+import { decodeServeMultiplexedModelId } from './multiplex-token.ts';
 
 export type ServeRouteMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 

@@ -6,19 +6,14 @@
  * It lives in serve/, beside `callServeApp`, because a `BaseServeDeployment` class run as an
  * action dispatches here; `actions/inference` re-exports it (serve/ must not import actions/).
  */
+import { releaseChecksum, releaseCode, releaseRoutePrefix } from 'synapse-core';
 import { backendUrlOf, ENV, envValue, serveAddress } from '../environment.ts';
 import { deriveCode } from '../plugins/config.ts';
 import type { RuntimeContext } from '../plugins/context.ts';
 import type { PluginEnvironment } from '../plugins/environment.ts';
 import { PluginValidationError, RuntimeError } from '../plugins/errors.ts';
 import { readWorkingConfig } from '../plugins/working-config.ts';
-import {
-  callServeApp,
-  releaseChecksum,
-  releaseRoutePrefix,
-  SERVE_HTTP_METHODS,
-  type ServeModelSelection,
-} from './call.ts';
+import { callServeApp, SERVE_HTTP_METHODS, type ServeModelSelection } from './call.ts';
 
 export interface InferRemoteParams {
   /** Model id for multiplexing. */
@@ -48,7 +43,7 @@ export function releaseCodeFromConfig(dir: string = process.cwd()): string | nul
         : '';
   const pluginVersion = typeof version === 'string' || typeof version === 'number' ? String(version) : '';
   if (!pluginCode || !pluginVersion.trim()) return null;
-  return `${pluginCode}@${pluginVersion.trim()}`;
+  return releaseCode(pluginCode, pluginVersion.trim());
 }
 
 /** The serve app name: env `SYNAPSE_PLUGIN_RELEASE_CODE`, else `<code>@<version>` of `./config.yaml`. */

@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { MULTIPLEX_HEADER } from 'synapse-core';
 import type { AgentServeApplication } from '../clients/agent/index.ts';
 import { serveAddress } from '../environment.ts';
 import { SDK_NODE_OPTIONS, sdkModuleFile } from '../runtime.ts';
@@ -23,7 +24,8 @@ import {
   type ServeRoute,
 } from './deployment.ts';
 
-export const MULTIPLEX_HEADER = 'serve_multiplexed_model_id';
+// The header is the token format's (synapse-core); re-exported where the SDK always had it.
+export { MULTIPLEX_HEADER } from 'synapse-core';
 
 /** Gateway → worker messages. */
 export type WorkerRequest =

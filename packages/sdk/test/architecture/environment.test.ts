@@ -1,10 +1,12 @@
 /**
- * #13 item 8: one module (src/environment.ts) defines every environment variable the SDK and the
- * local platform read or write; everyone else goes through it, so a name, its default and the
- * "empty is unset" rule are written once.
+ * #13 item 8: every environment variable the SDK and the local platform read or write is defined
+ * once, the run protocol's in the contract (synapse-core run-protocol.ts), the SDK's own settings
+ * in src/environment.ts, which also reads and writes them all; everyone else goes through it, so
+ * a name, its default and the "empty is unset" rule are written once.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { JOB_ENV, RUN_ENV, SERVE_ENV } from 'synapse-core';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import {
@@ -20,7 +22,10 @@ import {
 import { PluginEnvironment } from '../../src/plugins/environment.ts';
 
 const ROOT = join(import.meta.dirname, '../../../..');
-const DEFINITIONS = join(ROOT, 'packages/sdk/src/environment.ts');
+const DEFINITIONS = [
+  join(ROOT, 'packages/sdk/src/environment.ts'),
+  join(ROOT, 'packages/core/src/run-protocol.ts'),
+];
 const NAMES = new Set<string>(Object.values(ENV).map((v) => v.name));
 
 function sources(dir: string): string[] {
@@ -49,13 +54,24 @@ function namedVariables(file: string): string[] {
 }
 
 describe('the environment module', () => {
-  it('is the only module of packages/*/src that names an environment variable', () => {
+  it("is, with the contract's run protocol, the only module of packages/*/src that names an environment variable", () => {
     const files = [
+      ...sources(join(ROOT, 'packages/core/src')),
       ...sources(join(ROOT, 'packages/sdk/src')),
       ...sources(join(ROOT, 'packages/devserver/src')),
     ];
-    const elsewhere = files.filter((f) => f !== DEFINITIONS).flatMap(namedVariables);
+    const elsewhere = files.filter((f) => !DEFINITIONS.includes(f)).flatMap(namedVariables);
     expect(elsewhere).toEqual([]);
+  });
+
+  it("takes the run protocol's variables from the contract, unchanged", () => {
+    const protocol = { ...RUN_ENV, ...JOB_ENV, ...SERVE_ENV };
+    for (const [key, variable] of Object.entries(protocol)) {
+      expect(ENV[key as keyof typeof ENV]).toBe(variable);
+    }
+    // No SDK setting shadows a protocol variable's name.
+    const names = Object.values(ENV).map((v) => v.name);
+    expect(new Set(names).size).toBe(names.length);
   });
 
   it('gives each variable a meaning, and reads unset and empty alike, as the default', () => {

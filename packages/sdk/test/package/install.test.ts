@@ -224,6 +224,32 @@ console.log(JSON.stringify({
     expect(out.names).toBeGreaterThan(10);
   });
 
+  it("imports the run protocol from synapse-core/protocol: the contract's bindings, which the SDK re-exports", async () => {
+    await writeFile(
+      join(app, 'protocol.mjs'),
+      `import * as protocol from 'synapse-core/protocol';
+import * as core from 'synapse-core';
+import * as sdk from 'synapse-sdk';
+
+const reexported = ['releaseChecksum', 'releaseRoutePrefix', 'RESULT_START', 'RESULT_END', 'MULTIPLEX_HEADER',
+  'MultiplexTokenError', 'PLUGIN_CATEGORIES', 'RUN_METHODS', 'LOG_LEVELS', 'defaultMethodFor'];
+console.log(JSON.stringify({
+  route: protocol.releaseRoutePrefix(protocol.releaseChecksum(protocol.releaseCode('echo-serve', '1.0.0'))),
+  inCore: Object.keys(protocol).every((name) => core[name] === protocol[name]),
+  inSdk: reexported.filter((name) => sdk[name] !== core[name]),
+  runHost: sdk.ENV.runHost === protocol.RUN_ENV.runHost,
+}));
+`,
+    );
+    const { stdout } = await sh(process.execPath, ['protocol.mjs'], app);
+    expect(JSON.parse(stdout)).toEqual({
+      route: '/0b29c0e6335ecd901701dd0387289ea5',
+      inCore: true,
+      inSdk: [],
+      runHost: true,
+    });
+  });
+
   it('requires from CommonJS on the Node versions of engines (require of ESM)', async () => {
     const manifest = JSON.parse(await readFile(join(app, 'node_modules/synapse-sdk/package.json'), 'utf8'));
     expect(manifest.engines.node).toBe('>=20.19');

@@ -8,12 +8,13 @@
  * since ESM imports ignore NODE_PATH.
  */
 import { fileURLToPath } from 'node:url';
+import { PARAMS_ENV_LIMIT } from 'synapse-core';
 import { definedVariables, jobEnvironment } from '../../environment.ts';
 import { ExecutionError } from '../../plugins/errors.ts';
 import type { RayClient, RayJobInfo } from '../../ray/client.ts';
 import { assertFits, nodeCommand, packageWorkingDir, uploadWorkingDir } from '../../ray/package.ts';
 import { SDK_NODE_OPTIONS } from '../../runtime.ts';
-import { PARAMS_ENV_LIMIT, ResultScanner } from '../entrypoint.ts';
+import { ResultScanner } from '../entrypoint.ts';
 import type { JobBackend, JobExecutionStatus, JobSubmission } from '../job.ts';
 
 const ENTRYPOINT_BIN = fileURLToPath(new URL('../../../bin/synapse-entrypoint.js', import.meta.url));
