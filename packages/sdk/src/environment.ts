@@ -26,6 +26,10 @@ export const ENV = {
     'Directory of the CLI config file (config.json); default ~/.synapse',
   ),
   debug: envVar('SYNAPSE_DEBUG', 'CLI: "1" prints the stack of a failure'),
+  serveScratchDir: envVar(
+    'SYNAPSE_SERVE_SCRATCH_DIR',
+    'Where a serve replica keeps the models it downloads (default: the temp dir); the local serve backend sets it per replica process and removes it when that process exits',
+  ),
   checkResponses: envVar(
     'SYNAPSE_CHECK_RESPONSES',
     '"1": every client checks each response against the contract (the test suite sets it)',

@@ -21,7 +21,7 @@ import {
 import { BackendClient } from '../clients/backend/index.ts';
 import type { Model } from '../clients/backend/models.ts';
 import { ClientError } from '../clients/errors.ts';
-import { runConnection } from '../environment.ts';
+import { ENV, envValue, runConnection } from '../environment.ts';
 import { ACTION_MARK } from '../plugins/action.ts';
 import type { RuntimeContext } from '../plugins/context.ts';
 import type { PluginCategory } from '../plugins/enums.ts';
@@ -139,6 +139,12 @@ export interface ServeReplicaContext {
    * model token's own user token instead, so that each caller's access to the model applies.
    */
   readonly client: BackendClient | null;
+  /**
+   * Where the replica keeps the models it downloads. A replica process started by the local serve
+   * backend gets a folder of its own that the backend removes when the process exits: a replica
+   * that crashed or was killed cannot clean up after itself.
+   */
+  readonly scratchDir: string;
 }
 
 /**
@@ -157,6 +163,7 @@ export function serveReplicaContext(
     env: new PluginEnvironment(vars),
     logger: new ConsoleLogger({ stream: process.stderr }),
     client: userToken && url ? new BackendClient(url, { authorizationToken: userToken, tenant }) : null,
+    scratchDir: envValue(source, ENV.serveScratchDir) ?? tmpdir(),
   };
 }
 
@@ -264,7 +271,7 @@ export abstract class BaseServeDeployment {
       await client.close();
     }
     if (!model.file) throw new Error(`Model ${modelId} has no file URL`);
-    const dir = await mkdtemp(join(tmpdir(), 'synapse_model_'));
+    const dir = await mkdtemp(join(this.context.scratchDir, 'synapse_model_'));
     let loaded: unknown;
     try {
       let path: string;

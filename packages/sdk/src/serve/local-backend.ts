@@ -7,13 +7,16 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { MULTIPLEX_HEADER } from 'synapse-core';
 import type { AgentServeApplication } from '../clients/agent/index.ts';
-import { serveAddress } from '../environment.ts';
+import { ENV, serveAddress } from '../environment.ts';
 import { SDK_NODE_OPTIONS, sdkModuleFile } from '../runtime.ts';
 import type { ServeApp, ServeBackend } from './backend.ts';
 import {
@@ -130,11 +133,16 @@ class WorkerReplica implements Replica {
   stopping = false;
 
   static async start(app: ServeApp, timeoutMs: number, onUnexpectedExit: () => void): Promise<WorkerReplica> {
+    // The replica's downloaded models go to a folder of its own, removed here when the process
+    // exits, however it exits: a crashed or killed replica leaves nothing in the temp dir.
+    const scratchDir = await mkdtemp(join(tmpdir(), 'synapse-replica-'));
     const child = fork(WORKER_FILE, [], {
       execArgv: [...SDK_NODE_OPTIONS, '--import', tsxLoader()],
+      env: { ...process.env, [ENV.serveScratchDir.name]: scratchDir },
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
+    child.once('exit', () => void rm(scratchDir, { recursive: true, force: true }).catch(() => {}));
     const replica = new WorkerReplica(child, onUnexpectedExit);
     const max = Number(app.serveOptions.max_models_per_replica) || undefined;
     const init: WorkerRequest = {

@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 /**
  * #13 item 6: a serve replica is not an action run. Its instance gets a `ServeReplicaContext`
  * (env, logger, backend client), not a `BaseAction` with an empty `RuntimeContext`; only the class's
@@ -29,6 +30,7 @@ describe('ServeReplicaContext', () => {
       env: new PluginEnvironment({ A: '1' }),
       logger: new NoOpLogger(),
       client: null,
+      scratchDir: tmpdir(),
     });
     expect(replica).not.toBeInstanceOf(BaseAction);
     expect('params' in replica || 'ctx' in replica).toBe(false);

@@ -3,17 +3,20 @@
  * by worker replicas through `getModel()`, requests through the HTTP gateway.
  * Own server: faults on its model and media routes.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { strToU8, zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../../../../test-support/job-plugin.ts';
 import { createServeMultiplexedModelId, LocalServeBackend, type ServeApp } from '../../src/index.ts';
 import { useDevServer } from '../helpers.ts';
 import { BrokenDeployment, WeightsDeployment } from './fixtures/deployments.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/deployments.ts', import.meta.url));
-const TMP = fileURLToPath(new URL('../.tmp/serve-runtime/', import.meta.url));
+let TMP: string;
 
 const h = useDevServer({ faults: true });
 const backend = new LocalServeBackend({ host: '127.0.0.1', port: 0 });
@@ -49,7 +52,7 @@ async function call(path: string, opts: { token?: string; body?: unknown; method
 }
 
 beforeAll(async () => {
-  await mkdir(TMP, { recursive: true });
+  TMP = await mkdtemp(join(tmpdir(), 'synapse-serve-runtime-'));
   for (const name of ['alpha', 'beta', 'gamma']) {
     const zip = join(TMP, `${name}.zip`);
     await writeFile(zip, zipSync({ 'weights.json': strToU8(JSON.stringify({ name })) }));
@@ -62,6 +65,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await backend.close();
+  await rm(TMP, { recursive: true, force: true });
 });
 
 describe('worker replicas', () => {
@@ -97,6 +101,25 @@ describe('worker replicas', () => {
     );
     expect(results.every((r) => r.status === 200 && r.body.model === 'beta')).toBe(true);
     expect((await call(`${a.routePrefix}/stats`, { method: 'GET' })).body.loads).toBe(1);
+    await backend.delete(a.name);
+  });
+
+  it("keeps a replica's downloaded models in a folder of its own, removed when the replica is killed", async () => {
+    const a = app();
+    await backend.run(a);
+    const [pid] = backend.replicaPids(a.name);
+    expect((await call(`${a.routePrefix}/`, { token: tokens.alpha })).status).toBe(200);
+    // Linux: the replica's environment names its scratch folder (SYNAPSE_SERVE_SCRATCH_DIR).
+    const environ = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0');
+    const scratch = environ.find((v) => v.startsWith('SYNAPSE_SERVE_SCRATCH_DIR='))!.split('=')[1];
+    expect(scratch.startsWith(tmpdir())).toBe(true);
+    expect((await readdir(scratch)).filter((f) => f.startsWith('synapse_model_'))).toHaveLength(1);
+    // Killed, the replica cannot dispose its models: the backend that started it removes the folder.
+    process.kill(pid, 'SIGKILL');
+    await until(
+      async () => existsSync(scratch),
+      (exists) => !exists,
+    );
     await backend.delete(a.name);
   });
 
