@@ -3,16 +3,25 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { buildZip } from '../../../../test-support/archives.ts';
 import { AgentClient, BackendClient, type Job, loadCredentials } from '../../src/index.ts';
 
 const BIN = join(import.meta.dirname, '../../bin/synapse.js');
 
+/** Temp folders of this file, removed when it ends whatever the tests did. */
+const temps: string[] = [];
+async function tempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  temps.push(dir);
+  return dir;
+}
+afterAll(() => Promise.all(temps.map((dir) => rm(dir, { recursive: true, force: true }))));
+
 describe('synapse dev', () => {
   it('starts the local platform from the CLI, seeds it, saves credentials, and stops on SIGTERM', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'synapse-cli-dev-'));
-    const configDir = await mkdtemp(join(tmpdir(), 'synapse-cli-config-'));
+    const dataDir = await tempDir('synapse-cli-dev-');
+    const configDir = await tempDir('synapse-cli-config-');
     const child = spawn(
       process.execPath,
       [
