@@ -133,195 +133,209 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   const mediaUrlTtlSeconds = mediaUrlTtl(opts.mediaUrlTtlSeconds);
   const ephemeral = !opts.dataDir;
   const dataDir = opts.dataDir ? resolve(opts.dataDir) : await mkdtemp(join(tmpdir(), 'synapse-dev-'));
-  const db = await openDatabase({
-    dataDir: ephemeral ? undefined : join(dataDir, 'db'),
-    databaseUrl: opts.databaseUrl,
-  });
-
-  const app = Fastify({
-    // A signed URL is a credential until it expires: request logs keep the path, not the signature.
-    logger: opts.logRequests
-      ? {
-          serializers: {
-            req: (req: { method: string; url: string }) => ({
-              method: req.method,
-              url: req.url.replace(/([?&]signature=)[^&#]*/gi, '$1<redacted>'),
-            }),
-          },
-        }
-      : false,
-    bodyLimit: 256 * 1024 * 1024,
-    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 500 },
-  });
-  const tenancy = createTenancy();
-  const ctx: DevContext = {
-    db,
-    collections: createCollections(db, tenancy),
-    tenancy,
-    media: new MediaStore(join(dataDir, 'media'), {
-      tenancy,
-      signingKey: await mediaSigningKey(db),
-      urlTtlSeconds: mediaUrlTtlSeconds,
-    }),
-    secrets: new SecretRegistry(),
-    dashboardSessions: opts.dashboardAuth === false ? null : new DashboardSessions(),
-    faults: opts.faults ? new Faults() : null,
-    publicUrl: '',
-    dataDir,
-    hooks: {},
-    state: createServerState(),
-    capacity: opts.capacity,
-    deploymentDelayMs: opts.deploymentDelayMs,
-    serveGatewayUrl: opts.serveGatewayUrl?.replace(/\/+$/, ''),
-    extractionLimits,
-  };
-
-  // Lenient like the platform: an empty JSON body is no body, not an error.
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    if (body === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(body as string));
-    } catch (err) {
-      done(new ApiError(400, { detail: `JSON parse error - ${(err as Error).message}` }), undefined);
-    }
-  });
-  await app.register(multipart, {
-    limits: { fileSize: MULTIPART_LIMIT, fieldSize: 64 * 1024 * 1024 },
-    // Larger stream buffers: fewer, bigger writes for chunked uploads (the default is 16 KiB).
-    highWaterMark: 1024 * 1024,
-    fileHwm: 1024 * 1024,
-  });
-
-  app.setErrorHandler((error: FastifyError | ApiError, req, reply) => {
-    if (error instanceof ApiError)
-      return reply.code(error.statusCode).headers(error.headers).send(error.body);
-    const status = (error as FastifyError).statusCode ?? 500;
-    if (status >= 500) {
-      req.log.error(error);
-      return reply.code(500).send({ detail: 'Internal server error.' });
-    }
-    const detail =
-      error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.name === 'SyntaxError'
-        ? `JSON parse error - ${error.message}`
-        : error.message;
-    return reply.code(status).send({ detail });
-  });
-  app.setNotFoundHandler((_req, reply) => reply.code(404).send({ detail: 'Not found.' }));
-
-  app.addHook('onRequest', async (req, reply) => {
-    const path = req.url.split('?')[0].replace(/^\/api(?=\/)/, '');
-    const fault = ctx.faults && !path.startsWith('/_emulator') ? ctx.faults.take(path) : null;
-    if (fault?.hang_ms) await new Promise((r) => setTimeout(r, fault.hang_ms));
-    if (fault?.status) {
-      return reply
-        .code(fault.status)
-        .headers(fault.headers ?? {})
-        .send(fault.body ?? { detail: 'Injected fault.' });
-    }
-    const isPublic = (req.routeOptions.config as { public?: boolean } | undefined)?.public;
-    if (!isPublic && !path.startsWith('/agent/') && req.routeOptions.url) {
-      const principal = await authenticate(ctx, req);
-      // The emulator's own surface (reset, fixtures, users) administers the whole platform, not
-      // one tenant: it is for the default tenant's admins, and acts outside any tenant's scope.
-      if (!path.startsWith('/_emulator')) req.principal = principal;
-      else if (!principal.isAdmin || principal.tenant !== DEFAULT_TENANT) {
-        throw new ApiError(403, { detail: "The emulator's own routes are for the default tenant's admin." });
-      }
-    }
-  });
-
-  // Each authenticated request's handler (API or dashboard) runs inside its tenant's scope.
-  app.addHook('onRoute', (route) => {
-    const handler = route.handler;
-    route.handler = function (this: unknown, req, reply) {
-      const principal = req.principal;
-      return principal
-        ? tenancy.run(principal, () => handler.call(this as never, req, reply))
-        : handler.call(this as never, req, reply);
-    };
-  });
-
-  // On Ray, the capacity gate answers from the cluster's free resources.
-  if (opts.rayAddress) ctx.ray = new RayClient(opts.rayAddress);
-
-  // A known path asked with a method it does not serve answers 405, as the platform does.
-  const methodsByUrl = new Map<string, Set<string>>();
-  // A public path (health, the dashboard) says 405 to anyone, not 401 first.
-  const publicUrls = new Set<string>();
-  app.addHook('onRoute', (route) => {
-    const methods = methodsByUrl.get(route.url) ?? new Set<string>();
-    for (const method of [route.method].flat()) methods.add(method);
-    methodsByUrl.set(route.url, methods);
-    if ((route.config as { public?: boolean } | undefined)?.public) publicUrls.add(route.url);
-  });
-
-  for (const prefix of ['', '/api']) {
-    await app.register(
-      async (scope) => {
-        scope.get('/health/', { config: { public: true } }, async () => ({}));
-        for (const register of ROUTES) await register(scope, ctx);
-        await scope.register(async (agent) => agentRoutes(agent, ctx), { prefix: '/agent' });
-      },
-      { prefix },
-    );
-  }
-  await app.register(async (ui) => uiRoutes(ui, ctx), { prefix: '/ui' });
-
-  for (const [url, methods] of [...methodsByUrl]) {
-    const missing = HTTP_METHODS.filter((m) => !methods.has(m));
-    if (missing.length === 0) continue;
-    app.route({
-      method: missing,
-      url,
-      config: { public: publicUrls.has(url) },
-      handler: (req, reply) => reply.code(405).send({ detail: `Method "${req.method}" not allowed.` }),
+  // What this start opened so far, closed newest first when a later step fails (a port in use, a
+  // bad database URL): a failed start leaves no folder, database handle or listener behind.
+  const opened: Array<() => Promise<unknown>> = [];
+  if (ephemeral) opened.push(() => rm(dataDir, { recursive: true, force: true }));
+  try {
+    const db = await openDatabase({
+      dataDir: ephemeral ? undefined : join(dataDir, 'db'),
+      databaseUrl: opts.databaseUrl,
     });
+    opened.push(() => db.close());
+
+    const app = Fastify({
+      // A signed URL is a credential until it expires: request logs keep the path, not the signature.
+      logger: opts.logRequests
+        ? {
+            serializers: {
+              req: (req: { method: string; url: string }) => ({
+                method: req.method,
+                url: req.url.replace(/([?&]signature=)[^&#]*/gi, '$1<redacted>'),
+              }),
+            },
+          }
+        : false,
+      bodyLimit: 256 * 1024 * 1024,
+      routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 500 },
+    });
+    opened.push(() => app.close());
+    const tenancy = createTenancy();
+    const ctx: DevContext = {
+      db,
+      collections: createCollections(db, tenancy),
+      tenancy,
+      media: new MediaStore(join(dataDir, 'media'), {
+        tenancy,
+        signingKey: await mediaSigningKey(db),
+        urlTtlSeconds: mediaUrlTtlSeconds,
+      }),
+      secrets: new SecretRegistry(),
+      dashboardSessions: opts.dashboardAuth === false ? null : new DashboardSessions(),
+      faults: opts.faults ? new Faults() : null,
+      publicUrl: '',
+      dataDir,
+      hooks: {},
+      state: createServerState(),
+      capacity: opts.capacity,
+      deploymentDelayMs: opts.deploymentDelayMs,
+      serveGatewayUrl: opts.serveGatewayUrl?.replace(/\/+$/, ''),
+      extractionLimits,
+    };
+
+    // Lenient like the platform: an empty JSON body is no body, not an error.
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+      if (body === '') return done(null, undefined);
+      try {
+        done(null, JSON.parse(body as string));
+      } catch (err) {
+        done(new ApiError(400, { detail: `JSON parse error - ${(err as Error).message}` }), undefined);
+      }
+    });
+    await app.register(multipart, {
+      limits: { fileSize: MULTIPART_LIMIT, fieldSize: 64 * 1024 * 1024 },
+      // Larger stream buffers: fewer, bigger writes for chunked uploads (the default is 16 KiB).
+      highWaterMark: 1024 * 1024,
+      fileHwm: 1024 * 1024,
+    });
+
+    app.setErrorHandler((error: FastifyError | ApiError, req, reply) => {
+      if (error instanceof ApiError)
+        return reply.code(error.statusCode).headers(error.headers).send(error.body);
+      const status = (error as FastifyError).statusCode ?? 500;
+      if (status >= 500) {
+        req.log.error(error);
+        return reply.code(500).send({ detail: 'Internal server error.' });
+      }
+      const detail =
+        error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.name === 'SyntaxError'
+          ? `JSON parse error - ${error.message}`
+          : error.message;
+      return reply.code(status).send({ detail });
+    });
+    app.setNotFoundHandler((_req, reply) => reply.code(404).send({ detail: 'Not found.' }));
+
+    app.addHook('onRequest', async (req, reply) => {
+      const path = req.url.split('?')[0].replace(/^\/api(?=\/)/, '');
+      const fault = ctx.faults && !path.startsWith('/_emulator') ? ctx.faults.take(path) : null;
+      if (fault?.hang_ms) await new Promise((r) => setTimeout(r, fault.hang_ms));
+      if (fault?.status) {
+        return reply
+          .code(fault.status)
+          .headers(fault.headers ?? {})
+          .send(fault.body ?? { detail: 'Injected fault.' });
+      }
+      const isPublic = (req.routeOptions.config as { public?: boolean } | undefined)?.public;
+      if (!isPublic && !path.startsWith('/agent/') && req.routeOptions.url) {
+        const principal = await authenticate(ctx, req);
+        // The emulator's own surface (reset, fixtures, users) administers the whole platform, not
+        // one tenant: it is for the default tenant's admins, and acts outside any tenant's scope.
+        if (!path.startsWith('/_emulator')) req.principal = principal;
+        else if (!principal.isAdmin || principal.tenant !== DEFAULT_TENANT) {
+          throw new ApiError(403, {
+            detail: "The emulator's own routes are for the default tenant's admin.",
+          });
+        }
+      }
+    });
+
+    // Each authenticated request's handler (API or dashboard) runs inside its tenant's scope.
+    app.addHook('onRoute', (route) => {
+      const handler = route.handler;
+      route.handler = function (this: unknown, req, reply) {
+        const principal = req.principal;
+        return principal
+          ? tenancy.run(principal, () => handler.call(this as never, req, reply))
+          : handler.call(this as never, req, reply);
+      };
+    });
+
+    // On Ray, the capacity gate answers from the cluster's free resources.
+    if (opts.rayAddress) ctx.ray = new RayClient(opts.rayAddress);
+
+    // A known path asked with a method it does not serve answers 405, as the platform does.
+    const methodsByUrl = new Map<string, Set<string>>();
+    // A public path (health, the dashboard) says 405 to anyone, not 401 first.
+    const publicUrls = new Set<string>();
+    app.addHook('onRoute', (route) => {
+      const methods = methodsByUrl.get(route.url) ?? new Set<string>();
+      for (const method of [route.method].flat()) methods.add(method);
+      methodsByUrl.set(route.url, methods);
+      if ((route.config as { public?: boolean } | undefined)?.public) publicUrls.add(route.url);
+    });
+
+    for (const prefix of ['', '/api']) {
+      await app.register(
+        async (scope) => {
+          scope.get('/health/', { config: { public: true } }, async () => ({}));
+          for (const register of ROUTES) await register(scope, ctx);
+          await scope.register(async (agent) => agentRoutes(agent, ctx), { prefix: '/agent' });
+        },
+        { prefix },
+      );
+    }
+    await app.register(async (ui) => uiRoutes(ui, ctx), { prefix: '/ui' });
+
+    for (const [url, methods] of [...methodsByUrl]) {
+      const missing = HTTP_METHODS.filter((m) => !methods.has(m));
+      if (missing.length === 0) continue;
+      app.route({
+        method: missing,
+        url,
+        config: { public: publicUrls.has(url) },
+        handler: (req, reply) => reply.code(405).send({ detail: `Method "${req.method}" not allowed.` }),
+      });
+    }
+
+    // Before the first request: the runs of a previous server process end, so none stays live forever.
+    await reconcileInterruptedRuns(ctx, { runsJobs: opts.runJobs !== false, redeploys: Boolean(opts.serve) });
+
+    const address = await app.listen({ port: opts.port ?? 0, host });
+    const port = new URL(address).port;
+    ctx.publicUrl = (opts.publicUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(
+      /\/+$/,
+      '',
+    );
+    const credentials = await bootstrap(ctx);
+    // Tokens issued on earlier starts, and the login password while this start still knows it.
+    await ctx.secrets.load(db);
+    ctx.secrets.add(credentials.password);
+    const loginFile = ephemeral ? null : await writeLoginFile(dataDir, credentials);
+    if (opts.serve) {
+      // Ray Serve listens where `serve.port` says (its proxy has no "any free port").
+      const backend = opts.rayAddress
+        ? new RayServeBackend({
+            dashboardAddress: opts.rayAddress,
+            address: `http://${host}:${opts.serve.port || 8100}`,
+          })
+        : new LocalServeBackend({ host, port: opts.serve.port ?? 0 });
+      opened.push(() => backend.close());
+      await backend.init();
+      ctx.serveHost = new ServeHost(ctx, backend);
+      await ctx.serveHost.restore();
+      ctx.serveGatewayUrl ??= backend.url;
+    }
+    const jobRunner = opts.runJobs === false ? null : new JobRunner(ctx, { rayAddress: opts.rayAddress });
+    if (jobRunner) ctx.hooks.onJobCreated = (job) => jobRunner.start(job);
+
+    return {
+      url: ctx.publicUrl,
+      agentUrl: `${ctx.publicUrl}/agent`,
+      credentials,
+      loginFile,
+      ctx,
+      app,
+      async close() {
+        // Running jobs report to this server until they are stopped.
+        await jobRunner?.close();
+        await ctx.serveHost?.backend.close();
+        await app.close();
+        await db.close();
+        if (ephemeral) await rm(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    for (const close of opened.reverse()) await close().catch(() => {});
+    throw err;
   }
-
-  // Before the first request: the runs of a previous server process end, so none stays live forever.
-  await reconcileInterruptedRuns(ctx, { runsJobs: opts.runJobs !== false, redeploys: Boolean(opts.serve) });
-
-  const address = await app.listen({ port: opts.port ?? 0, host });
-  const port = new URL(address).port;
-  ctx.publicUrl = (opts.publicUrl ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(
-    /\/+$/,
-    '',
-  );
-  const credentials = await bootstrap(ctx);
-  // Tokens issued on earlier starts, and the login password while this start still knows it.
-  await ctx.secrets.load(db);
-  ctx.secrets.add(credentials.password);
-  const loginFile = ephemeral ? null : await writeLoginFile(dataDir, credentials);
-  if (opts.serve) {
-    // Ray Serve listens where `serve.port` says (its proxy has no "any free port").
-    const backend = opts.rayAddress
-      ? new RayServeBackend({
-          dashboardAddress: opts.rayAddress,
-          address: `http://${host}:${opts.serve.port || 8100}`,
-        })
-      : new LocalServeBackend({ host, port: opts.serve.port ?? 0 });
-    await backend.init();
-    ctx.serveHost = new ServeHost(ctx, backend);
-    await ctx.serveHost.restore();
-    ctx.serveGatewayUrl ??= backend.url;
-  }
-  const jobRunner = opts.runJobs === false ? null : new JobRunner(ctx, { rayAddress: opts.rayAddress });
-  if (jobRunner) ctx.hooks.onJobCreated = (job) => jobRunner.start(job);
-
-  return {
-    url: ctx.publicUrl,
-    agentUrl: `${ctx.publicUrl}/agent`,
-    credentials,
-    loginFile,
-    ctx,
-    app,
-    async close() {
-      // Running jobs report to this server until they are stopped.
-      await jobRunner?.close();
-      await ctx.serveHost?.backend.close();
-      await app.close();
-      await db.close();
-      if (ephemeral) await rm(dataDir, { recursive: true, force: true });
-    },
-  };
 }

@@ -227,3 +227,22 @@ describe('persistence', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 });
+
+describe('a start that fails', () => {
+  it('leaves no data folder, database or listener behind (here: its port is taken)', async () => {
+    // The ephemeral data folder is made in the temp dir: point it at a folder of this test's own.
+    const temp = await mkdtemp(join(tmpdir(), 'synapse-failed-start-'));
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = temp;
+    try {
+      const port = Number(new URL(server.url).port);
+      await expect(startDevServer({ port })).rejects.toThrow(/EADDRINUSE|address already in use/);
+      // (The embedded database's template cache, `synapse-devserver/`, is shared on purpose.)
+      expect((await readdir(temp)).filter((name) => name.startsWith('synapse-dev-'))).toEqual([]);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+      await rm(temp, { recursive: true, force: true });
+    }
+  });
+});

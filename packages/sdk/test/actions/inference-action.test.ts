@@ -131,6 +131,21 @@ describe('model helpers', () => {
     }
   });
 
+  it("removes the temp folders a run's model downloads made when the run ends, even when it fails", async () => {
+    const made: string[] = [];
+    class Keeping extends ScaleInference {
+      override async execute() {
+        made.push((await this.loadModel(this.params.model_id)).path);
+        if (this.params.inputs.length === 0) throw new Error('no inputs');
+        return { results: [] };
+      }
+    }
+    await new Keeping({ model_id: zipModel.id, inputs: [{ value: 1 }] }, context()).run();
+    await failure(new Keeping({ model_id: zipModel.id, inputs: [] }, context()).run());
+    expect(made).toHaveLength(2);
+    for (const dir of made) expect(existsSync(dir)).toBe(false);
+  });
+
   it('downloadModel creates outputDir recursively', async () => {
     const action = new ScaleInference({ model_id: zipModel.id, inputs: [] }, context());
     const target = join(work, 'a', 'b', 'model');

@@ -2,7 +2,7 @@
  * Batch inference (inference.md §1): `BaseInferenceAction` with model helpers over the backend
  * client, and the `InferenceContext` its steps share in step mode.
  */
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { downloadAndExtractModel } from '../../archive/model-archive.ts';
@@ -73,14 +73,35 @@ export abstract class BaseInferenceAction<
     return this.client.getModel(modelId);
   }
 
-  /** Downloads and extracts the model's file; returns the directory it is in. */
+  /** Temp folders `downloadModel` made during this run: removed when the run ends. */
+  readonly #modelDirs: string[] = [];
+
+  /**
+   * Downloads and extracts the model's file; returns the directory it is in: `outputDir`, kept, or
+   * a new `synapse_model_` temp folder, removed when the run ends (a model weighs megabytes to
+   * gigabytes, and every run would leave one behind).
+   */
   async downloadModel(modelId: number, outputDir?: string): Promise<string> {
     const model = await this.getModel(modelId);
     if (!model.file) throw new Error(`Model ${modelId} has no file URL`);
-    const dir =
-      outputDir !== undefined ? resolve(outputDir) : await mkdtemp(join(tmpdir(), 'synapse_model_'));
-    if (outputDir !== undefined) await mkdir(dir, { recursive: true });
+    let dir: string;
+    if (outputDir !== undefined) {
+      dir = resolve(outputDir);
+      await mkdir(dir, { recursive: true });
+    } else {
+      dir = await mkdtemp(join(tmpdir(), 'synapse_model_'));
+      this.#modelDirs.push(dir);
+    }
     return downloadAndExtractModel(model.file, dir);
+  }
+
+  override async run(): Promise<R> {
+    try {
+      return await super.run();
+    } finally {
+      const dirs = this.#modelDirs.splice(0);
+      await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }).catch(() => {})));
+    }
   }
 
   /** The model's metadata with `path`, the local directory of its artifacts. */
