@@ -37,6 +37,9 @@ export default function setup() {
     const left: Array<{ pid: number; cmdline: string }> = await reapLeftovers({ marker });
     if (left.length > 0) {
       const list = left.map(({ pid, cmdline }) => `  pid ${pid}: ${cmdline}`).join('\n');
+      // Vitest only prints a teardown error ("error during close") and keeps its exit code: the
+      // run must fail, so that `npm test` and CI report the leak.
+      process.exitCode = 1;
       throw new Error(`Processes started by the tests outlived them (killed now):\n${list}`);
     }
   };
