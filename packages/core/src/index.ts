@@ -4,6 +4,7 @@
  * wire shape (snake_case), with each family's enums in their wire casing. Response schemas are
  * loose (`z.looseObject`): the real platform may add fields, and unknown keys must pass.
  */
+export * from './agent.ts';
 export * from './agents.ts';
 export * from './check.ts';
 export * from './data-collections.ts';

@@ -4,6 +4,13 @@
  * import this package only when response checks are on.
  */
 import { z } from 'zod';
+import {
+  agentContainerSchema,
+  agentPolicySchema,
+  clusterResourcesSchema,
+  gpuStatusSchema,
+  systemStatusSchema,
+} from './agent.ts';
 import { agentSchema } from './agents.ts';
 import { contractMismatch } from './check.ts';
 import {
@@ -24,6 +31,9 @@ import { setTagsResultSchema, taskSchema, taskTagSchema } from './tasks.ts';
 
 export const RESPONSE_SCHEMAS = {
   agent: agentSchema,
+  agentContainer: agentContainerSchema,
+  agentPolicy: agentPolicySchema,
+  clusterResources: clusterResourcesSchema,
   dataCollection: dataCollectionSchema,
   dataCollectionListItem: dataCollectionListItemSchema,
   dataFile: dataFileSchema,
@@ -31,6 +41,7 @@ export const RESPONSE_SCHEMAS = {
   groundTruth: groundTruthSchema,
   groundTruthEvent: groundTruthEventSchema,
   groundTruthVersion: groundTruthVersionSchema,
+  gpuStatus: gpuStatusSchema,
   job: jobSchema,
   log: logSchema,
   model: modelSchema,
@@ -40,6 +51,7 @@ export const RESPONSE_SCHEMAS = {
   serveApplication: serveApplicationSchema,
   setTagsResult: setTagsResultSchema,
   storage: storageSchema,
+  systemStatus: systemStatusSchema,
   task: taskSchema,
   taskTag: taskTagSchema,
 } as const;
