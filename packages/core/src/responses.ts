@@ -23,7 +23,7 @@ import { groundTruthEventSchema, groundTruthSchema, groundTruthVersionSchema } f
 import { jobSchema } from './jobs.ts';
 import { logSchema } from './logs.ts';
 import { modelSchema } from './models.ts';
-import { pluginReleaseSchema, pluginSchema } from './plugins.ts';
+import { pluginReleaseLookupSchema, pluginReleaseSchema, pluginSchema } from './plugins.ts';
 import { projectSchema } from './projects.ts';
 import { serveApplicationSchema } from './serve-applications.ts';
 import { storageSchema } from './storages.ts';
@@ -47,6 +47,7 @@ export const RESPONSE_SCHEMAS = {
   model: modelSchema,
   plugin: pluginSchema,
   pluginRelease: pluginReleaseSchema,
+  pluginReleaseLookup: pluginReleaseLookupSchema,
   project: projectSchema,
   serveApplication: serveApplicationSchema,
   setTagsResult: setTagsResultSchema,

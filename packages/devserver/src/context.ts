@@ -117,6 +117,8 @@ function pageLink(ctx: DevContext, req: FastifyRequest, page: number | null): st
 export interface ListOptions {
   /** Extra conditions beyond the query-string filters. */
   where?: Where;
+  /** Query parameters the route filters on itself (in `where`), left out of the generic filters. */
+  handled?: string[];
   /** Turns stored documents into wire objects (expansions, derived fields). */
   serialize?: (docs: Doc[]) => Promise<Doc[]> | Doc[];
 }
@@ -135,7 +137,9 @@ export async function listResponse(
   const sizeRaw = Number(first(query.page_size));
   const pageSize =
     Number.isInteger(sizeRaw) && sizeRaw > 0 ? Math.min(sizeRaw, MAX_PAGE_SIZE) : MAX_PAGE_SIZE;
-  const where = compileFilters(coll.def, query, opts.where);
+  const { handled = [] } = opts;
+  const filters = Object.fromEntries(Object.entries(query).filter(([key]) => !handled.includes(key)));
+  const where = compileFilters(coll.def, filters, opts.where);
   const { count, results } = await coll.page(where, page, pageSize);
   if (results.length === 0 && page > 1) throw new ApiError(404, { detail: 'Invalid page.' });
   const docs = opts.serialize ? await opts.serialize(results) : results;
