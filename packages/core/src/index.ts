@@ -7,6 +7,7 @@
 export * from './agent.ts';
 export * from './agents.ts';
 export * from './check.ts';
+export * from './chunked-upload.ts';
 export * from './data-collections.ts';
 export * from './ground-truth.ts';
 export * from './jobs.ts';

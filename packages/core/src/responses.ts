@@ -13,6 +13,7 @@ import {
 } from './agent.ts';
 import { agentSchema } from './agents.ts';
 import { contractMismatch } from './check.ts';
+import { chunkedUploadSchema } from './chunked-upload.ts';
 import {
   dataCollectionListItemSchema,
   dataCollectionSchema,
@@ -27,17 +28,26 @@ import { pluginReleaseLookupSchema, pluginReleaseSchema, pluginSchema } from './
 import { projectSchema } from './projects.ts';
 import { serveApplicationSchema } from './serve-applications.ts';
 import { storageSchema } from './storages.ts';
-import { setTagsResultSchema, taskSchema, taskTagSchema } from './tasks.ts';
+import {
+  dataListItemSchema,
+  filesListItemSchema,
+  setTagsResultSchema,
+  taskSchema,
+  taskTagSchema,
+} from './tasks.ts';
 
 export const RESPONSE_SCHEMAS = {
   agent: agentSchema,
   agentContainer: agentContainerSchema,
   agentPolicy: agentPolicySchema,
+  chunkedUpload: chunkedUploadSchema,
   clusterResources: clusterResourcesSchema,
   dataCollection: dataCollectionSchema,
   dataCollectionListItem: dataCollectionListItemSchema,
   dataFile: dataFileSchema,
   dataUnit: dataUnitSchema,
+  dataListItem: dataListItemSchema,
+  filesListItem: filesListItemSchema,
   groundTruth: groundTruthSchema,
   groundTruthEvent: groundTruthEventSchema,
   groundTruthVersion: groundTruthVersionSchema,

@@ -162,3 +162,22 @@ export async function getOr404(coll: Collection, id: number | string): Promise<D
 export function apiBase(ctx: DevContext, req: FastifyRequest): string {
   return req.url.startsWith('/api/') ? `${ctx.publicUrl}/api` : ctx.publicUrl;
 }
+
+/** The `sdk/<family>/data/` view of a record (tasks, assignments, ground truth events): its id and data. */
+export function dataListItem(doc: Doc): Doc {
+  return { id: doc.id, data: doc.data ?? {} };
+}
+
+/**
+ * The `sdk/<family>/files/` view of a record: its id and its data unit's files as a list of
+ * file-info objects, each named by its file specification (`name`).
+ */
+export function filesListItem(doc: Doc, files: unknown): Doc {
+  const entries = files && typeof files === 'object' && !Array.isArray(files) ? Object.entries(files) : [];
+  return {
+    id: doc.id,
+    files: entries.map(([name, file]) =>
+      file && typeof file === 'object' ? { name, ...(file as Doc) } : { name, url: file },
+    ),
+  };
+}

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
+import { CHUNKED_UPLOAD_STATUS } from 'synapse-core';
 import { apiBase, type DevContext, getOr404 } from '../context.ts';
 import type { Doc } from '../db/collection.ts';
 import { badRequest, invalidPk } from '../errors.ts';
@@ -99,6 +100,7 @@ async function putChunk(ctx: DevContext, req: FastifyRequest, existing: Doc | nu
         id,
         ...values,
         expires: new Date(Date.now() + EXPIRY_MS).toISOString(),
+        created_at: new Date().toISOString(),
       });
   return {
     id,
@@ -118,6 +120,24 @@ const routes: RouteModule = (app, ctx) => {
     const upload = await getOr404(uploads, (req.params as { id: string }).id);
     if (upload.status !== 'uploading') throw badRequest({ detail: 'Upload already completed' });
     return putChunk(ctx, req, upload);
+  });
+
+  // An upload's state (`get_chunked_upload`): the Python SDK reads `completed_at` to learn whether
+  // a finish whose answer it lost went through.
+  app.get('/chunked_upload/:id/', async (req) => {
+    const upload = await getOr404(uploads, (req.params as { id: string }).id);
+    const complete = upload.status === 'complete';
+    return {
+      id: upload.id,
+      url: `${apiBase(ctx, req)}/chunked_upload/${upload.id}/`,
+      file: complete ? ctx.media.signedUrl(ctx.publicUrl, upload.file) : null,
+      filename: upload.filename,
+      offset: upload.offset,
+      status: complete ? CHUNKED_UPLOAD_STATUS.complete : CHUNKED_UPLOAD_STATUS.uploading,
+      created_at: upload.created_at ?? null,
+      completed_at: complete ? (upload.completed_at ?? null) : null,
+      expires: upload.expires,
+    };
   });
 
   app.post('/chunked_upload/:id/', async (req) => {
@@ -144,7 +164,12 @@ const routes: RouteModule = (app, ctx) => {
       throw badRequest({ detail: 'md5 checksum does not match' });
     }
     const file = await ctx.media.adopt(path, `chunked_uploads/${id}/${upload.filename}`);
-    await uploads.update(id, { status: 'complete', file, checksum: actual });
+    await uploads.update(id, {
+      status: 'complete',
+      file,
+      checksum: actual,
+      completed_at: new Date().toISOString(),
+    });
     return {
       id,
       file: ctx.media.signedUrl(ctx.publicUrl, file),
