@@ -11,7 +11,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
 import { CHUNKED_UPLOAD_STATUS } from 'synapse-core';
-import { apiBase, type DevContext, getOr404 } from '../context.ts';
+import { apiBase, type DevContext, getOr404, requestBaseUrl } from '../context.ts';
 import type { Doc } from '../db/collection.ts';
 import { badRequest, invalidPk } from '../errors.ts';
 import type { RouteModule } from './index.ts';
@@ -130,7 +130,7 @@ const routes: RouteModule = (app, ctx) => {
     return {
       id: upload.id,
       url: `${apiBase(ctx, req)}/chunked_upload/${upload.id}/`,
-      file: complete ? ctx.media.signedUrl(ctx.publicUrl, upload.file) : null,
+      file: complete ? ctx.media.signedUrl(requestBaseUrl(ctx, req), upload.file) : null,
       filename: upload.filename,
       offset: upload.offset,
       status: complete ? CHUNKED_UPLOAD_STATUS.complete : CHUNKED_UPLOAD_STATUS.uploading,
@@ -146,7 +146,7 @@ const routes: RouteModule = (app, ctx) => {
     if (upload.status === 'complete') {
       return {
         id,
-        file: ctx.media.signedUrl(ctx.publicUrl, upload.file),
+        file: ctx.media.signedUrl(requestBaseUrl(ctx, req), upload.file),
         checksum: upload.checksum,
         size: upload.total,
       };
@@ -172,7 +172,7 @@ const routes: RouteModule = (app, ctx) => {
     });
     return {
       id,
-      file: ctx.media.signedUrl(ctx.publicUrl, file),
+      file: ctx.media.signedUrl(requestBaseUrl(ctx, req), file),
       checksum: actual,
       size: (await stat(ctx.media.pathOf(file)!)).size,
     };
