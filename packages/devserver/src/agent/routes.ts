@@ -373,6 +373,25 @@ const routes: RouteModule = async (app, ctx) => {
       wsHandler: (socket, req) => streamJobLogs(ctx, socket, agentOf(req), (req.params as { id: string }).id),
     });
 
+  // The HTTP streaming variant the Python SDK's `stream_tail_job_logs` reads: the same frames as
+  // the WebSocket, as server-sent events (`data: {...}`).
+  ray.get('/jobs/:id/logs/stream/', async (req, reply) => {
+    const job = await agentJob(ctx, agentOf(req), (req.params as { id: string }).id);
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    await streamJobLogs(
+      ctx,
+      {
+        send: (frame) => res.write(`data: ${frame}\n\n`),
+        close: () => res.end(),
+        once: (_event, listener) => res.once('close', listener),
+      },
+      agentOf(req),
+      job.id as string,
+    );
+  });
+
   ray.post('/jobs/:id/stop/', async (req) => {
     const job = await agentJob(ctx, agentOf(req), (req.params as { id: string }).id);
     if (isTerminal(job.status)) return { stopped: false };

@@ -38,15 +38,24 @@ function runPython(
   python: string,
   script: string,
   input: string,
-): Promise<{ code: number | null; stderr: string }> {
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(python, ['-c', script], { stdio: ['pipe', 'ignore', 'pipe'] });
+    const child = spawn(python, ['-c', script], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
     let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout = (stdout + chunk).slice(-100_000);
+    });
     child.stderr.on('data', (chunk) => {
       stderr = (stderr + chunk).slice(-8000);
     });
+    // A hang guard, not a timing: a script stuck on a stream that never ends fails instead of hanging.
+    const guard = setTimeout(() => child.kill(), 300_000);
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stderr }));
+    child.on('close', (code) => {
+      clearTimeout(guard);
+      resolve({ code, stdout, stderr });
+    });
     child.stdin.end(input);
   });
 }
@@ -183,5 +192,53 @@ describe.skipIf(!python)(`the Python SDK's requests (${reason})`, () => {
     const normal = (r: Recorded) => ({ ...r, path: r.path.replace(/containers\/\d+/, 'containers/<id>') });
     expect(mine.map(normal)).toEqual(theirs.map(normal));
     expect(theirs.length).toBe(23);
+  });
+
+  it("answers the Python SDK's Ray-state calls, on its unprefixed paths", async () => {
+    const [job] = (
+      await h.admin('POST', '_emulator/fixtures', {
+        jobs: [
+          {
+            status: 'SUCCEEDED',
+            action: 'train',
+            agent: h.server.credentials.agentId,
+            plugin_release: null,
+            console_logs: ['one', 'two'],
+          },
+        ],
+      })
+    ).jobs;
+    const script = String.raw`
+import json, sys
+from synapse_sdk.clients.agent import AgentClient
+cfg = json.load(sys.stdin)
+agent = AgentClient(cfg['agent_url'], cfg['agent_token'])
+nodes = agent.list_nodes()
+print(json.dumps({
+  'jobs': [j['submission_id'] for j in agent.list_jobs()],
+  'job': agent.get_job(cfg['job'])['status'],
+  'logs': agent.get_job_logs(cfg['job']),
+  'stream': list(agent.stream_tail_job_logs(cfg['job'])),
+  'node': agent.get_node(nodes[0]['node_id'])['node_id'] == nodes[0]['node_id'],
+  'tasks': agent.list_tasks(),
+  'apps': agent.list_serve_applications(),
+}))
+`;
+    const input = JSON.stringify({
+      job,
+      agent_url: h.server.agentUrl,
+      agent_token: h.server.credentials.agentToken,
+    });
+    const { code, stdout, stderr } = await runPython(python!, script, input);
+    if (code !== 0) throw new Error(`the Python SDK failed (${code}): ${stderr.slice(-2000)}`);
+    expect(JSON.parse(stdout)).toEqual({
+      jobs: expect.arrayContaining([job]),
+      job: 'SUCCEEDED',
+      logs: { logs: 'one\ntwo' },
+      stream: ['one', 'two'],
+      node: true,
+      tasks: [],
+      apps: expect.any(Array),
+    });
   });
 });
