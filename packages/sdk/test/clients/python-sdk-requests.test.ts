@@ -81,6 +81,14 @@ agent.list_containers()
 agent.get_container(c['id'])
 agent.update_container(c['id'], status='stopped')
 agent.delete_container(c['id'])
+nodes = agent.list_nodes()
+agent.get_node(nodes[0]['node_id'])
+agent.list_jobs()
+agent.get_job(cfg['job'])
+agent.get_job_logs(cfg['job'])
+agent.stop_job(cfg['job'])
+agent.list_tasks()
+agent.list_serve_applications()
 backend.list_plugin_releases(cfg['plugin'])
 backend.get_plugin_release_by_lookup(cfg['release'])
 backend.list_tasks_data({'project': cfg['project']})
@@ -127,7 +135,14 @@ beforeAll(async () => {
   const dir = await mkdtemp(join(tmpdir(), 'py-parity-'));
   await writeFile(join(dir, 'f.bin'), 'x');
   const upload = (await h.client.createChunkedUpload(join(dir, 'f.bin'))).id;
-  cfg = { plugin: code, release: `${code}@1.0.0`, project, task, version, upload };
+  const [job] = (
+    await fixtures({
+      jobs: [
+        { status: 'SUCCEEDED', action: 'train', agent: h.server.credentials.agentId, plugin_release: null },
+      ],
+    })
+  ).jobs;
+  cfg = { plugin: code, release: `${code}@1.0.0`, project, task, version, upload, job };
 });
 
 /** The requests since the last call, without credentials' headers, agent paths under `agent:`. */
@@ -159,6 +174,14 @@ async function ours(): Promise<void> {
   await agent.getContainer(created.id);
   await agent.updateContainer(created.id, { status: 'stopped' });
   await agent.deleteContainer(created.id);
+  const [node] = await agent.listNodes();
+  await agent.getNode(node.node_id);
+  await agent.listJobs();
+  await agent.getJob(c.job);
+  await agent.getJobLogs(c.job);
+  await agent.stopJob(c.job);
+  await agent.listTasks();
+  await agent.listServeApplications();
   await client.listPluginReleases({ plugin: c.plugin });
   await client.getPluginReleaseByLookup(c.release);
   await client.listTasksData({ project: c.project });
@@ -191,7 +214,7 @@ describe.skipIf(!python)(`the Python SDK's requests (${reason})`, () => {
     // The container id differs between the two runs: compare the paths with it left out.
     const normal = (r: Recorded) => ({ ...r, path: r.path.replace(/containers\/\d+/, 'containers/<id>') });
     expect(mine.map(normal)).toEqual(theirs.map(normal));
-    expect(theirs.length).toBe(23);
+    expect(theirs.length).toBe(31);
   });
 
   it("answers the Python SDK's Ray-state calls, on its unprefixed paths", async () => {

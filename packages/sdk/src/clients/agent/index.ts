@@ -166,49 +166,51 @@ export class AgentClient extends BaseClient {
     });
   }
 
+  // Ray's state on the paths the platform's Python SDK 2026.2 calls (no `ray/` prefix, its
+  // trailing slashes); the local platform answers these and the `ray/` forms.
   listJobs(): Promise<RayJob[]> {
-    return this.get('ray/jobs/');
+    return this.get('jobs/');
   }
 
   getJob(jobId: string): Promise<RayJob> {
-    return this.get(`ray/jobs/${segment(jobId)}`);
+    return this.get(`jobs/${segment(jobId)}/`);
   }
 
   /** The whole log so far: `{logs: "<text>"}`. */
   getJobLogs(jobId: string): Promise<{ logs: string }> {
-    return this.get(`ray/jobs/${segment(jobId)}/logs`);
+    return this.get(`jobs/${segment(jobId)}/logs/`);
   }
 
   stopJob(jobId: string): Promise<{ stopped: boolean }> {
-    return this.post(`ray/jobs/${segment(jobId)}/stop/`);
+    return this.post(`jobs/${segment(jobId)}/stop/`);
   }
 
   listNodes(): Promise<Array<Record<string, any>>> {
-    return this.get('ray/nodes/');
+    return this.get('nodes/');
   }
 
   getNode(nodeId: string): Promise<Record<string, any>> {
-    return this.get(`ray/nodes/${segment(nodeId)}`);
+    return this.get(`nodes/${segment(nodeId)}/`);
   }
 
   listTasks(): Promise<Array<Record<string, any>>> {
-    return this.get('ray/tasks/');
+    return this.get('tasks/');
   }
 
   getTask(taskId: string): Promise<Record<string, any>> {
-    return this.get(`ray/tasks/${segment(taskId)}`);
+    return this.get(`tasks/${segment(taskId)}/`);
   }
 
   listServeApplications(): Promise<AgentServeApplication[]> {
-    return this.get('ray/serve_applications/');
+    return this.get('serve_applications/');
   }
 
   getServeApplication(name: string): Promise<AgentServeApplication> {
-    return this.get(`ray/serve_applications/${segment(name)}`);
+    return this.get(`serve_applications/${segment(name)}/`);
   }
 
   deleteServeApplication(name: string): Promise<null> {
-    return this.delete(`ray/serve_applications/${segment(name)}`);
+    return this.delete(`serve_applications/${segment(name)}/`);
   }
 
   /**
