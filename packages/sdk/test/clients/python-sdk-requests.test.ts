@@ -61,7 +61,7 @@ function runPython(
 }
 
 /** The calls, in the Python SDK's own words; `cfg` comes on stdin. */
-const SCRIPT = String.raw`
+const SCRIPT = `
 import json, sys
 from synapse_sdk.clients.agent import AgentClient
 from synapse_sdk.clients.backend import BackendClient
@@ -231,7 +231,7 @@ describe.skipIf(!python)(`the Python SDK's requests (${reason})`, () => {
         ],
       })
     ).jobs;
-    const script = String.raw`
+    const script = `
 import json, sys
 from synapse_sdk.clients.agent import AgentClient
 cfg = json.load(sys.stdin)
