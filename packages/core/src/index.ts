@@ -6,8 +6,10 @@
  * Beside the schemas, the run protocol (run-protocol.ts, model-token.ts): environment variables,
  * release code/checksum/route prefix, job output markers and the multiplexed model token.
  */
+export * from './agent.ts';
 export * from './agents.ts';
 export * from './check.ts';
+export * from './chunked-upload.ts';
 export * from './data-collections.ts';
 export * from './ground-truth.ts';
 export * from './jobs.ts';

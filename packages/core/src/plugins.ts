@@ -116,6 +116,10 @@ export const pluginReleaseSchema = z.looseObject({
 });
 export type PluginRelease = z.infer<typeof pluginReleaseSchema>;
 
+/** `GET plugin_releases/<id or code@version>/`: with `?expand=plugin`, the plugin itself in `plugin`. */
+export const pluginReleaseLookupSchema = pluginReleaseSchema.extend({ plugin: z.union([id, pluginSchema]) });
+export type PluginReleaseLookup = z.infer<typeof pluginReleaseLookupSchema>;
+
 /** The non-file fields of the multipart POST plugin_releases/. */
 export const pluginReleaseCreateSchema = z.object({
   /** The plugin's code. */

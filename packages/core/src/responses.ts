@@ -4,8 +4,16 @@
  * import this package only when response checks are on.
  */
 import { z } from 'zod';
+import {
+  agentContainerSchema,
+  agentPolicySchema,
+  clusterResourcesSchema,
+  gpuStatusSchema,
+  systemStatusSchema,
+} from './agent.ts';
 import { agentSchema } from './agents.ts';
 import { contractMismatch } from './check.ts';
+import { chunkedUploadSchema } from './chunked-upload.ts';
 import {
   dataCollectionListItemSchema,
   dataCollectionSchema,
@@ -16,30 +24,45 @@ import { groundTruthEventSchema, groundTruthSchema, groundTruthVersionSchema } f
 import { jobSchema } from './jobs.ts';
 import { logSchema } from './logs.ts';
 import { modelSchema } from './models.ts';
-import { pluginReleaseSchema, pluginSchema } from './plugins.ts';
+import { pluginReleaseLookupSchema, pluginReleaseSchema, pluginSchema } from './plugins.ts';
 import { projectSchema } from './projects.ts';
 import { serveApplicationSchema } from './serve-applications.ts';
 import { storageSchema } from './storages.ts';
-import { setTagsResultSchema, taskSchema, taskTagSchema } from './tasks.ts';
+import {
+  dataListItemSchema,
+  filesListItemSchema,
+  setTagsResultSchema,
+  taskSchema,
+  taskTagSchema,
+} from './tasks.ts';
 
 export const RESPONSE_SCHEMAS = {
   agent: agentSchema,
+  agentContainer: agentContainerSchema,
+  agentPolicy: agentPolicySchema,
+  chunkedUpload: chunkedUploadSchema,
+  clusterResources: clusterResourcesSchema,
   dataCollection: dataCollectionSchema,
   dataCollectionListItem: dataCollectionListItemSchema,
   dataFile: dataFileSchema,
   dataUnit: dataUnitSchema,
+  dataListItem: dataListItemSchema,
+  filesListItem: filesListItemSchema,
   groundTruth: groundTruthSchema,
   groundTruthEvent: groundTruthEventSchema,
   groundTruthVersion: groundTruthVersionSchema,
+  gpuStatus: gpuStatusSchema,
   job: jobSchema,
   log: logSchema,
   model: modelSchema,
   plugin: pluginSchema,
   pluginRelease: pluginReleaseSchema,
+  pluginReleaseLookup: pluginReleaseLookupSchema,
   project: projectSchema,
   serveApplication: serveApplicationSchema,
   setTagsResult: setTagsResultSchema,
   storage: storageSchema,
+  systemStatus: systemStatusSchema,
   task: taskSchema,
   taskTag: taskTagSchema,
 } as const;

@@ -79,3 +79,31 @@ export const setTagsResultSchema = z.looseObject({
   action: z.enum(SET_TAGS_ACTIONS),
 });
 export type SetTagsResult = z.infer<typeof setTagsResultSchema>;
+
+/**
+ * The lighter views of the `sdk/` lists (tasks, assignments, ground truth events; Python SDK's
+ * `list_*_data` / `list_*_files`): a record's id and data, or its id and its data unit's files as a
+ * list, each file named by its file specification (`name`).
+ */
+export const dataListItemSchema = z.looseObject({ id, data: z.record(z.string(), z.unknown()) });
+export type DataListItem = z.infer<typeof dataListItemSchema>;
+
+export const filesListItemSchema = z.looseObject({
+  id,
+  files: z.array(z.looseObject({ name: z.string() })),
+});
+export type FilesListItem = z.infer<typeof filesListItemSchema>;
+
+/** One item of `annotateTaskDataBatch`: the task, its annotation, and optionally the schema query. */
+export interface AnnotationBatchItem {
+  task_id: number;
+  data: AnnotationSubmit;
+  schema?: string;
+}
+
+/** What `annotateTaskDataBatch` reports per task id. */
+export interface AnnotationBatchResult {
+  success: boolean;
+  error: string | null;
+  response: Task | null;
+}

@@ -29,6 +29,11 @@ export interface DevContext {
   faults: Faults | null;
   /** Absolute base URL clients reach this server at, without a trailing slash. */
   publicUrl: string;
+  /**
+   * `publicUrl` was configured (`publicUrl` option, `synapse dev --public-url`): links always use
+   * it. Otherwise each response's links use the address the request came to (see `requestBaseUrl`).
+   */
+  publicUrlConfigured: boolean;
   /** Where the devserver keeps its state (files, tmp). */
   dataDir: string;
   /** Hooks other parts (the agent, executors) attach to. */
@@ -102,21 +107,56 @@ export function expansions(req: FastifyRequest): Set<string> {
   );
 }
 
+/** A host (name, IPv4 or bracketed IPv6, optional port) as a Host header may carry it. */
+const HOST =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+/** The first value of a header that may be repeated or comma-separated (proxies append). */
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  const raw = Array.isArray(value) ? value[0] : value;
+  const first = raw?.split(',')[0]?.trim();
+  return first ? first : undefined;
+}
+
+/**
+ * The base URL the client reached this server at, for the links a response carries (next pages,
+ * chunked-upload and media URLs), as a platform behind a reverse proxy builds them: the configured
+ * public URL when there is one; else `X-Forwarded-Host` / `X-Forwarded-Proto` when a proxy sent
+ * them, else the `Host` header; else the listen address. A host that is not a plain host[:port]
+ * is ignored (the listen address is used), so a forged header cannot put a path or a scheme in a link.
+ */
+export function requestBaseUrl(ctx: DevContext, req: FastifyRequest): string {
+  if (ctx.publicUrlConfigured) return ctx.publicUrl;
+  const host = firstHeader(req.headers['x-forwarded-host']) ?? firstHeader(req.headers.host);
+  if (!host || host.length > 260 || !HOST.test(host)) return ctx.publicUrl;
+  const forwardedProto = firstHeader(req.headers['x-forwarded-proto'])?.toLowerCase();
+  const proto =
+    forwardedProto === 'https' || forwardedProto === 'http'
+      ? forwardedProto
+      : ctx.publicUrl.startsWith('https:')
+        ? 'https'
+        : 'http';
+  return `${proto}://${host}`;
+}
+
 /** A detail response: `fields` applied, media references made absolute, signed URLs. */
 export function present(ctx: DevContext, req: FastifyRequest, doc: Doc): unknown {
-  return renderMediaUrls(selectFields(req, doc), ctx.publicUrl, ctx.media);
+  return renderMediaUrls(selectFields(req, doc), requestBaseUrl(ctx, req), ctx.media);
 }
 
 function pageLink(ctx: DevContext, req: FastifyRequest, page: number | null): string {
-  const url = new URL(req.url, ctx.publicUrl);
+  const base = requestBaseUrl(ctx, req);
+  const url = new URL(req.url, base);
   if (page === null || page === 1) url.searchParams.delete('page');
   else url.searchParams.set('page', String(page));
-  return `${ctx.publicUrl}${url.pathname}${url.search}`;
+  return `${base}${url.pathname}${url.search}`;
 }
 
 export interface ListOptions {
   /** Extra conditions beyond the query-string filters. */
   where?: Where;
+  /** Query parameters the route filters on itself (in `where`), left out of the generic filters. */
+  handled?: string[];
   /** Turns stored documents into wire objects (expansions, derived fields). */
   serialize?: (docs: Doc[]) => Promise<Doc[]> | Doc[];
 }
@@ -135,7 +175,9 @@ export async function listResponse(
   const sizeRaw = Number(first(query.page_size));
   const pageSize =
     Number.isInteger(sizeRaw) && sizeRaw > 0 ? Math.min(sizeRaw, MAX_PAGE_SIZE) : MAX_PAGE_SIZE;
-  const where = compileFilters(coll.def, query, opts.where);
+  const { handled = [] } = opts;
+  const filters = Object.fromEntries(Object.entries(query).filter(([key]) => !handled.includes(key)));
+  const where = compileFilters(coll.def, filters, opts.where);
   const { count, results } = await coll.page(where, page, pageSize);
   if (results.length === 0 && page > 1) throw new ApiError(404, { detail: 'Invalid page.' });
   const docs = opts.serialize ? await opts.serialize(results) : results;
@@ -156,5 +198,25 @@ export async function getOr404(coll: Collection, id: number | string): Promise<D
 
 /** Base URL for links the client follows, keeping the `/api` prefix when the request used it. */
 export function apiBase(ctx: DevContext, req: FastifyRequest): string {
-  return req.url.startsWith('/api/') ? `${ctx.publicUrl}/api` : ctx.publicUrl;
+  const base = requestBaseUrl(ctx, req);
+  return req.url.startsWith('/api/') ? `${base}/api` : base;
+}
+
+/** The `sdk/<family>/data/` view of a record (tasks, assignments, ground truth events): its id and data. */
+export function dataListItem(doc: Doc): Doc {
+  return { id: doc.id, data: doc.data ?? {} };
+}
+
+/**
+ * The `sdk/<family>/files/` view of a record: its id and its data unit's files as a list of
+ * file-info objects, each named by its file specification (`name`).
+ */
+export function filesListItem(doc: Doc, files: unknown): Doc {
+  const entries = files && typeof files === 'object' && !Array.isArray(files) ? Object.entries(files) : [];
+  return {
+    id: doc.id,
+    files: entries.map(([name, file]) =>
+      file && typeof file === 'object' ? { name, ...(file as Doc) } : { name, url: file },
+    ),
+  };
 }

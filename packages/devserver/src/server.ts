@@ -39,7 +39,11 @@ export interface DevServerOptions {
   dataDir?: string;
   /** Use a real PostgreSQL (`postgres://...`) instead of the embedded database. */
   databaseUrl?: string;
-  /** The URL clients use to reach the server; default `http://<host>:<port>`. */
+  /**
+   * The URL clients use to reach the server (behind a reverse proxy, the proxy's); every link the
+   * server hands out uses it. Without it, links follow each request's `X-Forwarded-Host` /
+   * `X-Forwarded-Proto` or `Host`, and the listen address `http://<host>:<port>` is the fallback.
+   */
   publicUrl?: string;
   /** Enable `_emulator/faults` (never on unless asked). */
   faults?: boolean;
@@ -174,6 +178,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
       dashboardSessions: opts.dashboardAuth === false ? null : new DashboardSessions(),
       faults: opts.faults ? new Faults() : null,
       publicUrl: '',
+      publicUrlConfigured: opts.publicUrl !== undefined,
       dataDir,
       hooks: {},
       state: createServerState(),

@@ -245,7 +245,7 @@ describe('tokens are separated', () => {
   });
 
   it('accepts the agent token on the agent API, and beside a user token of its tenant', async () => {
-    const agentApi = await call('GET', 'agent/resources/gatekeeping_policy/', {
+    const agentApi = await call('GET', 'agent/resources/policy/', {
       Authorization: server.credentials.agentToken,
     });
     expect(agentApi.status).toBe(200);
@@ -262,7 +262,7 @@ describe('tokens are separated', () => {
     // A user token is not an agent token either.
     expect(
       (
-        await call('GET', 'agent/resources/gatekeeping_policy/', {
+        await call('GET', 'agent/resources/policy/', {
           Authorization: server.credentials.accessToken,
         })
       ).status,

@@ -7,6 +7,7 @@ import {
   parseFeasibilityRequest,
   reservedBy,
 } from '../src/agent/feasibility.ts';
+import { clusterSnapshot, rayNodes } from '../src/agent/resources.ts';
 import { ApiError } from '../src/errors.ts';
 
 const capacity = { cpus: 8, gpus: 2, memoryBytes: 16 * 1024 ** 3 };
@@ -168,6 +169,30 @@ describe('checkFeasibility', () => {
     ).toBe(true);
     expect(checkFeasibility(request({ num_cpus: 0.5, memory_bytes: 1 }), free).reasons).toEqual([
       'insufficient memory: requested 1.0, available 0.0',
+    ]);
+  });
+});
+
+describe('cluster resources (resources/cluster/)', () => {
+  it("sums Ray's nodes when the agent runs on a Ray cluster", () => {
+    const snapshot = clusterSnapshot(
+      rayNodes([
+        { nodeId: 'head', total: { CPU: 8, GPU: 1, memory: 16 }, used: { CPU: 2, GPU: 1, memory: 4 } },
+        { nodeId: 'worker', total: { CPU: 4, GPU: 2, memory: 8 }, used: { CPU: 0, GPU: 0.5, memory: 0 } },
+      ]),
+      { runningJobs: 1, serveReplicas: 3 },
+    );
+    expect(snapshot).toMatchObject({
+      cpu: { total: 12, used: 2, available: 10 },
+      memory: { total: 24, used: 4, available: 20 },
+      gpu: { total_gpus: 3, available_gpus: 1.5 },
+      running_jobs: 1,
+      total_serve_replicas: 3,
+      node_counts: { total: 2, alive: 2, dead: 0 },
+    });
+    expect(snapshot.nodes.map((n) => [n.node_id, n.is_head_node, n.gpus.length])).toEqual([
+      ['head', true, 1],
+      ['worker', false, 2],
     ]);
   });
 });

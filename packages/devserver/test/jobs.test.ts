@@ -193,6 +193,25 @@ describe('JobExecutor with a backend client', () => {
     await executor.wait(crash).catch(() => {});
     expect(await finished(crash)).toMatchObject({ status: 'FAILED', result: null });
   });
+
+  it("keeps the job record's status in the backend's upper-case choices, as the Python SDK sends them", async () => {
+    const jobId = await jobRecord();
+    const executor = new JobExecutor({ workingDir: dir, client: h.client });
+    await executor.submit('plugin.echo.EchoAction', { name: 'Ann' }, { jobId });
+    await executor.wait(jobId);
+    await until(
+      () => h.client.getJob(jobId),
+      (job) => job.status === 'SUCCEEDED',
+    );
+    const recorded: Array<{ method: string; path: string; body: { status?: string } }> = await h.admin(
+      'GET',
+      '_emulator/requests',
+    );
+    const statuses = recorded
+      .filter((r) => r.method === 'PATCH' && r.path.endsWith(`/jobs/${jobId}/`))
+      .map((r) => r.body.status);
+    expect(statuses).toEqual(['RUNNING', 'SUCCEEDED']);
+  });
 });
 
 describe('devserver with runJobs: false', () => {

@@ -821,7 +821,7 @@ export class Normaliser {
       // A stored file's key is random (`data_files/<2 hex>/<16 hex>/<name>`).
       [/(data_files\/)[0-9a-f]{2}\/[0-9a-f]{16}\//g, '$1<key>/'],
       // The local node's id comes from the machine.
-      [/(\/ray\/nodes\/)[0-9a-f]{32}/g, '$1<node-id>'],
+      [/(\/(?:ray\/)?nodes\/)[0-9a-f]{32}/g, '$1<node-id>'],
       [ISO_TIME, '<time>'],
       [/([?&]expires=)\d+/g, '$1<expires>'],
       [/([?&]signature=)[0-9a-f]+/g, '$1<signature>'],

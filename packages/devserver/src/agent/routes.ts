@@ -5,15 +5,16 @@
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import websocket from '@fastify/websocket';
-import type { FastifyRequest } from 'fastify';
-import { releaseCode } from 'synapse-core';
+import type { FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
+import { agentContainerCreateSchema, agentContainerUpdateSchema, releaseCode } from 'synapse-core';
 import { authenticateAgent } from '../auth.ts';
-import { type DevContext, listResponse, present } from '../context.ts';
+import { type DevContext, getOr404, listResponse, present } from '../context.ts';
 import type { Doc } from '../db/collection.ts';
 import { addCondition, emptyWhere } from '../db/filters.ts';
-import { notFound } from '../errors.ts';
+import { ApiError, notFound } from '../errors.ts';
 import { consoleLines, isTerminal, statusFields, updateJob } from '../jobs.ts';
 import { findRelease, type RunOutcome, runAction } from '../plugin-run.ts';
 import type { RouteModule } from '../routes/index.ts';
@@ -21,14 +22,29 @@ import { agentServeApp, findServeApp } from '../serve-apps.ts';
 import {
   checkFeasibility,
   freeCapacity,
-  GATEKEEPING_POLICY,
   machineCapacity,
   parseFeasibilityRequest,
   rayCapacity,
   type ServeAppUsage,
 } from './feasibility.ts';
 import { streamJobLogs } from './log-socket.ts';
-import { validateBody } from './validation.ts';
+import {
+  clusterSnapshot,
+  gpuStatus,
+  machineNode,
+  type NodeUsage,
+  parseUseCache,
+  rayNodes,
+  readPolicy,
+  updatePolicy,
+} from './resources.ts';
+import { validateBody, zodUnprocessable } from './validation.ts';
+
+/** This package's version, as the agent's system status reports its own. */
+const VERSION: string = createRequire(import.meta.url)('../../package.json').version;
+
+/** Where Ray's state is answered: this API's `ray/` paths, and the Python SDK's unprefixed ones. */
+const RAY_PREFIXES = ['/ray', ''];
 
 /** The authenticated agent of each request. */
 const agents = new WeakMap<FastifyRequest, number>();
@@ -156,10 +172,93 @@ const routes: RouteModule = async (app, ctx) => {
       ? rayCapacity(await ctx.ray.nodeResources(), usage)
       : machineCapacity(ctx.capacity);
     const free = freeCapacity(capacity, usage, typeof replacing === 'string' ? replacing : undefined);
-    return checkFeasibility(request, free);
+    const result = checkFeasibility(request, free);
+    // Gatekeeping switched off: the agent answers, and lets everything through.
+    if (!(await readPolicy(ctx, agentOf(req))).enabled) return { ...result, allowed: true, reasons: [] };
+    return result;
   });
 
-  app.get('/resources/gatekeeping_policy/', async () => GATEKEEPING_POLICY);
+  // The path the platform's Python SDK reads and patches (get/update_gatekeeping_policy and
+  // get/update_runtime_policy): one policy object. The old `resources/gatekeeping_policy/` is gone.
+  app.get('/resources/policy/', async (req) => readPolicy(ctx, agentOf(req)));
+  app.patch('/resources/policy/', async (req) => updatePolicy(ctx, agentOf(req), req.body));
+
+  /** The cluster's nodes: Ray's when the agent runs on a Ray cluster, else this machine. */
+  async function clusterNodes(agent: number): Promise<NodeUsage[]> {
+    if (ctx.ray) return rayNodes(await ctx.ray.nodeResources());
+    const apps = await agentDocs(ctx, 'serve_applications', agent, ['RUNNING', 'DEPLOYING']);
+    return [machineNode(ctx, apps as Array<Doc & ServeAppUsage>)];
+  }
+
+  app.get('/resources/cluster/', async (req) => {
+    parseUseCache((req.query as Record<string, unknown>).use_cache);
+    const agent = agentOf(req);
+    const running = await agentDocs(ctx, 'jobs', agent, ['RUNNING']);
+    const apps = await agentDocs(ctx, 'serve_applications', agent, ['RUNNING', 'DEPLOYING']);
+    const serveReplicas = apps.reduce((sum, a) => sum + (Number(a.num_replicas) || 1), 0);
+    return clusterSnapshot(await clusterNodes(agent), { runningJobs: running.length, serveReplicas });
+  });
+
+  app.get('/gpu_status/', async (req) => gpuStatus(await clusterNodes(agentOf(req))));
+
+  app.get('/system/status/', async () => ({
+    status: 'ok',
+    version: VERSION,
+    uptime_seconds: Math.round(process.uptime()),
+    services: {
+      api: { status: 'running' },
+      ray: { status: ctx.ray ? 'connected' : 'local' },
+      database: { status: 'running' },
+    },
+  }));
+
+  const containers = ctx.collections.agent_containers;
+  const containerOf = async (req: FastifyRequest) => {
+    const container = await getOr404(containers, (req.params as { id: string }).id);
+    if (container.agent !== agentOf(req)) throw notFound();
+    return container;
+  };
+
+  app.get('/containers/', async (req) => {
+    const where = emptyWhere();
+    addCondition(where, `doc->>'agent' = $?`, String(agentOf(req)));
+    return listResponse(ctx, req, containers, { where });
+  });
+
+  app.post('/containers/', async (req, reply) => {
+    if (req.isMultipart()) {
+      throw new ApiError(400, {
+        detail: 'The local agent runs containers of published releases only: send plugin_release.',
+      });
+    }
+    const parsed = agentContainerCreateSchema.safeParse(req.body);
+    if (!parsed.success) throw zodUnprocessable(parsed.error);
+    const body = parsed.data;
+    const at = body.plugin_release.lastIndexOf('@');
+    const code = at > 0 ? body.plugin_release.slice(0, at) : '';
+    const version = at > 0 ? body.plugin_release.slice(at + 1) : '';
+    if (!(await findRelease(ctx, code, version))) {
+      throw new ApiError(422, {
+        detail: [{ type: 'value_error', loc: ['body', 'plugin_release'], msg: 'No such plugin release' }],
+      });
+    }
+    const created = await containers.create({ ...body, plugin: code, version, agent: agentOf(req) });
+    return reply.code(201).send(created);
+  });
+
+  app.get('/containers/:id', async (req) => containerOf(req));
+
+  app.patch('/containers/:id', async (req) => {
+    const container = await containerOf(req);
+    const parsed = agentContainerUpdateSchema.safeParse(req.body ?? {});
+    if (!parsed.success) throw zodUnprocessable(parsed.error);
+    return containers.update(container.id, { ...parsed.data, modified: new Date().toISOString() });
+  });
+
+  app.delete('/containers/:id', async (req, reply) => {
+    await containers.remove((await containerOf(req)).id);
+    return reply.code(204).send();
+  });
 
   app.get('/plugin_releases/', async (req) => {
     const where = emptyWhere();
@@ -243,53 +342,86 @@ const routes: RouteModule = async (app, ctx) => {
     return runResponse(outcome);
   });
 
-  app.get('/ray/jobs/', async (req) => (await agentDocs(ctx, 'jobs', agentOf(req))).map(rayJob));
+  // Ray's state is answered under `ray/` (this API's paths) and without it (the paths the
+  // platform's Python SDK 2026.2 calls: `jobs/`, `nodes/`, `serve_applications/<name>/`, ...).
+  type Handler = (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+  const ray = Object.fromEntries(
+    (['get', 'post', 'delete'] as const).map((method) => [
+      method,
+      (path: string, handler: Handler) => {
+        for (const prefix of RAY_PREFIXES)
+          app.route({ method: method.toUpperCase() as HTTPMethods, url: `${prefix}${path}`, handler });
+      },
+    ]),
+  ) as Record<'get' | 'post' | 'delete', (path: string, handler: Handler) => void>;
 
-  app.get('/ray/jobs/:id', async (req) =>
+  ray.get('/jobs/', async (req) => (await agentDocs(ctx, 'jobs', agentOf(req))).map(rayJob));
+
+  ray.get('/jobs/:id', async (req) =>
     rayJob(await agentJob(ctx, agentOf(req), (req.params as { id: string }).id)),
   );
 
   // One route serves both forms (trailing slashes are ignored): a WebSocket upgrade streams.
-  app.route({
-    method: 'GET',
-    url: '/ray/jobs/:id/logs',
-    handler: async (req) => {
-      const job = await agentJob(ctx, agentOf(req), (req.params as { id: string }).id);
-      return { logs: consoleLines(job.console_logs).join('\n') };
-    },
-    wsHandler: (socket, req) => streamJobLogs(ctx, socket, agentOf(req), (req.params as { id: string }).id),
+  for (const prefix of RAY_PREFIXES)
+    app.route({
+      method: 'GET',
+      url: `${prefix}/jobs/:id/logs`,
+      handler: async (req) => {
+        const job = await agentJob(ctx, agentOf(req), (req.params as { id: string }).id);
+        return { logs: consoleLines(job.console_logs).join('\n') };
+      },
+      wsHandler: (socket, req) => streamJobLogs(ctx, socket, agentOf(req), (req.params as { id: string }).id),
+    });
+
+  // The HTTP streaming variant the Python SDK's `stream_tail_job_logs` reads: the same frames as
+  // the WebSocket, as server-sent events (`data: {...}`).
+  ray.get('/jobs/:id/logs/stream/', async (req, reply) => {
+    const job = await agentJob(ctx, agentOf(req), (req.params as { id: string }).id);
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    await streamJobLogs(
+      ctx,
+      {
+        send: (frame) => res.write(`data: ${frame}\n\n`),
+        close: () => res.end(),
+        once: (_event, listener) => res.once('close', listener),
+      },
+      agentOf(req),
+      job.id as string,
+    );
   });
 
-  app.post('/ray/jobs/:id/stop/', async (req) => {
+  ray.post('/jobs/:id/stop/', async (req) => {
     const job = await agentJob(ctx, agentOf(req), (req.params as { id: string }).id);
     if (isTerminal(job.status)) return { stopped: false };
     await updateJob(ctx, job.id as string, statusFields('STOPPED'));
     return { stopped: true };
   });
 
-  app.get('/ray/nodes/', async () => [localNode(ctx)]);
+  ray.get('/nodes/', async () => [localNode(ctx)]);
 
-  app.get('/ray/nodes/:id', async (req) => {
+  ray.get('/nodes/:id', async (req) => {
     const node = localNode(ctx);
     if ((req.params as { id: string }).id !== node.node_id) throw notFound();
     return node;
   });
 
-  app.get('/ray/tasks/', async () => []);
+  ray.get('/tasks/', async () => []);
 
-  app.get('/ray/tasks/:id', async () => {
+  ray.get('/tasks/:id', async () => {
     throw notFound();
   });
 
-  app.get('/ray/serve_applications/', async (req) =>
+  ray.get('/serve_applications/', async (req) =>
     (await agentDocs(ctx, 'serve_applications', agentOf(req))).map(agentServeApp),
   );
 
-  app.get('/ray/serve_applications/:name', async (req) =>
+  ray.get('/serve_applications/:name', async (req) =>
     agentServeApp(await agentServeAppOr404(ctx, agentOf(req), (req.params as { name: string }).name)),
   );
 
-  app.delete('/ray/serve_applications/:name', async (req, reply) => {
+  ray.delete('/serve_applications/:name', async (req, reply) => {
     const found = await agentServeAppOr404(ctx, agentOf(req), (req.params as { name: string }).name);
     await ctx.collections.serve_applications.remove(found.id);
     return reply.code(204).send();

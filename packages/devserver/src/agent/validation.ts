@@ -86,3 +86,26 @@ export function validateBody(body: unknown, spec: Record<string, FieldSpec>): Re
   if (errors.length > 0) throw unprocessable(errors);
   return body;
 }
+
+/** A contract (zod) rejection as the agent's 422: one entry per problem, each naming its field. */
+export function zodUnprocessable(error: {
+  issues: ReadonlyArray<{ code: string; path: ReadonlyArray<PropertyKey>; message: string; keys?: string[] }>;
+}): ApiError {
+  return unprocessable(
+    error.issues.slice(0, 20).map((issue) => {
+      const unknown = issue.code === 'unrecognized_keys' ? (issue.keys ?? []) : [];
+      const path = unknown.length > 0 ? [...issue.path, unknown[0]] : issue.path;
+      return {
+        type: issue.code,
+        loc: ['body', ...path.map((p) => (typeof p === 'symbol' ? String(p) : (p as string | number)))],
+        msg:
+          unknown.length > 0
+            ? `Unknown field(s): ${unknown
+                .slice(0, 5)
+                .map((k) => k.slice(0, 100))
+                .join(', ')}`
+            : issue.message,
+      };
+    }),
+  );
+}

@@ -3,11 +3,20 @@
  * stored in its wire shape, so a route reads `model.file` or `job.status` with the contract's type.
  * Families not listed yet keep the loose `Doc`.
  */
-import type { Job, Model, Plugin, PluginRelease, Project, ServeApplication } from 'synapse-core';
+import type {
+  AgentContainer,
+  Job,
+  Model,
+  Plugin,
+  PluginRelease,
+  Project,
+  ServeApplication,
+} from 'synapse-core';
 import type { Collection, Doc } from './collection.ts';
 import type { ResourceName } from './resources.ts';
 
 interface ContractRecords {
+  agent_containers: AgentContainer;
   models: Model;
   projects: Project;
   plugins: Plugin;

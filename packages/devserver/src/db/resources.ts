@@ -177,6 +177,25 @@ export const RESOURCES = {
     timestamps: ['created'],
     defaults: () => ({ config: {}, requirements: [], debug: false, file: null }),
   }),
+  /** Containers an agent runs for plugin releases (Agent API `containers/`). */
+  agent_containers: def({
+    table: 'agent_containers',
+    fields: { agent: 'int', status: 'string', plugin_release: 'string', kind: 'string' },
+    timestamps: ['created', 'modified'],
+    defaults: () => ({
+      plugin_release: null,
+      plugin: null,
+      version: null,
+      model: null,
+      kind: null,
+      backend_container_id: null,
+      params: {},
+      envs: {},
+      metadata: {},
+      labels: [],
+      status: 'running',
+    }),
+  }),
   jobs: def({
     table: 'jobs',
     id: 'uuid',

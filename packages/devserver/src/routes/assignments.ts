@@ -3,7 +3,7 @@
  * task by id; responses embed the task's id and tags, its data unit, and the unit's files.
  */
 import type { FastifyRequest } from 'fastify';
-import { type DevContext, getOr404, listResponse, present } from '../context.ts';
+import { type DevContext, dataListItem, filesListItem, getOr404, listResponse, present } from '../context.ts';
 import type { Doc } from '../db/collection.ts';
 import { addCondition, emptyWhere, parseValue, type Where } from '../db/filters.ts';
 import type { RouteModule } from './index.ts';
@@ -47,6 +47,22 @@ const routes: RouteModule = (app, ctx) => {
     listResponse(ctx, req, assignments, {
       where: projectWhere(req),
       serialize: (docs) => serializeAssignments(ctx, docs),
+    }),
+  );
+
+  // The lighter views (list_assignments_data / list_assignments_files of the Python SDK).
+  app.get('/sdk/assignments/data/', (req) =>
+    listResponse(ctx, req, assignments, {
+      where: projectWhere(req),
+      serialize: (docs) => docs.map(dataListItem),
+    }),
+  );
+
+  app.get('/sdk/assignments/files/', (req) =>
+    listResponse(ctx, req, assignments, {
+      where: projectWhere(req),
+      serialize: async (docs) =>
+        (await serializeAssignments(ctx, docs)).map((a) => filesListItem(a, a.files)),
     }),
   );
 

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
-import { apiBase, type DevContext, getOr404 } from '../context.ts';
+import { CHUNKED_UPLOAD_STATUS } from 'synapse-core';
+import { apiBase, type DevContext, getOr404, requestBaseUrl } from '../context.ts';
 import type { Doc } from '../db/collection.ts';
 import { badRequest, invalidPk } from '../errors.ts';
 import type { RouteModule } from './index.ts';
@@ -99,6 +100,7 @@ async function putChunk(ctx: DevContext, req: FastifyRequest, existing: Doc | nu
         id,
         ...values,
         expires: new Date(Date.now() + EXPIRY_MS).toISOString(),
+        created_at: new Date().toISOString(),
       });
   return {
     id,
@@ -120,13 +122,31 @@ const routes: RouteModule = (app, ctx) => {
     return putChunk(ctx, req, upload);
   });
 
+  // An upload's state (`get_chunked_upload`): the Python SDK reads `completed_at` to learn whether
+  // a finish whose answer it lost went through.
+  app.get('/chunked_upload/:id/', async (req) => {
+    const upload = await getOr404(uploads, (req.params as { id: string }).id);
+    const complete = upload.status === 'complete';
+    return {
+      id: upload.id,
+      url: `${apiBase(ctx, req)}/chunked_upload/${upload.id}/`,
+      file: complete ? ctx.media.signedUrl(requestBaseUrl(ctx, req), upload.file) : null,
+      filename: upload.filename,
+      offset: upload.offset,
+      status: complete ? CHUNKED_UPLOAD_STATUS.complete : CHUNKED_UPLOAD_STATUS.uploading,
+      created_at: upload.created_at ?? null,
+      completed_at: complete ? (upload.completed_at ?? null) : null,
+      expires: upload.expires,
+    };
+  });
+
   app.post('/chunked_upload/:id/', async (req) => {
     const upload = await getOr404(uploads, (req.params as { id: string }).id);
     const id = upload.id as string;
     if (upload.status === 'complete') {
       return {
         id,
-        file: ctx.media.signedUrl(ctx.publicUrl, upload.file),
+        file: ctx.media.signedUrl(requestBaseUrl(ctx, req), upload.file),
         checksum: upload.checksum,
         size: upload.total,
       };
@@ -144,10 +164,15 @@ const routes: RouteModule = (app, ctx) => {
       throw badRequest({ detail: 'md5 checksum does not match' });
     }
     const file = await ctx.media.adopt(path, `chunked_uploads/${id}/${upload.filename}`);
-    await uploads.update(id, { status: 'complete', file, checksum: actual });
+    await uploads.update(id, {
+      status: 'complete',
+      file,
+      checksum: actual,
+      completed_at: new Date().toISOString(),
+    });
     return {
       id,
-      file: ctx.media.signedUrl(ctx.publicUrl, file),
+      file: ctx.media.signedUrl(requestBaseUrl(ctx, req), file),
       checksum: actual,
       size: (await stat(ctx.media.pathOf(file)!)).size,
     };

@@ -3,7 +3,7 @@
  * and the events (the large, streamed list).
  */
 import type { FastifyRequest } from 'fastify';
-import { type DevContext, getOr404, listResponse, present } from '../context.ts';
+import { type DevContext, dataListItem, filesListItem, getOr404, listResponse, present } from '../context.ts';
 import type { Doc } from '../db/collection.ts';
 import { addCondition, emptyWhere, parseValue, type Where } from '../db/filters.ts';
 import type { RouteModule } from './index.ts';
@@ -111,6 +111,18 @@ const routes: RouteModule = (app, ctx) => {
     listResponse(ctx, req, events, {
       where: eventWhere(req),
       serialize: (docs) => serializeEvents(ctx, docs),
+    }),
+  );
+
+  // The lighter views (list_ground_truth_events_data / _files of the Python SDK).
+  app.get('/sdk/ground_truth_events/data/', (req) =>
+    listResponse(ctx, req, events, { where: eventWhere(req), serialize: (docs) => docs.map(dataListItem) }),
+  );
+
+  app.get('/sdk/ground_truth_events/files/', (req) =>
+    listResponse(ctx, req, events, {
+      where: eventWhere(req),
+      serialize: async (docs) => (await serializeEvents(ctx, docs)).map((e) => filesListItem(e, e.files)),
     }),
   );
 

@@ -6,8 +6,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import type { FastifyRequest } from 'fastify';
 import { releaseChecksum, releaseCode as releaseCodeOf } from 'synapse-core';
-import { type DevContext, getOr404, listResponse, present, queryParam } from '../context.ts';
+import { type DevContext, expansions, getOr404, listResponse, present, queryParam } from '../context.ts';
 import type { Doc } from '../db/collection.ts';
 import { addCondition, emptyWhere, parseValue } from '../db/filters.ts';
 import { ApiError, badRequest, invalidPk, notFound, required } from '../errors.ts';
@@ -255,12 +256,40 @@ const routes: RouteModule = (app, ctx) => {
     const where = emptyWhere();
     const code = queryParam(req, 'plugin__code');
     if (code !== undefined) addCondition(where, `doc->>'plugin_code' = $?`, code);
-    return listResponse(ctx, req, releases, { where });
+    // `plugin` is the plugin's id or its code (the Python SDK's `list_plugin_releases(code)`).
+    const plugin = queryParam(req, 'plugin');
+    const byCode = plugin !== undefined && !/^\d+$/.test(plugin);
+    if (byCode) addCondition(where, `doc->>'plugin_code' = $?`, plugin);
+    return listResponse(ctx, req, releases, {
+      where,
+      handled: byCode ? ['plugin'] : [],
+      serialize: (docs) => expandPlugins(req, docs),
+    });
   });
 
-  app.get('/plugin_releases/:id/', async (req) =>
-    present(ctx, req, await getOr404(releases, (req.params as { id: string }).id)),
-  );
+  // The lookup is the release's id or `<plugin code>@<version>` (`get_plugin_release_by_lookup`).
+  app.get('/plugin_releases/:lookup/', async (req) => {
+    const lookup = (req.params as { lookup: string }).lookup;
+    const at = lookup.lastIndexOf('@');
+    const release = /^\d+$/.test(lookup)
+      ? await getOr404(releases, lookup)
+      : at > 0
+        ? await findRelease(ctx, lookup.slice(0, at), lookup.slice(at + 1))
+        : null;
+    if (!release) throw notFound();
+    const [shown] = await expandPlugins(req, [release]);
+    return present(ctx, req, shown);
+  });
+
+  /** With `expand=plugin`, each release embeds its plugin. */
+  async function expandPlugins(req: FastifyRequest, docs: Doc[]): Promise<Doc[]> {
+    if (!expansions(req).has('plugin')) return docs;
+    const plugins = await ctx.collections.plugins.getMany(docs.map((d) => d.plugin));
+    return docs.map((d) => {
+      const plugin = plugins.get(d.plugin);
+      return plugin ? { ...d, plugin: present(ctx, req, plugin) } : d;
+    });
+  }
 
   app.post('/plugin_releases/', async (req, reply) => {
     if (!req.isMultipart()) {

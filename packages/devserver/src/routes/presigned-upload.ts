@@ -11,7 +11,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
-import type { DevContext } from '../context.ts';
+import { type DevContext, requestBaseUrl } from '../context.ts';
 import { ApiError, badRequest, notFound } from '../errors.ts';
 import { type Body, isObject, listField, objectBody, positiveInteger } from '../validate.ts';
 import { storeDataFile } from './data-units.ts';
@@ -132,7 +132,7 @@ export async function resetPresignedUploads(ctx: DevContext): Promise<void> {
 }
 
 /** The uploads listed in the request, each with its URL (or one URL per part). */
-function issue(ctx: DevContext, state: State, files: unknown[], expires: number) {
+function issue(base: string, state: State, files: unknown[], expires: number) {
   const errors = files.map((f) => {
     if (!isObject(f)) return { non_field_errors: ['Expected a dictionary.'] };
     const e: Record<string, string[]> = {};
@@ -143,7 +143,7 @@ function issue(ctx: DevContext, state: State, files: unknown[], expires: number)
   });
   if (errors.some((e) => Object.keys(e).length > 0)) throw badRequest({ files: errors });
   const url = (id: string, part: number) =>
-    `${ctx.publicUrl}/_presigned/${id}?part=${part}&expires=${expires}&signature=${sign(state, id, part, expires)}`;
+    `${base}/_presigned/${id}?part=${part}&expires=${expires}&signature=${sign(state, id, part, expires)}`;
   return (files as Body[]).map((f) => {
     const id = randomUUID().replace(/-/g, '');
     const size = f.size as number;
@@ -304,7 +304,10 @@ const routes: RouteModule = async (app, ctx) => {
     }
     await purgeExpired(ctx, state);
     const expires = Math.floor(Date.now() / 1000) + expiration;
-    return { files: issue(ctx, state, files, expires), expires_at: new Date(expires * 1000).toISOString() };
+    return {
+      files: issue(requestBaseUrl(ctx, req), state, files, expires),
+      expires_at: new Date(expires * 1000).toISOString(),
+    };
   });
 
   app.post('/data_files/presigned_upload/confirm_upload/', async (req) => {

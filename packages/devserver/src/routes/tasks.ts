@@ -3,7 +3,15 @@
  * and data unit), annotation submission, and tagging.
  */
 import type { FastifyRequest } from 'fastify';
-import { type DevContext, expansions, getOr404, listResponse, present } from '../context.ts';
+import {
+  type DevContext,
+  dataListItem,
+  expansions,
+  filesListItem,
+  getOr404,
+  listResponse,
+  present,
+} from '../context.ts';
 import type { Collection, Doc } from '../db/collection.ts';
 import { addCondition, emptyWhere } from '../db/filters.ts';
 import { badRequest, invalidChoice, invalidPk, required } from '../errors.ts';
@@ -99,6 +107,20 @@ const routes: RouteModule = (app, ctx) => {
 
   app.get('/sdk/tasks/', (req) =>
     listResponse(ctx, req, tasks, { serialize: (docs) => serializeTasks(ctx, req, docs) }),
+  );
+
+  // The lighter views of the same list (list_tasks_data / list_tasks_files of the Python SDK).
+  app.get('/sdk/tasks/data/', (req) =>
+    listResponse(ctx, req, tasks, { serialize: (docs) => docs.map(dataListItem) }),
+  );
+
+  app.get('/sdk/tasks/files/', (req) =>
+    listResponse(ctx, req, tasks, {
+      serialize: async (docs) => {
+        const units = await ctx.collections.data_units.getMany(docs.map((d) => d.data_unit));
+        return docs.map((task) => filesListItem(task, units.get(task.data_unit)?.files));
+      },
+    }),
   );
 
   app.get('/tasks/:id/', async (req) => {

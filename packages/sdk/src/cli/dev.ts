@@ -25,6 +25,21 @@ interface DevOptions {
   archiveMaxSize?: string;
   archiveMaxRatio?: string;
   mediaUrlTtl?: string;
+  publicUrl?: string;
+}
+
+/** `--public-url`: an absolute http(s) URL without query or fragment, or a usage error. */
+function publicUrlOption(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  let url: URL | null = null;
+  try {
+    url = new URL(value);
+  } catch {}
+  if (!url || !['http:', 'https:'].includes(url.protocol) || url.search || url.hash || url.username)
+    throw new UsageError(
+      `Invalid --public-url: ${value.slice(0, 200)}. Use an http(s) URL such as https://synapse.example.com.`,
+    );
+  return url.href.replace(/\/+$/, '');
 }
 
 /** A non-negative number option, or undefined when not given. */
@@ -94,6 +109,7 @@ async function runDev(opts: DevOptions): Promise<void> {
   const server = await devserver.startDevServer({
     port,
     host: opts.host,
+    publicUrl: publicUrlOption(opts.publicUrl),
     dataDir,
     databaseUrl: envValue(process.env, ENV.databaseUrl),
     faults: opts.faults,
@@ -156,6 +172,10 @@ export function registerDev(program: Command): void {
     .description('run the local Synapse platform (backend API, agent API, storage) on this machine')
     .option('-p, --port <port>', 'port to listen on (0 picks a free one)', '8000')
     .option('--host <host>', 'address to bind', '127.0.0.1')
+    .option(
+      '--public-url <url>',
+      "the URL clients reach the platform at (a reverse proxy's); default: each request's forwarded or Host address",
+    )
     .option(
       '--data-dir <dir>',
       'where the database and files live (default: dev/ beside the config file, ~/.synapse/dev)',

@@ -2,6 +2,8 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { resultMarker } from 'synapse-core';
+import { loadCredentials } from '../clients/credentials.ts';
+import { ENV } from '../environment.ts';
 import {
   EXECUTION_MODES,
   type ExecutionMode,
@@ -53,6 +55,22 @@ async function runRemote(
   }
 }
 
+/**
+ * `--host` / `--token` in every mode: the run's backend connection, over the saved login and the
+ * environment. The run connection a parent run may have left in the environment is blanked (an
+ * empty variable reads as unset), so the run's client is the one the flags name.
+ */
+function connectionEnv(opts: RunOptions): Record<string, string> | undefined {
+  if (opts.host === undefined && opts.token === undefined) return undefined;
+  const saved = loadCredentials();
+  const env: Record<string, string> = { [ENV.runHost.name]: '', [ENV.runUserToken.name]: '' };
+  const host = opts.host ?? saved.host;
+  const token = opts.token ?? saved.accessToken;
+  if (host !== undefined) env[ENV.host.name] = host;
+  if (token !== undefined) env[ENV.accessToken.name] = token;
+  return env;
+}
+
 /** `--cpus` / `--gpus`: a finite number >= 0, or a usage error. */
 function resourceCount(option: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -77,6 +95,7 @@ async function runAction(action: string, opts: RunOptions): Promise<void> {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  const env = connectionEnv(opts);
   const numCpus = resourceCount('cpus', opts.cpus);
   const numGpus = resourceCount('gpus', opts.gpus);
   // Job mode waits for its job: the job's own lines go to stderr, its result to stdout.
@@ -99,6 +118,7 @@ async function runAction(action: string, opts: RunOptions): Promise<void> {
   try {
     const result = await runPlugin(resolve(opts.path), action, params, {
       mode: mode as ExecutionMode,
+      env,
       jobId: opts.jobId,
       rayAddress,
       numCpus,

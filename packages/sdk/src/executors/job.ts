@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
+import { JOB_STATUSES, type JobStatus } from 'synapse-core';
 import { loadEntrypoint } from '../actions/entrypoint.ts';
 import type { BackendClient } from '../clients/backend/index.ts';
 import { createRunClient } from '../clients/credentials.ts';
@@ -165,10 +166,13 @@ export class JobExecutor {
       process.stderr.write(
         `WARNING: JobExecutor failed to update the status of job ${jobId}: ${(err as Error)?.message ?? err}\n`,
       );
-    const update = (status: string) => client.updateJob(jobId, { status }).catch(warn);
+    // The backend's choices, in its casing (`RUNNING`, `SUCCEEDED`), as the Python SDK sends them.
+    const update = (status: JobStatus) => client.updateJob(jobId, { status }).catch(warn);
     try {
-      await update('running');
-      await update((await this.#backend.finished(jobId)).toLowerCase());
+      await update('RUNNING');
+      const finished = await this.#backend.finished(jobId);
+      if ((JOB_STATUSES as readonly string[]).includes(finished)) await update(finished as JobStatus);
+      else warn(new Error(`the job ended with no status the backend knows (${finished})`));
     } catch (err) {
       warn(err);
     }

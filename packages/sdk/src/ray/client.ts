@@ -36,6 +36,8 @@ export interface RayJobInfo {
 
 /** A node's `CPU`, `GPU` and `memory` (bytes): what it has and what is in use. */
 export interface RayNodeResources {
+  /** Ray's node id, when the cluster status names it. */
+  nodeId?: string;
   total: Record<string, number>;
   used: Record<string, number>;
 }
@@ -159,7 +161,7 @@ export class RayClient {
     for (let attempt = 0; ; attempt++) {
       const { data } = await this.#json<{ data: ClusterStatus }>('GET', '/api/cluster_status?format=0');
       const byNode = data.clusterStatus?.loadMetricsReport?.usageByNode ?? {};
-      const nodes = Object.values(byNode).map(nodeResources);
+      const nodes = Object.entries(byNode).map(([nodeId, usage]) => ({ nodeId, ...nodeResources(usage) }));
       if (nodes.length > 0 || attempt >= 20) return nodes;
       await new Promise((resolve) => setTimeout(resolve, 500));
     }

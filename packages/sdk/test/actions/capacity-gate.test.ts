@@ -164,23 +164,40 @@ describe('agent answers', () => {
 
   it.each([
     [["node's memory is full", 'no CPU'], `(["node's memory is full", 'no CPU'])`],
-    ['one reason', `(['one reason'])`],
+    ['one reason', '(one reason)'],
     [null, '([])'],
     [undefined, '([])'],
+    ['', '([])'],
     [
       [`both ' and "`, 'back\\slash', 'a\nb\tc\rd', 42],
-      `(['both \\' and "', 'back\\\\slash', 'a\\nb\\tc\\rd', '42'])`,
+      `(['both \\' and "', 'back\\\\slash', 'a\\nb\\tc\\rd', 42])`,
     ],
-  ])('renders reasons %j as Python prints a list', async (reasons, rendered) => {
+    [[1, { a: 1 }], "([1, {'a': 1}])"],
+    [[true, null, 1.5, 1e-7, [], {}], '([True, None, 1.5, 1e-07, [], {}])'],
+    [{ cpu: 'short' }, "({'cpu': 'short'})"],
+  ])('renders reasons %j as Python prints them', async (reasons, rendered) => {
     await answer({ allowed: false, reasons });
     const err = await gateError(gate());
     expect(err.message).toBe(`${DENIED} ${rendered}`);
   });
 
   it.each([
+    [0, false],
+    [null, false],
+    ['', false],
+    [[], false],
+    [1, true],
+    ['yes', true],
+    [{ a: 1 }, true],
+  ])('reads allowed %j by Python truthiness (allowed: %s)', async (allowed, passes) => {
+    await answer({ allowed, reasons: ['r'] });
+    if (passes) await gate();
+    else expect((await gateError(gate())).message).toBe(`${DENIED} (['r'])`);
+  });
+
+  it.each([
     ['a body without allowed', { reasons: [] }],
     ['an empty object', {}],
-    ['a non-boolean allowed', { allowed: 'yes' }],
     ['an array', [{ allowed: true }]],
     ['non-JSON text', 'ok'],
   ])('fails closed on %s', async (_what, body) => {

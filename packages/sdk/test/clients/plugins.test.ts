@@ -218,6 +218,38 @@ describe('PluginsClientMixin: plugin releases', () => {
     expect(releases.map((r) => r.version)).toEqual(['2.0.0', '1.1.0', '1.0.0']);
     const [byPk] = await h.client.listPluginReleases({ plugin: published[0].plugin, version: '1.1.0' });
     expect(byPk.map((r) => r.id)).toEqual([published[1].id]);
+    // The Python SDK's list_plugin_releases(code) filters `plugin` by the code.
+    const [byCode, codeCount] = await h.client.listPluginReleases({ plugin: 'multi', version: '1.1.0' });
+    expect(codeCount).toBe(1);
+    expect(byCode.map((r) => r.id)).toEqual([published[1].id]);
+    expect(await h.client.listPluginReleases({ plugin: 'no-such-plugin' })).toEqual([[], 0]);
+  });
+
+  it('looks a release up by code@version or id, with its plugin embedded', async () => {
+    await h.client.createPlugin({ name: 'Lookup', code: 'lookup', category: 'export' });
+    const release = await h.client.createPluginRelease(
+      { plugin: 'lookup', version: '1.2.0' },
+      { file: { data: pluginZip('l'), filename: 'plugin.zip' } },
+    );
+    await h.admin('DELETE', '_emulator/requests');
+    const found = await h.client.getPluginReleaseByLookup('lookup@1.2.0');
+    expect(found).toMatchObject({
+      id: release.id,
+      version: '1.2.0',
+      plugin: { code: 'lookup', name: 'Lookup' },
+    });
+    const byId = await h.client.getPluginReleaseByLookup(String(release.id), { expand: null });
+    expect(byId).toMatchObject({ id: release.id, plugin: release.plugin });
+    const recorded: Array<{ path: string; query: Record<string, string> }> = await h.admin(
+      'GET',
+      '_emulator/requests',
+    );
+    expect(recorded.map((r) => [r.path, r.query])).toEqual([
+      ['/plugin_releases/lookup@1.2.0/', { expand: 'plugin' }],
+      [`/plugin_releases/${release.id}/`, {}],
+    ]);
+    await expect(h.client.getPluginReleaseByLookup('lookup@9.9.9')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(h.client.getPluginReleaseByLookup('no-version')).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it('validates the multipart fields and the file', async () => {

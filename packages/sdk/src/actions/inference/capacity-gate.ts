@@ -42,13 +42,14 @@ export async function checkServeCapacity(
     });
   }
 
-  if (!isPlainObject(response) || typeof response.allowed !== 'boolean') {
+  // Seed 004: only a non-object answer or a missing `allowed` is malformed; any `allowed` value
+  // counts by Python's truthiness (0 and null deny, 1 allows), as the Python gate reads it.
+  if (!isPlainObject(response) || !Object.hasOwn(response, 'allowed')) {
     throw new RuntimeError('Serve deploy capacity check failed: agent unreachable (MalformedResponse)');
   }
-  if (!response.allowed) {
-    throw new RuntimeError(
-      `Serve deploy denied: insufficient cluster capacity (${pyListRepr(reasonList(response.reasons))})`,
-    );
+  if (!pyTruthy(response.allowed)) {
+    const reasons = pyTruthy(response.reasons) ? response.reasons : [];
+    throw new RuntimeError(`Serve deploy denied: insufficient cluster capacity (${pyStr(reasons)})`);
   }
 }
 
@@ -107,15 +108,44 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-/** `reasons` as a list: an array, one string, or nothing. */
-function reasonList(reasons: unknown): string[] {
-  if (reasons === undefined || reasons === null) return [];
-  return Array.isArray(reasons) ? reasons.map(String) : [String(reasons)];
+/** Python's truthiness of a JSON value: false, null, 0, '', [] and {} are false. */
+function pyTruthy(value: unknown): boolean {
+  if (Array.isArray(value)) return value.length > 0;
+  if (isPlainObject(value)) return Object.keys(value).length > 0;
+  return Boolean(value);
 }
 
-/** Python's `str(list)` of strings, so the message reads as the Python SDK's does (§7.4). */
-function pyListRepr(items: string[]): string {
-  return `[${items.map(pyStrRepr).join(', ')}]`;
+/**
+ * Python's `str()` of a JSON value, so the message reads as the Python SDK's does (§7.4): a string
+ * as itself, anything else as its `repr` (`[1, {'a': 1}]`, `True`, `None`).
+ */
+function pyStr(value: unknown): string {
+  return typeof value === 'string' ? value : pyRepr(value, 0);
+}
+
+/** Nesting deeper than this is shown as `...` (the reasons are only a message). */
+const MAX_REPR_DEPTH = 20;
+
+function pyRepr(value: unknown, depth: number): string {
+  if (depth > MAX_REPR_DEPTH) return '...';
+  if (value === null || value === undefined) return 'None';
+  if (value === true) return 'True';
+  if (value === false) return 'False';
+  if (typeof value === 'number') return pyNumber(value);
+  if (typeof value === 'string') return pyStrRepr(value);
+  if (Array.isArray(value)) return `[${value.map((v) => pyRepr(v, depth + 1)).join(', ')}]`;
+  if (isPlainObject(value)) {
+    const items = Object.entries(value).map(([k, v]) => `${pyStrRepr(k)}: ${pyRepr(v, depth + 1)}`);
+    return `{${items.join(', ')}}`;
+  }
+  return pyStrRepr(String(value));
+}
+
+/** JSON integers print as Python ints; other numbers as Python floats (`1e-07`, `inf`). */
+function pyNumber(n: number): string {
+  if (Number.isInteger(n)) return BigInt(n).toString();
+  if (!Number.isFinite(n)) return Number.isNaN(n) ? 'nan' : n > 0 ? 'inf' : '-inf';
+  return String(n).replace(/e([+-])(\d)$/, 'e$10$2');
 }
 
 const ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };

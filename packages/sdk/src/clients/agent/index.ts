@@ -1,4 +1,12 @@
 /** AgentClient: the agent service in front of a compute cluster (client.md §10, backend-api.md §14). */
+import type {
+  AgentContainer,
+  AgentPolicy,
+  AgentPolicyUpdate,
+  ClusterResources,
+  GpuStatus,
+  SystemStatus,
+} from 'synapse-core';
 import { ENV, envValue, runConnection } from '../../environment.ts';
 import { loadCredentials } from '../credentials.ts';
 import { BaseClient, type ClientOptions } from '../http.ts';
@@ -7,6 +15,7 @@ import type { QueryParams } from '../url.ts';
 import { type TailOptions, tailJobLogs } from './tail.ts';
 
 export type { TailOptions, TailProtocol } from './tail.ts';
+export type { AgentContainer, AgentPolicy, AgentPolicyUpdate, ClusterResources, GpuStatus, SystemStatus };
 
 /** The capacity gate's question (inference.md §7.2). */
 export interface FeasibilityPayload {
@@ -157,49 +166,51 @@ export class AgentClient extends BaseClient {
     });
   }
 
+  // Ray's state on the paths the platform's Python SDK 2026.2 calls (no `ray/` prefix, its
+  // trailing slashes); the local platform answers these and the `ray/` forms.
   listJobs(): Promise<RayJob[]> {
-    return this.get('ray/jobs/');
+    return this.get('jobs/');
   }
 
   getJob(jobId: string): Promise<RayJob> {
-    return this.get(`ray/jobs/${segment(jobId)}`);
+    return this.get(`jobs/${segment(jobId)}/`);
   }
 
   /** The whole log so far: `{logs: "<text>"}`. */
   getJobLogs(jobId: string): Promise<{ logs: string }> {
-    return this.get(`ray/jobs/${segment(jobId)}/logs`);
+    return this.get(`jobs/${segment(jobId)}/logs/`);
   }
 
   stopJob(jobId: string): Promise<{ stopped: boolean }> {
-    return this.post(`ray/jobs/${segment(jobId)}/stop/`);
+    return this.post(`jobs/${segment(jobId)}/stop/`);
   }
 
   listNodes(): Promise<Array<Record<string, any>>> {
-    return this.get('ray/nodes/');
+    return this.get('nodes/');
   }
 
   getNode(nodeId: string): Promise<Record<string, any>> {
-    return this.get(`ray/nodes/${segment(nodeId)}`);
+    return this.get(`nodes/${segment(nodeId)}/`);
   }
 
   listTasks(): Promise<Array<Record<string, any>>> {
-    return this.get('ray/tasks/');
+    return this.get('tasks/');
   }
 
   getTask(taskId: string): Promise<Record<string, any>> {
-    return this.get(`ray/tasks/${segment(taskId)}`);
+    return this.get(`tasks/${segment(taskId)}/`);
   }
 
   listServeApplications(): Promise<AgentServeApplication[]> {
-    return this.get('ray/serve_applications/');
+    return this.get('serve_applications/');
   }
 
   getServeApplication(name: string): Promise<AgentServeApplication> {
-    return this.get(`ray/serve_applications/${segment(name)}`);
+    return this.get(`serve_applications/${segment(name)}/`);
   }
 
   deleteServeApplication(name: string): Promise<null> {
-    return this.delete(`ray/serve_applications/${segment(name)}`);
+    return this.delete(`serve_applications/${segment(name)}/`);
   }
 
   /**
@@ -216,7 +227,93 @@ export class AgentClient extends BaseClient {
     return this.post('resources/feasibility/', { data: payload });
   }
 
-  getGatekeepingPolicy(): Promise<Record<string, unknown>> {
-    return this.get('resources/gatekeeping_policy/');
+  /** The cluster's resources now (`GET resources/cluster/`); `useCache: false` asks the agent to collect them afresh. */
+  getClusterResources(opts: { useCache?: boolean } = {}): Promise<ClusterResources> {
+    return this.get('resources/cluster/', {
+      params: { use_cache: String(opts.useCache ?? true) },
+      schema: 'clusterResources',
+    });
   }
+
+  /** The agent's policy (`resources/policy/`): gatekeeping and runtime limits are one object there. */
+  getGatekeepingPolicy(): Promise<AgentPolicy> {
+    return this.get('resources/policy/', { schema: 'agentPolicy' });
+  }
+
+  /** Changes the given policy fields; answers the whole policy. */
+  updateGatekeepingPolicy(patch: AgentPolicyUpdate): Promise<AgentPolicy> {
+    return this.patch('resources/policy/', { data: patch, schema: 'agentPolicy' });
+  }
+
+  /** The same policy object, read for its runtime limits (`max_concurrent_jobs`, utilisation caps, ...). */
+  getRuntimePolicy(): Promise<AgentPolicy> {
+    return this.getGatekeepingPolicy();
+  }
+
+  updateRuntimePolicy(patch: AgentPolicyUpdate): Promise<AgentPolicy> {
+    return this.updateGatekeepingPolicy(patch);
+  }
+
+  /** The GPUs of every node of the cluster (`GET gpu_status/`). */
+  getGpuStatus(): Promise<GpuStatus> {
+    return this.get('gpu_status/', { schema: 'gpuStatus' });
+  }
+
+  /** The agent service's own status (`GET system/status/`). */
+  getSystemStatus(): Promise<SystemStatus> {
+    return this.get('system/status/', { schema: 'systemStatus' });
+  }
+
+  /** Containers the agent runs for plugin releases (paginated). */
+  listContainers<O extends PaginateOptions>(
+    params?: QueryParams,
+    opts?: O,
+  ): Promise<ListResult<AgentContainer, O>> {
+    return paginate(this, 'containers/', params, { schema: 'agentContainer', ...opts });
+  }
+
+  getContainer(containerId: number): Promise<AgentContainer> {
+    return this.get(`containers/${segment(containerId)}`, { schema: 'agentContainer' });
+  }
+
+  /**
+   * Starts a container of a published release, named `code@version` (sent with `plugin` and
+   * `version` split out, as the Python SDK sends it).
+   */
+  createContainer(pluginRelease: string, opts: CreateContainerOptions = {}): Promise<AgentContainer> {
+    const at = pluginRelease.lastIndexOf('@');
+    const data: Record<string, unknown> = { plugin_release: pluginRelease };
+    if (at > 0)
+      Object.assign(data, { plugin: pluginRelease.slice(0, at), version: pluginRelease.slice(at + 1) });
+    const { model, params, envs, metadata, labels, kind, backendContainerId } = opts;
+    if (model !== undefined) data.model = model;
+    if (params !== undefined) data.params = params;
+    // Empty ones are left out, as the Python SDK leaves them out.
+    if (envs && Object.keys(envs).length > 0) data.envs = envs;
+    if (metadata && Object.keys(metadata).length > 0) data.metadata = metadata;
+    const labelList = labels ? [...labels] : [];
+    if (labelList.length > 0) data.labels = labelList;
+    if (kind) data.kind = kind;
+    if (backendContainerId !== undefined) data.backend_container_id = backendContainerId;
+    return this.post('containers/', { data, schema: 'agentContainer' });
+  }
+
+  updateContainer(containerId: number, changes: { status?: string }): Promise<AgentContainer> {
+    const data = changes.status === undefined ? {} : { status: changes.status };
+    return this.patch(`containers/${segment(containerId)}`, { data, schema: 'agentContainer' });
+  }
+
+  deleteContainer(containerId: number): Promise<null> {
+    return this.delete(`containers/${segment(containerId)}`);
+  }
+}
+
+export interface CreateContainerOptions {
+  model?: number;
+  params?: Record<string, unknown>;
+  envs?: Record<string, string>;
+  metadata?: Record<string, unknown>;
+  labels?: Iterable<string>;
+  kind?: string;
+  backendContainerId?: number;
 }

@@ -1,5 +1,11 @@
 /** Ground truth events and dataset versions (GroundTruthClientMixin; client.md §8.6; contract: synapse-core ground-truth.ts). */
-import type { GroundTruth, GroundTruthEvent, GroundTruthVersion } from 'synapse-core';
+import type {
+  DataListItem,
+  FilesListItem,
+  GroundTruth,
+  GroundTruthEvent,
+  GroundTruthVersion,
+} from 'synapse-core';
 import { LARGE_LIST, type ListResult, type PaginateOptions, paginate } from '../pagination.ts';
 import type { QueryParams } from '../url.ts';
 import type { BackendClient } from './index.ts';
@@ -11,6 +17,16 @@ export interface GroundTruthClientMixin {
     params?: QueryParams,
     opts?: O,
   ): Promise<ListResult<GroundTruthEvent, O>>;
+  /** Events with only their id and data (`sdk/ground_truth_events/data/`), 100 a page. */
+  listGroundTruthEventsData<O extends PaginateOptions>(
+    params?: QueryParams,
+    opts?: O,
+  ): Promise<ListResult<DataListItem, O>>;
+  /** Events with only their id and files, as a list (`sdk/ground_truth_events/files/`), 100 a page. */
+  listGroundTruthEventsFiles<O extends PaginateOptions>(
+    params?: QueryParams,
+    opts?: O,
+  ): Promise<ListResult<FilesListItem, O>>;
   listGroundTruths<O extends PaginateOptions>(
     params?: QueryParams,
     opts?: O,
@@ -24,6 +40,22 @@ export const groundTruthMethods: GroundTruthClientMixin & ThisType<BackendClient
     return paginate(this, 'sdk/ground_truth_events/', params, {
       ...LARGE_LIST,
       schema: 'groundTruthEvent',
+      ...opts,
+    });
+  },
+
+  listGroundTruthEventsData(params, opts) {
+    return paginate(this, 'sdk/ground_truth_events/data/', params, {
+      ...LARGE_LIST,
+      schema: 'dataListItem',
+      ...opts,
+    });
+  },
+
+  listGroundTruthEventsFiles(params, opts) {
+    return paginate(this, 'sdk/ground_truth_events/files/', params, {
+      ...LARGE_LIST,
+      schema: 'filesListItem',
       ...opts,
     });
   },

@@ -1,5 +1,5 @@
 /** Assignments of tasks to people (HITLClientMixin; client.md §8.4). */
-import type { DataUnitFiles, SetTags, SetTagsResult } from 'synapse-core';
+import type { DataListItem, DataUnitFiles, FilesListItem, SetTags, SetTagsResult } from 'synapse-core';
 import { type ListResult, type PaginateOptions, paginate } from '../pagination.ts';
 import type { QueryParams } from '../url.ts';
 import type { BackendClient } from './index.ts';
@@ -27,6 +27,16 @@ export interface HITLClientMixin {
     params?: QueryParams,
     opts?: O,
   ): Promise<ListResult<Assignment, O>>;
+  /** Assignments with only their id and data (`sdk/assignments/data/`). */
+  listAssignmentsData<O extends PaginateOptions>(
+    params?: QueryParams,
+    opts?: O,
+  ): Promise<ListResult<DataListItem, O>>;
+  /** Assignments with only their id and their task's data unit files, as a list (`sdk/assignments/files/`). */
+  listAssignmentsFiles<O extends PaginateOptions>(
+    params?: QueryParams,
+    opts?: O,
+  ): Promise<ListResult<FilesListItem, O>>;
   setTagsAssignments(data: SetTags, opts?: { params?: QueryParams }): Promise<SetTagsResult>;
 }
 
@@ -37,6 +47,14 @@ export const hitlMethods: HITLClientMixin & ThisType<BackendClient> = {
 
   listAssignments(params, opts) {
     return paginate(this, 'sdk/assignments/', params, opts);
+  },
+
+  listAssignmentsData(params, opts) {
+    return paginate(this, 'sdk/assignments/data/', params, { schema: 'dataListItem', ...opts });
+  },
+
+  listAssignmentsFiles(params, opts) {
+    return paginate(this, 'sdk/assignments/files/', params, { schema: 'filesListItem', ...opts });
   },
 
   setTagsAssignments(data, opts = {}) {

@@ -7,6 +7,7 @@ import type {
   PluginCreate,
   PluginRelease,
   PluginReleaseCreate,
+  PluginReleaseLookup,
   PluginRunRequest,
 } from 'synapse-core';
 import type { FileInput } from '../http.ts';
@@ -14,7 +15,14 @@ import { paginate } from '../pagination.ts';
 import type { QueryParams } from '../url.ts';
 import type { BackendClient } from './index.ts';
 
-export type { Plugin, PluginCreate, PluginRelease, PluginReleaseCreate, PluginRunRequest };
+export type {
+  Plugin,
+  PluginCreate,
+  PluginRelease,
+  PluginReleaseCreate,
+  PluginReleaseLookup,
+  PluginRunRequest,
+};
 
 export interface PluginsClientMixin {
   listPlugins(params?: QueryParams): Promise<[Plugin[], number]>;
@@ -29,6 +37,15 @@ export interface PluginsClientMixin {
   ): Promise<any>;
   listPluginReleases(params?: QueryParams): Promise<[PluginRelease[], number]>;
   getPluginRelease(releaseId: number, opts?: { params?: QueryParams }): Promise<PluginRelease>;
+  /**
+   * A release by `<plugin code>@<version>` or its id (`GET plugin_releases/<lookup>/`), with its
+   * plugin embedded (`expand=plugin`) unless `expand` says otherwise (`null` sends none);
+   * `params` go over the default `expand`.
+   */
+  getPluginReleaseByLookup(
+    lookup: string | number,
+    opts?: { expand?: string | null; params?: QueryParams },
+  ): Promise<PluginReleaseLookup>;
   /** Publishes a release: multipart, with `config` and `requirements` as JSON and the zip as `file`. */
   createPluginRelease(data: PluginReleaseCreate, opts: { file: FileInput }): Promise<PluginRelease>;
 }
@@ -63,7 +80,17 @@ export const pluginsMethods: PluginsClientMixin & ThisType<BackendClient> = {
   getPluginRelease(releaseId, opts = {}) {
     return this.get<PluginRelease>(`plugin_releases/${releaseId}/`, {
       params: opts.params,
-      schema: 'pluginRelease',
+      // `expand=plugin` embeds the plugin (typed by getPluginReleaseByLookup's PluginReleaseLookup).
+      schema: opts.params?.expand ? 'pluginReleaseLookup' : 'pluginRelease',
+    });
+  },
+
+  getPluginReleaseByLookup(lookup, opts = {}) {
+    const expand = opts.expand === undefined ? 'plugin' : opts.expand;
+    // `@` stays readable in the path, as the Python SDK keeps it; anything else unsafe is encoded.
+    return this.get<PluginReleaseLookup>(`plugin_releases/${segment(lookup).replace(/%40/g, '@')}/`, {
+      params: { ...(expand === null ? {} : { expand }), ...opts.params },
+      schema: 'pluginReleaseLookup',
     });
   },
 

@@ -1,6 +1,10 @@
 /** Tasks, their annotation and task tags (TasksClientMixin; client.md §8.1; contract: synapse-core tasks.ts). */
 import type {
+  AnnotationBatchItem,
+  AnnotationBatchResult,
   AnnotationSubmit,
+  DataListItem,
+  FilesListItem,
   SetTags,
   SetTagsResult,
   Task,
@@ -8,31 +12,104 @@ import type {
   TasksCreate,
   TaskTag,
 } from 'synapse-core';
+import { limiter, positiveInteger } from '../concurrency.ts';
 import { type ListResult, type PaginateOptions, paginate } from '../pagination.ts';
 import type { QueryParams } from '../url.ts';
 import type { BackendClient } from './index.ts';
 
-export type { AnnotationSubmit, SetTags, SetTagsResult, Task, TaskDataUnit, TasksCreate, TaskTag };
+export type {
+  AnnotationBatchItem,
+  AnnotationBatchResult,
+  AnnotationSubmit,
+  DataListItem,
+  FilesListItem,
+  SetTags,
+  SetTagsResult,
+  Task,
+  TaskDataUnit,
+  TasksCreate,
+  TaskTag,
+};
 
 export interface TasksClientMixin {
   getTask(taskId: number, opts?: { params?: QueryParams }): Promise<Task>;
-  /** Submits annotation data; the server answers with the updated task. */
-  annotateTaskData(taskId: number, data: AnnotationSubmit): Promise<Task>;
+  /** Submits annotation data (`?schema=` when given); the server answers with the updated task. */
+  annotateTaskData(taskId: number, data: AnnotationSubmit, opts?: { schema?: string }): Promise<Task>;
+  /**
+   * Submits many annotations, `maxWorkers` at a time (default: one per item, at most
+   * {@link MAX_BATCH_WORKERS}); each task's outcome is reported by its id, failures included, so
+   * one failed task never stops the others. An item without `task_id` or `data` throws a
+   * `TypeError` naming it before anything is sent.
+   */
+  annotateTaskDataBatch(
+    items: AnnotationBatchItem[],
+    opts?: { maxWorkers?: number },
+  ): Promise<Record<number, AnnotationBatchResult>>;
   getTaskTag(tagId: number): Promise<TaskTag>;
   listTaskTags(params?: QueryParams): Promise<[TaskTag[], number]>;
   listTasks<O extends PaginateOptions>(params?: QueryParams, opts?: O): Promise<ListResult<Task, O>>;
+  /** Tasks with only their id and data (`sdk/tasks/data/`). */
+  listTasksData<O extends PaginateOptions>(
+    params?: QueryParams,
+    opts?: O,
+  ): Promise<ListResult<DataListItem, O>>;
+  /** Tasks with only their id and their data unit's files, as a list (`sdk/tasks/files/`). */
+  listTasksFiles<O extends PaginateOptions>(
+    params?: QueryParams,
+    opts?: O,
+  ): Promise<ListResult<FilesListItem, O>>;
   /** Creates one task per data unit; units that already have a task in the project are skipped. */
   createTasks(data: TasksCreate): Promise<Task[]>;
   setTagsTasks(data: SetTags, opts?: { params?: QueryParams }): Promise<SetTagsResult>;
 }
+
+/** The default bound of `annotateTaskDataBatch`'s concurrent requests (the Python SDK runs one thread per item). */
+export const MAX_BATCH_WORKERS = 32;
 
 export const tasksMethods: TasksClientMixin & ThisType<BackendClient> = {
   getTask(taskId, opts = {}) {
     return this.get<Task>(`tasks/${taskId}/`, { params: opts.params, schema: 'task' });
   },
 
-  annotateTaskData(taskId, data) {
-    return this.put<Task>(`tasks/${taskId}/annotate_task_data/`, { data, schema: 'task' });
+  annotateTaskData(taskId, data, opts = {}) {
+    return this.put<Task>(`tasks/${taskId}/annotate_task_data/`, {
+      data,
+      params: opts.schema ? { schema: opts.schema } : undefined,
+      schema: 'task',
+    });
+  },
+
+  async annotateTaskDataBatch(items, opts = {}) {
+    if (!Array.isArray(items)) throw new TypeError('items must be an array');
+    items.forEach((item, index) => {
+      if (typeof item !== 'object' || item === null) throw new TypeError(`items[${index}] is not an object`);
+      if (!Number.isInteger(item.task_id)) throw new TypeError(`items[${index}] missing 'task_id'`);
+      if (item.data === undefined) throw new TypeError(`items[${index}] missing 'data'`);
+    });
+    const results: Record<number, AnnotationBatchResult> = {};
+    if (items.length === 0) return results;
+    const workers = positiveInteger(
+      'maxWorkers',
+      opts.maxWorkers ?? Math.min(items.length, MAX_BATCH_WORKERS),
+    );
+    const slot = limiter(workers);
+    await Promise.all(
+      items.map((item) =>
+        slot(async () => {
+          try {
+            const response = await this.annotateTaskData(item.task_id, item.data, { schema: item.schema });
+            results[item.task_id] = { success: true, error: null, response };
+          } catch (err) {
+            results[item.task_id] = {
+              success: false,
+              error: (err as Error)?.message ?? String(err),
+              response: null,
+            };
+          }
+        }),
+      ),
+    );
+    return results;
   },
 
   getTaskTag(tagId) {
@@ -45,6 +122,14 @@ export const tasksMethods: TasksClientMixin & ThisType<BackendClient> = {
 
   listTasks(params, opts) {
     return paginate(this, 'sdk/tasks/', params, { schema: 'task', ...opts });
+  },
+
+  listTasksData(params, opts) {
+    return paginate(this, 'sdk/tasks/data/', params, { schema: 'dataListItem', ...opts });
+  },
+
+  listTasksFiles(params, opts) {
+    return paginate(this, 'sdk/tasks/files/', params, { schema: 'filesListItem', ...opts });
   },
 
   createTasks(data) {
