@@ -110,11 +110,15 @@ class WorkerReplica implements Replica {
   readonly #pending = new Map<number, (res: ServeResponse) => void>();
   #exited: Promise<void>;
 
+  /** `scratchDir` is the replica's own folder (its downloaded models), removed once it exited. */
   constructor(
     private readonly child: ChildProcess,
+    scratchDir: string,
     onUnexpectedExit: () => void,
   ) {
-    this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    this.#exited = new Promise<void>((resolve) => child.once('exit', () => resolve())).then(() =>
+      rm(scratchDir, { recursive: true, force: true }).catch(() => {}),
+    );
     child.on('message', (raw) => {
       const msg = raw as WorkerReply;
       if (msg.type !== 'response') return;
@@ -142,8 +146,7 @@ class WorkerReplica implements Replica {
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    child.once('exit', () => void rm(scratchDir, { recursive: true, force: true }).catch(() => {}));
-    const replica = new WorkerReplica(child, onUnexpectedExit);
+    const replica = new WorkerReplica(child, scratchDir, onUnexpectedExit);
     const max = Number(app.serveOptions.max_models_per_replica) || undefined;
     const init: WorkerRequest = {
       type: 'init',
@@ -196,9 +199,10 @@ class WorkerReplica implements Replica {
     });
   }
 
+  /** Resolves once the process exited and its folder is removed. */
   async stop() {
     this.stopping = true;
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.#exited;
     if (this.child.connected) this.child.send({ type: 'stop' } satisfies WorkerRequest);
     else this.child.kill('SIGTERM');
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
