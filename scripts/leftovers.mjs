@@ -7,7 +7,7 @@
  *
  *   node scripts/leftovers.mjs --marker <id> [--session <sid>]   exit 1 when any were found
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /** The fields after "pid (comm)" of /proc/<pid>/stat: state ppid pgrp session ... (comm may hold spaces). */
 function statFields(pid) {
@@ -32,6 +32,27 @@ function selfAndAncestors() {
   return chain;
 }
 
+/**
+ * What says which test started a process: its parent, its working directory and, for a job, the
+ * action it runs (names only, never values that could hold a credential).
+ */
+function describe(pid, ppid) {
+  const parts = [];
+  try {
+    const parent = readFileSync(`/proc/${ppid}/cmdline`, 'latin1').split('\0').join(' ').trim();
+    parts.push(`parent ${ppid}: ${parent.slice(0, 120)}`);
+  } catch {}
+  try {
+    parts.push(`cwd ${readlinkSync(`/proc/${pid}/cwd`)}`);
+  } catch {}
+  try {
+    const env = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
+    const action = env.find((v) => v.startsWith('SYNAPSE_ACTION_ENTRYPOINT='));
+    if (action) parts.push(action);
+  } catch {}
+  return parts.length > 0 ? ` (${parts.join('; ')})` : '';
+}
+
 /** Pids (other than this process and its ancestors) whose environment has `SYNAPSE_TEST_RUN=<marker>` or whose session is `session`. */
 export function findLeftovers({ marker, session }) {
   const found = [];
@@ -48,7 +69,7 @@ export function findLeftovers({ marker, session }) {
         readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`SYNAPSE_TEST_RUN=${marker}`);
       if (inSession || marked) {
         const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ').trim();
-        found.push({ pid, cmdline: cmdline.slice(0, 200) });
+        found.push({ pid, cmdline: `${cmdline.slice(0, 200)}${describe(pid, Number(fields[1]))}` });
       }
     } catch {
       // gone meanwhile, or another user's process

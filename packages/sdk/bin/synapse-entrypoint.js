@@ -9,7 +9,15 @@ import { launch } from './launch.js';
 // `connected` is false when the channel closed while this module was loading.
 const SUPERVISOR_GONE = 1;
 if (process.connected === false) process.exit(SUPERVISOR_GONE);
-if (process.channel) process.once('disconnect', () => process.exit(SUPERVISOR_GONE));
+if (process.channel) {
+  process.once('disconnect', () => process.exit(SUPERVISOR_GONE));
+  // A backstop for a close this process never heard of (seen on a loaded machine: a job whose
+  // supervisor had died ran on, re-parented to init): a parent that is gone re-parents us.
+  const supervisor = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== supervisor) process.exit(SUPERVISOR_GONE);
+  }, 1000).unref();
+}
 
 const { runEntrypoint } = await launch('#entrypoint');
 process.exit(await runEntrypoint());

@@ -1,4 +1,5 @@
-import { readFile, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failure, until, writePlugin } from '../../../../test-support/job-plugin.ts';
@@ -107,6 +108,38 @@ describe('JobExecutor (process backend)', () => {
     expect(() => process.kill(pid, 0)).toThrow();
     await expect(executor.wait(id)).rejects.toThrow(`Job ${id} failed with status STOPPED`);
     expect(await executor.stop(id)).toBe(false);
+  });
+
+  it('ends a job whose supervisor died without a chance to stop it (no orphan runs on)', async () => {
+    const pidFile = join(dir, 'orphan.pid');
+    const supervisorFile = join(dir, 'supervisor.ts');
+    const sdk = join(import.meta.dirname, '../../src/index.ts');
+    await writeFile(
+      supervisorFile,
+      `import { JobExecutor } from ${JSON.stringify(sdk)};
+const executor = new JobExecutor({ workingDir: ${JSON.stringify(dir)}, env: { SYNAPSE_CONFIG_DIR: ${JSON.stringify(dir)} } });
+await executor.submit('plugin.sleep.SleepAction', { seconds: 3600, pidFile: ${JSON.stringify(pidFile)} });
+setInterval(() => {}, 1000);
+`,
+    );
+    const supervisor = spawn(process.execPath, ['--import', 'tsx', supervisorFile], {
+      cwd: join(import.meta.dirname, '../../../..'),
+      stdio: 'ignore',
+    });
+    const pid = Number(await until(() => readFile(pidFile, 'utf8').catch(() => ''), Boolean));
+    supervisor.kill('SIGKILL');
+    // The job notices (its IPC channel closes; as a backstop, it was re-parented) and exits.
+    await until(
+      async () => {
+        try {
+          process.kill(pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      },
+      (gone) => gone,
+    );
   });
 
   it('times out waiting, and knows no unknown job', async () => {
