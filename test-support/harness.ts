@@ -9,6 +9,28 @@ import { type DevServer, type DevServerOptions, startDevServer } from 'synapse-d
 import { AgentClient, BackendClient, type BackendClientOptions } from 'synapse-sdk';
 import { afterAll, beforeAll, inject } from 'vitest';
 
+/**
+ * One JSON request to a platform's backend API with the platform user's token, as raw HTTP (for
+ * tests of what the server answers, errors included): the status and the parsed body.
+ */
+export async function requestJson(
+  server: { url: string; credentials: { accessToken: string } },
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: any }> {
+  const res = await fetch(`${server.url}/${path}`, {
+    method,
+    headers: {
+      'Synapse-Access-Token': `Token ${server.credentials.accessToken}`,
+      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
 /** What a test reaches of a platform it does not own: its URLs and credentials. */
 export interface PlatformAddress {
   url: string;

@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { requestJson } from '../../../test-support/harness.ts';
 import {
   INTERRUPTED_DEPLOYING,
   INTERRUPTED_PENDING,
@@ -29,17 +30,9 @@ async function start(dataDir: string, options: DevServerOptions = {}): Promise<D
 }
 
 async function call(server: DevServer, method: string, path: string, body?: unknown): Promise<any> {
-  const res = await fetch(`${server.url}/${path}`, {
-    method,
-    headers: {
-      'Synapse-Access-Token': `Token ${server.credentials.accessToken}`,
-      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path} -> ${res.status} ${text}`);
-  return text ? JSON.parse(text) : null;
+  const res = await requestJson(server, method, path, body);
+  if (res.status >= 400) throw new Error(`${method} ${path} -> ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
 }
 
 /** A platform that stopped with live records: jobs of each state, a deployment, serve apps. */

@@ -4,22 +4,12 @@
  * Own server: "nothing is stored" is proven by the count of every model on the server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestJson } from '../../../test-support/harness.ts';
 import { type DevServer, startDevServer } from '../src/index.ts';
 
 let server: DevServer;
 
-async function call(method: string, path: string, body?: unknown) {
-  const res = await fetch(`${server.url}/${path}`, {
-    method,
-    headers: {
-      'Synapse-Access-Token': `Token ${server.credentials.accessToken}`,
-      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : null) as any };
-}
+const call = (method: string, path: string, body?: unknown) => requestJson(server, method, path, body);
 
 beforeAll(async () => {
   server = await startDevServer({ runJobs: false });
