@@ -36,8 +36,17 @@ function selfAndAncestors() {
  * What says which test started a process: its parent, its working directory and, for a job, the
  * action it runs (names only, never values that could hold a credential).
  */
-function describe(pid, ppid) {
-  const parts = [];
+function describe(pid, fields) {
+  const ppid = Number(fields[1]);
+  // State, CPU used and age tell a process stuck in a busy loop (a core lost to the rest of the
+  // suite) from one asleep, waiting for a parent that never came back.
+  const tick = 100; // USER_HZ on Linux
+  const cpu = (Number(fields[11]) + Number(fields[12])) / tick;
+  const parts = [`state ${fields[0]}, cpu ${cpu.toFixed(1)} s`];
+  try {
+    const uptime = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    parts.push(`age ${(uptime - Number(fields[19]) / tick).toFixed(0)} s`);
+  } catch {}
   try {
     const parent = readFileSync(`/proc/${ppid}/cmdline`, 'latin1').split('\0').join(' ').trim();
     parts.push(`parent ${ppid}: ${parent.slice(0, 120)}`);
@@ -50,7 +59,7 @@ function describe(pid, ppid) {
     const action = env.find((v) => v.startsWith('SYNAPSE_ACTION_ENTRYPOINT='));
     if (action) parts.push(action);
   } catch {}
-  return parts.length > 0 ? ` (${parts.join('; ')})` : '';
+  return ` (${parts.join('; ')})`;
 }
 
 /** Pids (other than this process and its ancestors) whose environment has `SYNAPSE_TEST_RUN=<marker>` or whose session is `session`. */
@@ -69,7 +78,7 @@ export function findLeftovers({ marker, session }) {
         readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`SYNAPSE_TEST_RUN=${marker}`);
       if (inSession || marked) {
         const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').join(' ').trim();
-        found.push({ pid, cmdline: `${cmdline.slice(0, 200)}${describe(pid, Number(fields[1]))}` });
+        found.push({ pid, cmdline: `${cmdline.slice(0, 200)}${describe(pid, fields)}` });
       }
     } catch {
       // gone meanwhile, or another user's process

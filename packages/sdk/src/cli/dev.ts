@@ -94,11 +94,6 @@ function mediaUrlTtlOption(value: string | undefined): number | undefined {
 }
 
 async function runDev(opts: DevOptions): Promise<void> {
-  const devserver = await import('synapse-devserver').catch((err: NodeJS.ErrnoException) => {
-    // The install hint only when the package itself is missing, not for a failure inside it.
-    if (err.code !== 'ERR_MODULE_NOT_FOUND' || !err.message.includes("'synapse-devserver'")) throw err;
-    throw new Error('synapse dev needs the synapse-devserver package: npm install synapse-devserver');
-  });
   const port = parsePort('port', opts.port);
   const servePort = parsePort('serve-port', opts.servePort);
   if (opts.seed !== undefined && opts.seed !== 'demo') {
@@ -106,22 +101,31 @@ async function runDev(opts: DevOptions): Promise<void> {
   }
   const dataDir = resolve(opts.dataDir);
   const limits = extractionLimits(opts);
+  const publicUrl = publicUrlOption(opts.publicUrl);
+  const mediaUrlTtlSeconds = mediaUrlTtlOption(opts.mediaUrlTtl);
+  const capacity = {
+    cpus: amount('cpus', opts.cpus),
+    gpus: amount('gpus', opts.gpus),
+    memoryBytes: bytes('memory', opts.memory),
+  };
+  // Loaded once every option is known good: a usage error answers without loading the platform.
+  const devserver = await import('synapse-devserver').catch((err: NodeJS.ErrnoException) => {
+    // The install hint only when the package itself is missing, not for a failure inside it.
+    if (err.code !== 'ERR_MODULE_NOT_FOUND' || !err.message.includes("'synapse-devserver'")) throw err;
+    throw new Error('synapse dev needs the synapse-devserver package: npm install synapse-devserver');
+  });
   const server = await devserver.startDevServer({
     port,
     host: opts.host,
-    publicUrl: publicUrlOption(opts.publicUrl),
+    publicUrl,
     dataDir,
     databaseUrl: envValue(process.env, ENV.databaseUrl),
     faults: opts.faults,
     serve: opts.serve ? { port: servePort } : undefined,
     rayAddress: opts.rayAddress,
     dashboardAuth: opts.dashboardLogin,
-    mediaUrlTtlSeconds: mediaUrlTtlOption(opts.mediaUrlTtl),
-    capacity: {
-      cpus: amount('cpus', opts.cpus),
-      gpus: amount('gpus', opts.gpus),
-      memoryBytes: bytes('memory', opts.memory),
-    },
+    mediaUrlTtlSeconds,
+    capacity,
     extractionLimits: limits,
   });
   const { credentials } = server;

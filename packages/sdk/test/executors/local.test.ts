@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { failure, writePlugin } from '../../../../test-support/job-plugin.ts';
+import { failure, until, writePlugin } from '../../../../test-support/job-plugin.ts';
 import { LocalExecutor, runPlugin } from '../../src/index.ts';
 import { BaseAction, defineAction } from '../../src/plugins/action.ts';
 import type { RuntimeContext } from '../../src/plugins/context.ts';
@@ -130,8 +130,23 @@ describe('runPlugin', () => {
     const task = (await runPlugin(dir, 'echo', { name: 'Di' }, { mode: 'task' })) as { pid: number };
     expect(task).toMatchObject({ greeting: 'hello Di' });
     expect(task.pid).not.toBe(process.pid);
-    const jobId = await runPlugin(dir, 'echo', { name: 'Ed' }, { mode: 'job', jobId: 'run-plugin-job' });
+    // Without `wait`, job mode answers the job's id at once; the test still waits for the job's
+    // end (its result in the output), so no process of it outlives the test.
+    const output: string[] = [];
+    const jobId = await runPlugin(
+      dir,
+      'echo',
+      { name: 'Ed' },
+      { mode: 'job', jobId: 'run-plugin-job', onOutput: (line) => output.push(line) },
+    );
     expect(jobId).toBe('run-plugin-job');
+    await until(
+      async () => output.join('\n'),
+      (text) => text.includes('"greeting":"hello Ed"'),
+    );
+    expect(
+      await runPlugin(dir, 'echo', { name: 'Ed' }, { mode: 'job', jobId: 'run-plugin-job-2', wait: true }),
+    ).toMatchObject({ greeting: 'hello Ed', jobId: 'run-plugin-job-2' });
   });
 
   it('rejects an unknown mode or action', async () => {
