@@ -54,6 +54,18 @@ export async function updateJob(
   return job;
 }
 
+/**
+ * Stops a job that has not ended: it turns STOPPED, and the runner stops its process on that
+ * change. False when it had ended already. One implementation for the agent's `jobs/<id>/stop/`
+ * and the dashboard's Stop button.
+ */
+export async function stopJob(ctx: DevContext, id: string): Promise<boolean> {
+  const job = await ctx.collections.jobs.get(id);
+  if (!job || isTerminal(job.status)) return false;
+  await updateJob(ctx, id, statusFields('STOPPED'));
+  return true;
+}
+
 /** Calls `listener` with the job after each update on this server; returns the unsubscribe function. */
 export function watchJob(ctx: DevContext, id: string, listener: (job: Doc) => void): () => void {
   const { jobChanges } = ctx.state;

@@ -139,6 +139,35 @@ async function actionResult(ctx: DevContext, run: Run): Promise<unknown> {
   return fixture?.value ?? DEFAULT_RESULTS[run.action] ?? {};
 }
 
+/**
+ * A call of a RUNNING serve application (the dashboard's form): `json` to `path` of the app, the
+ * model selected as `inference` runs select it, through the same forwarding.
+ */
+export async function callServeApplication(
+  ctx: DevContext,
+  app: Doc,
+  call: { json: unknown; path?: string; model?: string },
+): Promise<unknown> {
+  const gateway = ctx.serveGatewayUrl;
+  if (!gateway) throw new ApiError(400, { detail: 'This platform has no serve gateway to call.' });
+  if (app.status !== 'RUNNING') {
+    throw new ApiError(400, { detail: `The application is ${app.status}: only a RUNNING one answers.` });
+  }
+  const release =
+    app.plugin_release == null ? null : await ctx.collections.plugin_releases.get(app.plugin_release);
+  const run: Run = {
+    pluginCode: String(app.plugin_code),
+    releaseCode: String(app.name),
+    plugin: null,
+    release,
+    config: {},
+    action: 'inference',
+    params: { json: call.json, path: call.path, model: call.model },
+    agent: app.agent as number,
+  };
+  return forwardInference(ctx, run, gateway);
+}
+
 /** A user token per run caller (by user id), issued once per server. */
 async function runToken(ctx: DevContext): Promise<string> {
   const userId = await runUserId(ctx);

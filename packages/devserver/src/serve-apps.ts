@@ -26,6 +26,15 @@ export async function upsertServeApp(
   return (await apps.update(existing.id, { ...values, modified: new Date().toISOString() }))!;
 }
 
+/**
+ * Stops an application: its replicas, when this server hosts serving, and its record (as Ray
+ * Serve forgets a deleted application). The agent's DELETE and the dashboard's Stop use it.
+ */
+export async function stopServeApp(ctx: DevContext, app: Doc): Promise<void> {
+  await ctx.serveHost?.backend.delete(app.name);
+  await ctx.collections.serve_applications.remove(app.id);
+}
+
 /** The agent's view of an application (Ray Serve status shape). */
 export function agentServeApp(app: Doc): Record<string, unknown> {
   const data = (app.data ?? {}) as Record<string, unknown>;

@@ -15,10 +15,10 @@ import { type DevContext, getOr404, listResponse, present } from '../context.ts'
 import type { Doc } from '../db/collection.ts';
 import { addCondition, emptyWhere } from '../db/filters.ts';
 import { ApiError, notFound } from '../errors.ts';
-import { consoleLines, isTerminal, statusFields, updateJob } from '../jobs.ts';
+import { consoleLines, stopJob } from '../jobs.ts';
 import { findRelease, type RunOutcome, runAction } from '../plugin-run.ts';
 import type { RouteModule } from '../routes/index.ts';
-import { agentServeApp, findServeApp } from '../serve-apps.ts';
+import { agentServeApp, findServeApp, stopServeApp } from '../serve-apps.ts';
 import {
   checkFeasibility,
   freeCapacity,
@@ -394,9 +394,7 @@ const routes: RouteModule = async (app, ctx) => {
 
   ray.post('/jobs/:id/stop/', async (req) => {
     const job = await agentJob(ctx, agentOf(req), (req.params as { id: string }).id);
-    if (isTerminal(job.status)) return { stopped: false };
-    await updateJob(ctx, job.id as string, statusFields('STOPPED'));
-    return { stopped: true };
+    return { stopped: await stopJob(ctx, job.id as string) };
   });
 
   ray.get('/nodes/', async () => [localNode(ctx)]);
@@ -422,8 +420,10 @@ const routes: RouteModule = async (app, ctx) => {
   );
 
   ray.delete('/serve_applications/:name', async (req, reply) => {
-    const found = await agentServeAppOr404(ctx, agentOf(req), (req.params as { name: string }).name);
-    await ctx.collections.serve_applications.remove(found.id);
+    await stopServeApp(
+      ctx,
+      await agentServeAppOr404(ctx, agentOf(req), (req.params as { name: string }).name),
+    );
     return reply.code(204).send();
   });
 };

@@ -6,6 +6,8 @@ import type { Doc } from '../db/collection.ts';
 import { MEDIA_PREFIX, type MediaStore } from '../media.ts';
 import { fileSpecifications } from '../routes/data-collections.ts';
 import { isObject } from '../validate.ts';
+import { badge } from './components.ts';
+import { type Html, html } from './html.ts';
 
 export interface Box {
   x: number;
@@ -95,4 +97,17 @@ export function primaryImage(collection: Doc | null, unit: Doc | null, media: Me
     width: dimension(meta.width),
     height: dimension(meta.height),
   };
+}
+
+/**
+ * A task's status as a person needs it: a task still `pending` whose data already holds objects
+ * (ToTask's pre-annotation) says so beside its status.
+ */
+export function taskStatus(task: Doc): Html {
+  const count = taskObjects(task.data).length;
+  const preAnnotated = task.status === 'pending' && count > 0;
+  return html`${badge(task.status)}${
+    preAnnotated &&
+    html`<span class="badge status-pre_annotated" title="${`${count} object${count === 1 ? '' : 's'} from a pre-annotation, not yet reviewed`}">pre-annotated</span>`
+  }`;
 }

@@ -12,15 +12,23 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { principalOfUser } from '../auth.ts';
 import type { DevContext } from '../context.ts';
 import { ApiError } from '../errors.ts';
+import { stopJob } from '../jobs.ts';
+import { callServeApplication } from '../plugin-run.ts';
+import { stopServeApp } from '../serve-apps.ts';
 import { heading, section } from './components.ts';
 import { pageParam } from './data.ts';
-import { type Html, html, layout } from './html.ts';
-import { jobLive, jobPage, jobsPage } from './pages/jobs.ts';
+import { type Html, html, layout, uiPath } from './html.ts';
+import { jobLive, jobOr404, jobPage, jobsPage } from './pages/jobs.ts';
 import { modelsPage } from './pages/models.ts';
 import { overviewPage } from './pages/overview.ts';
 import { pluginsPage } from './pages/plugins.ts';
 import { projectPage, projectsPage } from './pages/projects.ts';
-import { serveApplicationsPage } from './pages/serve-applications.ts';
+import {
+  type ServeCall,
+  serveApplicationOr404,
+  serveApplicationPage,
+  serveApplicationsPage,
+} from './pages/serve-applications.ts';
 import { taskPage } from './pages/task.ts';
 import {
   type DashboardSessions,
@@ -205,6 +213,51 @@ export default async function uiRoutes(app: FastifyInstance, ctx: DevContext): P
   page('/models', (req) => modelsPage(ctx, pageParam(req.query)));
   page('/plugins', (req) => pluginsPage(ctx, queryOf(req)));
   page('/serve-applications', (req) => serveApplicationsPage(ctx, pageParam(req.query)));
+
+  page('/serve-applications/:id', (req) => serveApplicationPage(ctx, idOf(req)));
+
+  // Actions are forms posted to this server (the session cookie is SameSite=Strict, so another
+  // site cannot post them); each answers with the page that shows the outcome.
+  app.post('/jobs/:id/stop', PUBLIC, async (req, reply) => {
+    await stopJob(ctx, (await jobOr404(ctx, idOf(req))).id as string);
+    return reply.redirect(uiPath('jobs', idOf(req)), 303);
+  });
+
+  app.post('/serve-applications/:id/stop', PUBLIC, async (req, reply) => {
+    await stopServeApp(ctx, await serveApplicationOr404(ctx, idOf(req)));
+    return reply.redirect('/ui/serve-applications', 303);
+  });
+
+  app.post('/serve-applications/:id/call', PUBLIC, async (req, reply) => {
+    const fields = (req.body ?? {}) as Record<string, unknown>;
+    const text = (v: unknown) => (typeof v === 'string' ? v : '');
+    const call: ServeCall = {
+      json: text(fields.json) || '{}',
+      path: text(fields.path) || '/',
+      model: text(fields.model).trim(),
+    };
+    const app = await serveApplicationOr404(ctx, idOf(req));
+    try {
+      const json = JSON.parse(call.json);
+      if (call.model && !/^\d+$/.test(call.model)) throw new Error('The model id must be a whole number.');
+      call.answer = await callServeApplication(ctx, app, {
+        json,
+        path: call.path,
+        model: call.model || undefined,
+      });
+    } catch (err) {
+      const detail = err instanceof ApiError ? (err.body as { detail?: unknown }).detail : undefined;
+      call.error =
+        err instanceof SyntaxError
+          ? `The input is not valid JSON: ${err.message}`
+          : `The application answered an error: ${typeof detail === 'string' ? detail : JSON.stringify(detail ?? (err as Error).message)}`;
+    }
+    const body = String(await serveApplicationPage(ctx, idOf(req), call));
+    return reply
+      .code(call.error ? 400 : 200)
+      .type(HTML)
+      .send(ctx.secrets.sweep(body));
+  });
 
   app.get('/jobs/:id/live', PUBLIC, async (req) =>
     ctx.secrets.sweepValue(await jobLive(ctx, idOf(req), queryOf(req))),

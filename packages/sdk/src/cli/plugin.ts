@@ -1,7 +1,6 @@
 /** `synapse plugin ...`: scaffold, run, publish, sync config, and follow jobs. */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { resultMarker } from 'synapse-core';
 import { loadCredentials } from '../clients/credentials.ts';
 import { ENV } from '../environment.ts';
 import {
@@ -10,49 +9,25 @@ import {
   PLUGIN_CATEGORIES,
   type PluginCategory,
 } from '../plugins/enums.ts';
-import { isRunStopped, PluginRunError, RunStoppedError } from '../plugins/errors.ts';
+import { isRunStopped, RunStoppedError } from '../plugins/errors.ts';
 import { parseJsonOption, printJson, UsageError } from './output.ts';
+import {
+  INTERRUPTED_EXIT_CODE,
+  jobList,
+  jobOutputPrinter,
+  jobStop,
+  type PlatformRunOptions,
+} from './platform.ts';
 import { backendFromOptions, type ConnectionOptions, outputMask } from './session.ts';
 
-interface RunOptions extends ConnectionOptions {
-  path: string;
+interface RunOptions extends PlatformRunOptions {
   params?: string;
   mode?: string;
+  onPlatform?: boolean;
   jobId?: string;
   rayAddress?: string;
   cpus?: string;
   gpus?: string;
-  plugin?: string;
-  input?: string;
-  inferPath: string;
-}
-
-const REMOTE_ALIASES: Record<string, string> = { infer: 'inference', deploy: 'deployment' };
-
-/** Remote mode: the platform runs the action on the selected agent (`plugins/<code>/run/`). */
-async function runRemote(
-  action: string,
-  params: Record<string, unknown>,
-  opts: RunOptions,
-): Promise<unknown> {
-  const { loadCredentials } = await import('../clients/credentials.ts');
-  const agent = loadCredentials().agent;
-  if (!agent?.id) throw new PluginRunError('No agent configured.');
-  const { loadPluginConfig } = await import('../plugins/config.ts');
-  const code = opts.plugin ?? (await loadPluginConfig(resolve(opts.path))).code;
-  const name = REMOTE_ALIASES[action] ?? action;
-  const body =
-    name === 'inference'
-      ? { ...params, input: await parseJsonOption(opts.input, 'input'), path: opts.inferPath }
-      : params;
-  const client = backendFromOptions(opts);
-  try {
-    return await client.runPlugin(code, { agent: agent.id, action: name, params: body });
-  } catch (err) {
-    throw new PluginRunError(`Failed to run plugin: ${(err as Error).message}`, {}, { cause: err });
-  } finally {
-    await client.close();
-  }
 }
 
 /**
@@ -85,9 +60,17 @@ async function runAction(action: string, opts: RunOptions): Promise<void> {
   if (mode !== 'remote' && !EXECUTION_MODES.includes(mode as ExecutionMode)) {
     throw new UsageError(`Invalid mode: ${opts.mode}. Use local, task, job, or remote.`);
   }
+  if (opts.onPlatform && mode !== 'remote' && mode !== 'local') {
+    throw new UsageError(
+      `--on-platform runs the action on the platform: it cannot be combined with --mode ${mode}.`,
+    );
+  }
+  if (opts.onPlatform || mode === 'remote') {
+    const { runOnPlatform } = await import('./platform.ts');
+    return runOnPlatform(action, opts);
+  }
   const params = await parseJsonOption(opts.params);
   const mask = outputMask(opts);
-  if (mode === 'remote') return printJson(mask.value(await runRemote(action, params, opts)));
   const { runPlugin, checkRayAddress } = await import('../executors/index.ts');
   const rayAddress = opts.rayAddress ?? 'auto';
   try {
@@ -99,13 +82,7 @@ async function runAction(action: string, opts: RunOptions): Promise<void> {
   const numCpus = resourceCount('cpus', opts.cpus);
   const numGpus = resourceCount('gpus', opts.gpus);
   // Job mode waits for its job: the job's own lines go to stderr, its result to stdout.
-  let inResult = false;
-  const onOutput = (line: string) => {
-    const marker = resultMarker(line);
-    if (marker === 'start') inResult = true;
-    else if (!inResult) process.stderr.write(`${mask.text(line)}\n`);
-    else if (marker === 'end') inResult = false;
-  };
+  const onOutput = jobOutputPrinter(mask, (text) => process.stderr.write(text));
   // Ctrl-C stops a local or job run through its `ctx.signal`; a second Ctrl-C quits at once.
   const stop = new AbortController();
   const onInterrupt = () => {
@@ -128,6 +105,12 @@ async function runAction(action: string, opts: RunOptions): Promise<void> {
       signal: stoppable ? stop.signal : undefined,
     });
     printJson(mask.value(result));
+    // A job run here never reaches the platform, nor its dashboard: say where that run would go.
+    if (mode === 'job') {
+      process.stderr.write(
+        `Ran as a job on this machine, not on the platform (nor its dashboard). On the platform: synapse plugin publish, then synapse plugin run ${action} --on-platform\n`,
+      );
+    }
   } catch (err) {
     if (isRunStopped(err)) {
       process.stderr.write(`Stopped: ${mask.text((err as Error).message)}\n`);
@@ -141,9 +124,6 @@ async function runAction(action: string, opts: RunOptions): Promise<void> {
     process.off('SIGINT', onInterrupt);
   }
 }
-
-/** What a shell reports for a command ended by Ctrl-C (128 + SIGINT). */
-const INTERRUPTED_EXIT_CODE = 130;
 
 async function createPlugin(opts: {
   path?: string;
@@ -275,9 +255,14 @@ export function registerPlugin(program: Command): void {
       .option('--params <json>', 'params as JSON, or @file.json')
       .option(
         '-m, --mode <mode>',
-        'local (in-process), task (warm worker), job (own process) or remote (on the agent)',
+        'local (in-process), task (warm worker), job (own process on this machine) or remote (on the platform, as --on-platform)',
         'local',
       )
+      .option(
+        '--on-platform',
+        'run the published plugin on the platform (the selected agent): params checked here first, then the job followed to its end',
+      )
+      .option('--no-wait', 'on the platform: print {job_id, status} at once instead of following the job')
       .option('--job-id <id>', 'job id to report to (job mode)')
       .option(
         '--ray-address <url>',
@@ -286,9 +271,9 @@ export function registerPlugin(program: Command): void {
       )
       .option('--cpus <n>', 'on Ray: CPUs the job or task worker needs')
       .option('--gpus <n>', 'on Ray: GPUs the job or task worker needs')
-      .option('-p, --plugin <code>', 'plugin code for remote mode (default: from config.yaml)')
-      .option('-i, --input <json>', 'inference input for remote mode')
-      .option('--infer-path <path>', 'inference route for remote mode', '/'),
+      .option('-p, --plugin <code>', 'on the platform: plugin code (default: from config.yaml)')
+      .option('-i, --input <json>', 'on the platform: inference input')
+      .option('--infer-path <path>', 'on the platform: inference route', '/'),
   ).action(runAction);
 
   connection(
@@ -309,7 +294,22 @@ export function registerPlugin(program: Command): void {
     .option('-c, --config <file>', 'config file')
     .action(updateConfig);
 
-  const job = plugin.command('job').description('inspect jobs on the backend');
+  const job = plugin.command('job').description('list, inspect and stop jobs on the platform');
+  connection(
+    job
+      .command('list')
+      .description('the newest jobs first: id, status, plugin, action, created, duration')
+      .option(
+        '-s, --status <status>',
+        'only jobs with this status: pending, running, stopped, succeeded or failed',
+      )
+      .option('-p, --plugin <code>', 'only jobs of this plugin')
+      .option('-n, --limit <n>', 'show at most this many', '20')
+      .option('--json', 'print the jobs as JSON instead of a table'),
+  ).action(jobList);
+  connection(
+    job.command('stop').description('stop a running job (through the selected agent)').argument('<job-id>'),
+  ).action(jobStop);
   connection(job.command('get').description('print a job').argument('<job-id>')).action(jobGet);
   connection(
     job

@@ -69,6 +69,35 @@ export interface SubmitOptions {
   onOutput?: JobSubmission['onOutput'];
 }
 
+/**
+ * Checks `params` against the schema of the action at `entrypoint` (resolved in `workingDir`), as
+ * the action itself would before running: a `PluginValidationError` naming every invalid field.
+ * A schema built per run gets `client` (else the run's client from the environment and `env`).
+ */
+export async function validateActionParams(
+  entrypoint: string,
+  params: unknown,
+  options: { workingDir: string; env?: Record<string, string>; client?: BackendClient | null },
+): Promise<void> {
+  const action = await loadEntrypoint(entrypoint, options.workingDir);
+  const schema: ParamsSchema | undefined =
+    (action as { actionMeta?: { params?: ParamsSchema } }).actionMeta?.params ??
+    (action as { paramsSchema?: ParamsSchema }).paramsSchema;
+  if (!schema) return;
+  if (typeof schema !== 'function') {
+    await validateParams(schema, params);
+    return;
+  }
+  // A schema built per run may query the backend (e.g. "project exists").
+  const vars = { ...process.env, ...options.env };
+  const client = options.client ?? createRunClient(vars);
+  try {
+    await validateParams(schema({ client, env: pluginEnvironment(vars), action: action as never }), params);
+  } finally {
+    if (client !== options.client) await client?.close();
+  }
+}
+
 export class JobExecutor {
   readonly #backend: JobBackend;
   readonly #env: Record<string, string>;
@@ -140,24 +169,12 @@ export class JobExecutor {
   }
 
   /** Fails early, in the caller, on an unknown entrypoint or params the action would reject. */
-  async #validateParams(entrypoint: string, params: unknown): Promise<void> {
-    const action = await loadEntrypoint(entrypoint, this.#workingDir);
-    const schema: ParamsSchema | undefined =
-      (action as { actionMeta?: { params?: ParamsSchema } }).actionMeta?.params ??
-      (action as { paramsSchema?: ParamsSchema }).paramsSchema;
-    if (!schema) return;
-    if (typeof schema !== 'function') {
-      await validateParams(schema, params);
-      return;
-    }
-    // A schema built per run may query the backend (e.g. "project exists").
-    const vars = { ...process.env, ...this.#env };
-    const client = this.#client ?? createRunClient(vars);
-    try {
-      await validateParams(schema({ client, env: pluginEnvironment(vars), action: action as never }), params);
-    } finally {
-      if (client !== this.#client) await client?.close();
-    }
+  #validateParams(entrypoint: string, params: unknown): Promise<void> {
+    return validateActionParams(entrypoint, params, {
+      workingDir: this.#workingDir,
+      env: this.#env,
+      client: this.#client,
+    });
   }
 
   /** Runs unawaited: every failure, the backend's included, ends as a warning. */

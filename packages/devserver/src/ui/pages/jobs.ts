@@ -12,6 +12,7 @@ import { consoleLines, isTerminal } from '../../jobs.ts';
 import type { MediaStore } from '../../media.ts';
 import { isObject } from '../../validate.ts';
 import { mediaHref } from '../annotations.ts';
+import { metricCharts } from '../charts.ts';
 import {
   badge,
   bar,
@@ -48,10 +49,12 @@ function progressEntries(job: Doc): { overall: unknown; entries: Array<[string, 
 }
 
 function duration(seconds: unknown): string {
-  const s = Number(seconds);
+  const s = Math.round(Number(seconds));
   if (seconds === null || !Number.isFinite(s)) return DASH;
-  const m = Math.floor(s / 60);
-  return m > 0 ? `${m}m ${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`;
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (h > 0) return `${h}h ${String(m).padStart(2, '0')}m`;
+  return m > 0 ? `${m}m ${String(s % 60).padStart(2, '0')}s` : `${s}s`;
 }
 
 function progressPart(job: Doc): Html {
@@ -83,23 +86,38 @@ function metricsPart(job: Doc): Html {
   const rows = Object.entries(byKey).flatMap(([category, values]) =>
     isObject(values) ? Object.entries(values).map(([name, v]) => [category, name, valueText(v)]) : [],
   );
-  return table(['Category', 'Metric', 'Value'], rows, 'No metrics reported yet.');
+  return html`${metricCharts(consoleLines(job.console_logs))}
+${table(['Category', 'Metric', 'Latest value'], rows, 'No metrics reported yet.')}`;
 }
 
 async function summaryPart(ctx: DevContext, job: Doc): Promise<Html> {
   const plugin = job.plugin == null ? null : await ctx.collections.plugins.get(job.plugin);
   const release =
     job.plugin_release == null ? null : await ctx.collections.plugin_releases.get(job.plugin_release);
-  return facts([
+  return html`${facts([
     ['Status', badge(job.status)],
     ['Action', job.action],
     ['Plugin', plugin ? link('/ui/plugins', plugin.code) : job.plugin],
     ['Release', release?.code],
     ['Agent', job.agent],
     ['Created', when(job.created)],
-    ['Modified', when(job.modified)],
     ['Completed', when(job.completed)],
-  ]);
+    ['Duration', runDuration(job)],
+  ])}
+${
+  !isTerminal(job.status) &&
+  html`<form class="stop" method="post" action="${uiPath('jobs', job.id, 'stop')}">
+<button type="submit" data-stop>Stop job</button></form>`
+}`;
+}
+
+/** From creation to completion, or to now while it runs (the live part keeps it current). */
+function runDuration(job: Doc): string {
+  const start = Date.parse(String(job.created));
+  const end = job.completed ? Date.parse(String(job.completed)) : Date.now();
+  if (!Number.isFinite(start) || !Number.isFinite(end)) return DASH;
+  const text = duration(Math.max(0, (end - start) / 1000));
+  return job.completed ? text : `${text} so far`;
 }
 
 /** The sections that are re-rendered while the job runs, by their `data-part` name. */
@@ -155,7 +173,7 @@ ${section(`${list.count} job${list.count === 1 ? '' : 's'}`, html`${await jobsTa
   return layout('Jobs', 'jobs', content);
 }
 
-async function jobOr404(ctx: DevContext, id: string): Promise<Doc> {
+export async function jobOr404(ctx: DevContext, id: string): Promise<Doc> {
   const job = await ctx.collections.jobs.get(id);
   if (!job) throw notFound();
   return job;
@@ -170,10 +188,8 @@ export async function jobPage(ctx: DevContext, id: string): Promise<Html> {
   const content = html`${heading(html`Job <code>${job.id}</code>`, job.action, [['Jobs', '/ui/jobs']])}
 <div class="job" data-live-job="${uiPath('jobs', job.id, 'live')}" data-state="${isTerminal(job.status) ? 'final' : 'live'}"
  data-console-count="${output.total}" data-last-log="${logs.at(-1)?.id ?? 0}">
-<div class="split">
 ${section('Job', parts.summary, part('summary'))}
 ${section('Progress', parts.progress, part('progress'))}
-</div>
 ${section('Metrics', parts.metrics, part('metrics'))}
 ${section(
   'Console',

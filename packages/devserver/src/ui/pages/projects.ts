@@ -2,8 +2,8 @@
 import type { DevContext } from '../../context.ts';
 import type { Doc } from '../../db/collection.ts';
 import { notFound } from '../../errors.ts';
-import { primaryImage, taskObjects } from '../annotations.ts';
-import { badge, DASH, facts, heading, link, pager, section, table, when } from '../components.ts';
+import { primaryImage, taskObjects, taskStatus } from '../annotations.ts';
+import { DASH, facts, heading, link, pager, section, table, when } from '../components.ts';
 import { pageOf, whereField } from '../data.ts';
 import { type Html, html, layout, uiPath } from '../html.ts';
 
@@ -54,7 +54,7 @@ export async function projectPage(ctx: DevContext, id: string, page: number): Pr
         ? html`<a href="${href}"><img class="thumb" src="${image.href}" alt="" loading="lazy"></a>`
         : DASH,
       link(href, `Task ${task.id}`),
-      badge(task.status),
+      taskStatus(task),
       taskObjects(task.data).length,
       task.data_unit,
       when(task.modified),

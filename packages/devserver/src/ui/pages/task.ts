@@ -7,8 +7,15 @@
  */
 import type { DevContext } from '../../context.ts';
 import { notFound } from '../../errors.ts';
-import { confidenceText, type Image, primaryImage, type TaskObject, taskObjects } from '../annotations.ts';
-import { badge, DASH, facts, heading, link, section, table, when } from '../components.ts';
+import {
+  confidenceText,
+  type Image,
+  primaryImage,
+  type TaskObject,
+  taskObjects,
+  taskStatus,
+} from '../annotations.ts';
+import { DASH, facts, heading, link, section, table, when } from '../components.ts';
 import { type Html, html, layout, uiPath } from '../html.ts';
 
 /** Box colours: one per class, from a palette the stylesheet defines (`.c0` … `.c7`). */
@@ -82,7 +89,7 @@ ${section(
 ${section(
   'Task',
   facts([
-    ['Status', badge(task.status)],
+    ['Status', taskStatus(task)],
     ['Project', project ? link(uiPath('projects', project.id), projectTitle) : DASH],
     ['Data unit', task.data_unit],
     ['Data collection', collection?.name],

@@ -1,6 +1,6 @@
 /** Jobs and their console logs (JobsClientMixin; client.md §8.5, backend-api.md §11; contract: synapse-core jobs.ts). */
 import type { Job, JobStatus, JobUpdate } from 'synapse-core';
-import { paginate } from '../pagination.ts';
+import { type ListResult, type PaginateOptions, paginate } from '../pagination.ts';
 import type { QueryParams } from '../url.ts';
 import type { BackendClient } from './index.ts';
 
@@ -8,7 +8,8 @@ export type { Job, JobStatus, JobUpdate };
 
 export interface JobsClientMixin {
   getJob(jobId: string, opts?: { params?: QueryParams }): Promise<Job>;
-  listJobs(params?: QueryParams): Promise<[Job[], number]>;
+  /** One page as `[jobs, count]`, or with `{listAll: true}` every page as a stream. */
+  listJobs<O extends PaginateOptions>(params?: QueryParams, opts?: O): Promise<ListResult<Job, O>>;
   updateJob(jobId: string, data: JobUpdate): Promise<Job>;
   listJobConsoleLogs(jobId: string): Promise<unknown>;
   /** Console log lines (each ending in `\n`) as the job writes them, until it finishes. */
@@ -22,8 +23,8 @@ export const jobsMethods: JobsClientMixin & ThisType<BackendClient> = {
     return this.get<Job>(`jobs/${segment(jobId)}/`, { params: opts.params, schema: 'job' });
   },
 
-  listJobs(params) {
-    return paginate(this, 'jobs/', params, { schema: 'job' });
+  listJobs(params, opts) {
+    return paginate(this, 'jobs/', params, { schema: 'job', ...opts });
   },
 
   updateJob(jobId, data) {
