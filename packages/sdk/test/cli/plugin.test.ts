@@ -203,17 +203,18 @@ describe.each(PLUGIN_CATEGORIES)('plugin template %s', (category) => {
 });
 
 describe('the scaffolded plugins', () => {
-  it('pass their own tests, in one process; the platform test runs on a local platform of its own', async () => {
+  it('pass their own tests, in one process; the platform tests run on a local platform of their own', async () => {
     const files: string[] = [];
     let expected = 0;
     for (const category of PLUGIN_CATEGORIES) {
       const tests = (await readdir(join(root, category, 'test'))).filter((f) => f.endsWith('.test.ts'));
       files.push(...tests.map((f) => `./${category}/test/${f}`));
-      // The action's sample and its invalid params; the served request; the platform run.
+      // The action's sample and its invalid params; the served request; on a platform, the sample
+      // as a job and the deployment answering the served request.
       expected +=
-        2 + (tests.includes('serve.test.ts') ? 1 : 0) + (tests.includes('platform.test.ts') ? 1 : 0);
+        2 + (tests.includes('serve.test.ts') ? 1 : 0) + (tests.includes('platform.test.ts') ? 2 : 0);
     }
-    expect(expected).toBe(PLUGIN_CATEGORIES.length * 2 + 3);
+    expect(expected).toBe(PLUGIN_CATEGORIES.length * 2 + 4);
     // `node --test` would start a process per file; importing them all runs their tests in this one.
     const imports = files.map((f) => `await import(${JSON.stringify(f)});`).join('');
     const { stdout } = await run(
@@ -225,6 +226,7 @@ describe('the scaffolded plugins', () => {
     expect(stdout).toMatch(/^# fail 0$/m);
     expect(stdout).toMatch(/^# skipped 0$/m);
     expect(stdout).toMatch(/^ok \d+ - train runs as a job on a local platform$/m);
+    expect(stdout).toMatch(/^ok \d+ - deployment serves inference on a local platform, which answers/m);
     const served = stdout.match(
       /^ok \d+ - inference answers the sample request on a serve gateway of its own$/gm,
     );
