@@ -139,7 +139,7 @@ async function createPlugin(opts: {
   const { scaffoldPlugin } = await import('../plugins/scaffold.ts');
   const created = await scaffoldPlugin({ dir: opts.path, name: opts.name, code: opts.code, category });
   process.stdout.write(
-    `Created ${category} plugin "${opts.name}" in ${created.dir}\n` +
+    `Created ${category} plugin "${opts.name}" (code ${created.code}) in ${created.dir}\n` +
       created.files.map((f) => `  ${f}\n`).join('') +
       `Next: cd ${created.dir} && npm install && npm test\n`,
   );

@@ -26,7 +26,7 @@ import { BackendClient, type Job } from '../../src/index.ts';
 const execFileAsync = promisify(execFile);
 const ROOT = join(import.meta.dirname, '../../../..');
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
-const EXPORT_TEMPLATE = join(ROOT, 'packages/sdk/templates/export/template.json');
+const EXPORT_SAMPLE = join(ROOT, 'packages/sdk/templates/export/test/sample.json');
 const MINUTES = 60_000;
 
 let tmp: string;
@@ -395,8 +395,8 @@ export const wrong: z.infer<typeof Params> = { name: 42 };
       );
       await sh('npm', ['test'], plugin);
 
-      const template = JSON.parse(await readFile(EXPORT_TEMPLATE, 'utf8'));
-      const params = JSON.stringify(template.sampleParams);
+      const sample = JSON.parse(await readFile(EXPORT_SAMPLE, 'utf8'));
+      const params = JSON.stringify(sample.params);
       // In this process, in a task worker and in a job process: each from the compiled SDK, the
       // plugin's action still TypeScript.
       for (const mode of ['local', 'task', 'job']) {
@@ -405,7 +405,7 @@ export const wrong: z.infer<typeof Params> = { name: 42 };
           ['synapse', 'plugin', 'run', 'export', '--params', params, '--mode', mode],
           plugin,
         );
-        expect(lastJson(stdout), mode).toEqual(template.sampleResult);
+        expect(lastJson(stdout), mode).toEqual(sample.result);
       }
 
       const published = lastJson((await sh('npx', ['synapse', 'plugin', 'publish', '--yes'], plugin)).stdout);
@@ -431,7 +431,7 @@ export const wrong: z.infer<typeof Params> = { name: 42 };
           (j) => ['SUCCEEDED', 'FAILED', 'STOPPED'].includes(j.status),
           5 * MINUTES,
         );
-        expect(job).toMatchObject({ status: 'SUCCEEDED', result: template.sampleResult });
+        expect(job).toMatchObject({ status: 'SUCCEEDED', result: sample.result });
       } finally {
         await client.close();
       }

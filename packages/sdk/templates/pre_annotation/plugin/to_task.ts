@@ -10,7 +10,7 @@ export class ToTaskAction extends BaseAction<z.infer<typeof Params>> {
   static override paramsSchema = Params;
   static override progressCategories = { annotate_task_data: { proportion: 100 } };
 
-  async execute() {
+  override async execute() {
     const { tasks } = this.params;
     let success = 0;
     for (const [i, task] of tasks.entries()) {

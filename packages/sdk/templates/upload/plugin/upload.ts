@@ -6,11 +6,11 @@ const Params = z.object({
   data_collection: z.number().int().optional().describe('Data collection receiving the data units'),
 });
 
-/** Uploads each file with `this.client.createDataFile` once a data collection is given. */
+/** Uploads each file as a data unit of `data_collection` when one is given; without it, only counts them. */
 export class UploadAction extends BaseAction<z.infer<typeof Params>> {
   static override paramsSchema = Params;
 
-  async execute() {
+  override async execute() {
     const { files, data_collection } = this.params;
     let units = 0;
     for (const [i, file] of files.entries()) {

@@ -9,7 +9,7 @@ const Params = z.object({
 export class PostAnnotateAction extends BaseAction<z.infer<typeof Params>> {
   static override paramsSchema = Params;
 
-  async execute() {
+  override async execute() {
     const objects = this.params.data.objects.filter((o) => o.class_id !== undefined);
     return { ...this.params.data, objects };
   }

@@ -7,7 +7,7 @@ const Params = z.object({
 export class HelloAction extends BaseAction<z.infer<typeof Params>> {
   static override paramsSchema = Params;
 
-  async execute() {
+  override async execute() {
     this.logMessage(`Greeting ${this.params.name}`);
     return { message: `Hello, ${this.params.name}!` };
   }

@@ -14,7 +14,7 @@ export class TrainAction extends BaseAction<z.infer<typeof Params>> {
     model_upload: { proportion: 10 },
   };
 
-  async execute() {
+  override async execute() {
     this.setProgress(1, 1, 'dataset');
     let loss = 1;
     for (let epoch = 1; epoch <= this.params.epochs; epoch++) {

@@ -8,7 +8,7 @@ const Params = z.object({
 export class ValidationAction extends BaseAction<z.infer<typeof Params>> {
   static override paramsSchema = Params;
 
-  async execute() {
+  override async execute() {
     const objects = Array.isArray(this.params.data.objects) ? this.params.data.objects : [];
     const errors = objects.flatMap((o: { id?: unknown }, i: number) =>
       o?.id ? [] : [`object ${i} has no id`],
