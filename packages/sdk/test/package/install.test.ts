@@ -20,8 +20,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lintTarball, type PackedPackage, packPackages } from '../../../../scripts/pack-packages.ts';
-import { until } from '../../../../test-support/job-plugin.ts';
-import { BackendClient, type Job } from '../../src/index.ts';
+import { BackendClient } from '../../src/index.ts';
 
 const execFileAsync = promisify(execFile);
 const ROOT = join(import.meta.dirname, '../../../..');
@@ -411,27 +410,21 @@ export const wrong: z.infer<typeof Params> = { name: 42 };
       const published = lastJson((await sh('npx', ['synapse', 'plugin', 'publish', '--yes'], plugin)).stdout);
       expect(published.release_id).toEqual(expect.any(Number));
 
-      const run = lastJson(
-        (
-          await sh(
-            'npx',
-            ['synapse', 'plugin', 'run', 'export', '--params', params, '--mode', 'remote'],
-            plugin,
-          )
-        ).stdout,
+      // On the platform, followed to its end: the result on stdout, the job's id on stderr.
+      const onPlatform = await sh(
+        'npx',
+        ['synapse', 'plugin', 'run', 'export', '--params', params, '--on-platform'],
+        plugin,
       );
-      expect(run).toMatchObject({ job_id: expect.any(String), status: 'PENDING' });
+      expect(lastJson(onPlatform.stdout)).toEqual(sample.result);
+      const jobId = /Job (\S+) submitted/.exec(onPlatform.stderr)?.[1];
+      expect(onPlatform.stderr).toContain(`Job ${jobId} SUCCEEDED.`);
 
       const { host, access_token } = await savedConfig();
       expect(host).toBe(devUrl);
       const client = new BackendClient(host, { accessToken: access_token });
       try {
-        const job = await until<Job>(
-          () => client.getJob(run.job_id),
-          (j) => ['SUCCEEDED', 'FAILED', 'STOPPED'].includes(j.status),
-          5 * MINUTES,
-        );
-        expect(job).toMatchObject({ status: 'SUCCEEDED', result: sample.result });
+        expect(await client.getJob(jobId!)).toMatchObject({ status: 'SUCCEEDED', result: sample.result });
       } finally {
         await client.close();
       }
