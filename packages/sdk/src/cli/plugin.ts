@@ -1,7 +1,7 @@
 /** `synapse plugin ...`: scaffold, run, publish, sync config, and follow jobs. */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { resultMarker } from 'synapse-core';
+import { ResultBlockFilter } from 'synapse-core';
 import { loadCredentials } from '../clients/credentials.ts';
 import { ENV } from '../environment.ts';
 import {
@@ -12,7 +12,7 @@ import {
 } from '../plugins/enums.ts';
 import { isRunStopped, PluginRunError, RunStoppedError } from '../plugins/errors.ts';
 import { parseJsonOption, printJson, UsageError } from './output.ts';
-import { backendFromOptions, type ConnectionOptions, outputMask } from './session.ts';
+import { backendFromOptions, type ConnectionOptions, jobNotFound, outputMask } from './session.ts';
 
 interface RunOptions extends ConnectionOptions {
   path: string;
@@ -37,7 +37,11 @@ async function runRemote(
 ): Promise<unknown> {
   const { loadCredentials } = await import('../clients/credentials.ts');
   const agent = loadCredentials().agent;
-  if (!agent?.id) throw new PluginRunError('No agent configured.');
+  if (!agent?.id)
+    throw new PluginRunError(
+      'No agent selected to run the plugin on. Run `synapse agent select` to choose one ' +
+        '(`synapse dev` selects its local agent).',
+    );
   const { loadPluginConfig } = await import('../plugins/config.ts');
   const code = opts.plugin ?? (await loadPluginConfig(resolve(opts.path))).code;
   const name = REMOTE_ALIASES[action] ?? action;
@@ -99,12 +103,9 @@ async function runAction(action: string, opts: RunOptions): Promise<void> {
   const numCpus = resourceCount('cpus', opts.cpus);
   const numGpus = resourceCount('gpus', opts.gpus);
   // Job mode waits for its job: the job's own lines go to stderr, its result to stdout.
-  let inResult = false;
+  const shown = new ResultBlockFilter();
   const onOutput = (line: string) => {
-    const marker = resultMarker(line);
-    if (marker === 'start') inResult = true;
-    else if (!inResult) process.stderr.write(`${mask.text(line)}\n`);
-    else if (marker === 'end') inResult = false;
+    for (const text of shown.push(line)) process.stderr.write(`${mask.text(text)}\n`);
   };
   // Ctrl-C stops a local or job run through its `ctx.signal`; a second Ctrl-C quits at once.
   const stop = new AbortController();
@@ -115,10 +116,17 @@ async function runAction(action: string, opts: RunOptions): Promise<void> {
   };
   const stoppable = mode === 'local' || mode === 'job';
   if (stoppable) process.on('SIGINT', onInterrupt);
+  // Local mode's lines go to stderr as a job's do: stdout is the result's JSON alone.
+  const logger =
+    mode === 'local' && opts.jobId === undefined
+      ? new (await import('../plugins/logging/console.ts')).ConsoleLogger({ stream: process.stderr })
+      : undefined;
   try {
     const result = await runPlugin(resolve(opts.path), action, params, {
       mode: mode as ExecutionMode,
       env,
+      logger,
+      warn: (message) => process.stderr.write(`WARNING: ${message}\n`),
       jobId: opts.jobId,
       rayAddress,
       numCpus,
@@ -134,8 +142,9 @@ async function runAction(action: string, opts: RunOptions): Promise<void> {
       process.exitCode = INTERRUPTED_EXIT_CODE;
       return;
     }
-    // The job's logs were streamed already: its first line says enough.
-    if (mode === 'job' && err instanceof Error) err.message = err.message.split('\n')[0];
+    // The job's logs were streamed already (above, on stderr): its first line says enough.
+    if (mode === 'job' && err instanceof Error)
+      err.message = err.message.split('\n')[0].replace(/\. Logs:$/, '; its output is above.');
     throw err;
   } finally {
     process.off('SIGINT', onInterrupt);
@@ -182,7 +191,7 @@ async function publish(
     path: string;
     config?: string;
     dryRun?: boolean;
-    debug?: boolean;
+    overwrite?: boolean;
     yes?: boolean;
   },
 ) {
@@ -200,7 +209,7 @@ async function publish(
     const result = await publishPlugin(resolve(opts.path), {
       client,
       config: opts.config,
-      debug: opts.debug,
+      debug: opts.overwrite,
       dryRun: opts.dryRun,
       adapters: STOCK_EXPORT_ADAPTERS,
     });
@@ -227,6 +236,8 @@ async function jobGet(jobId: string, opts: ConnectionOptions): Promise<void> {
   const client = backendFromOptions(opts);
   try {
     printJson(outputMask(opts).value(await client.getJob(jobId)));
+  } catch (err) {
+    throw jobNotFound(err, jobId, client);
   } finally {
     await client.close();
   }
@@ -242,6 +253,8 @@ async function jobLogs(jobId: string, opts: ConnectionOptions & { follow?: boole
     }
     const logs = (await client.listJobConsoleLogs(jobId)) as { results?: unknown[] };
     for (const line of logs.results ?? []) process.stdout.write(`${mask.text(String(line))}\n`);
+  } catch (err) {
+    throw jobNotFound(err, jobId, client);
   } finally {
     await client.close();
   }
@@ -298,7 +311,7 @@ export function registerPlugin(program: Command): void {
       .option('-p, --path <dir>', 'plugin directory', '.')
       .option('-c, --config <file>', 'config file (default: config.yaml, then synapse.yaml)')
       .option('--dry-run', 'build the archive and list it, upload nothing')
-      .option('--debug', 'let the server overwrite an existing version')
+      .option('--overwrite', 'replace the release of this version if the platform has one')
       .option('-y, --yes', 'do not ask for confirmation'),
   ).action(publish);
 

@@ -49,6 +49,8 @@ export type RunPluginOptions = LocalExecutorOptions &
      * else local processes.
      */
     rayAddress?: string;
+    /** Told about unknown keys of the plugin's config that look like typos (none by default). */
+    warn?: (message: string) => void;
   } & Pick<RayJobExecutorOptions, 'numCpus' | 'numGpus' | 'memory'>;
 
 const DASHBOARD_URL = /^https?:\/\/[^/]/i;
@@ -103,8 +105,8 @@ async function runLocal(action: unknown, params: unknown, options: LocalExecutor
 }
 
 /** A plugin directory or config file; anything else is imported as a module of actions. */
-async function discover(plugin: string): Promise<PluginDiscovery> {
-  if (existsSync(plugin)) return PluginDiscovery.fromPath(plugin, { adapters: STOCK_EXPORT_ADAPTERS });
+async function discover(plugin: string, warn?: (message: string) => void): Promise<PluginDiscovery> {
+  if (existsSync(plugin)) return PluginDiscovery.fromPath(plugin, { adapters: STOCK_EXPORT_ADAPTERS, warn });
   return PluginDiscovery.fromModule(await import(plugin));
 }
 
@@ -128,13 +130,14 @@ export async function runPlugin(
     numCpus,
     numGpus,
     memory,
+    warn,
     ...executorOptions
   } = options;
   if (!EXECUTION_MODES.includes(mode))
     throw new PluginError(`Invalid mode: ${mode}. Use local, task, or job.`);
   if (mode === 'local' && actionClass) return runLocal(actionClass, params, executorOptions);
 
-  const discovery = await discover(plugin);
+  const discovery = await discover(plugin, warn);
   const env = { ...discovery.config.env, ...options.env };
   if (mode === 'local')
     return runLocal(await discovery.getActionClass(action), params, { ...executorOptions, env });
