@@ -1,7 +1,7 @@
 /** `synapse plugin ...`: scaffold, run, publish, sync config, and follow jobs. */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ResultBlockFilter } from 'synapse-core';
+import { didYouMean, humanList, ResultBlockFilter } from 'synapse-core';
 import { loadCredentials } from '../clients/credentials.ts';
 import { ENV } from '../environment.ts';
 import {
@@ -163,7 +163,10 @@ async function createPlugin(opts: {
   if (!opts.name) throw new UsageError('Give the plugin a name with --name.');
   const category = (opts.category ?? 'custom') as PluginCategory;
   if (!PLUGIN_CATEGORIES.includes(category)) {
-    throw new UsageError(`Invalid category '${category}'. Must be one of: ${PLUGIN_CATEGORIES.join(', ')}`);
+    throw new UsageError(
+      `Invalid category '${category}'. Must be one of ${humanList(PLUGIN_CATEGORIES)}.` +
+        didYouMean(category, PLUGIN_CATEGORIES),
+    );
   }
   const { scaffoldPlugin } = await import('../plugins/scaffold.ts');
   const created = await scaffoldPlugin({ dir: opts.path, name: opts.name, code: opts.code, category });
@@ -275,7 +278,7 @@ export function registerPlugin(program: Command): void {
     .option('-p, --path <dir>', 'where to create it (default: ./<code>)')
     .option('-n, --name <name>', 'plugin name')
     .option('--code <code>', 'plugin code (default: derived from the name)')
-    .option('-c, --category <category>', `one of ${PLUGIN_CATEGORIES.join(', ')}`, 'custom')
+    .option('-c, --category <category>', `one of ${humanList(PLUGIN_CATEGORIES)}`, 'custom')
     .option('-y, --yes', 'do not ask (the command never asks)')
     .action(createPlugin);
 
