@@ -126,6 +126,7 @@ async function runAction(action: string, opts: RunOptions): Promise<void> {
       mode: mode as ExecutionMode,
       env,
       logger,
+      workerOutput: 'stderr',
       warn: (message) => process.stderr.write(`WARNING: ${message}\n`),
       jobId: opts.jobId,
       rayAddress,

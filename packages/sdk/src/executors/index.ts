@@ -11,7 +11,7 @@ import { JobExecutor, type JobExecutorOptions, type SubmitOptions } from './job.
 import { LocalExecutor, type LocalExecutorOptions } from './local.ts';
 import { RayJobExecutor, type RayJobExecutorOptions } from './ray/executor.ts';
 import { RayTaskExecutor } from './ray/task.ts';
-import { TaskExecutor } from './task.ts';
+import { TaskExecutor, type TaskExecutorOptions } from './task.ts';
 
 // The job output markers are the run protocol's (synapse-core); exported here as they always were.
 export { RESULT_END, RESULT_START } from 'synapse-core';
@@ -51,6 +51,8 @@ export type RunPluginOptions = LocalExecutorOptions &
     rayAddress?: string;
     /** Told about unknown keys of the plugin's config that look like typos (none by default). */
     warn?: (message: string) => void;
+    /** Task mode on this machine: where the worker's output goes (see `TaskExecutorOptions`). */
+    workerOutput?: TaskExecutorOptions['workerOutput'];
   } & Pick<RayJobExecutorOptions, 'numCpus' | 'numGpus' | 'memory'>;
 
 const DASHBOARD_URL = /^https?:\/\/[^/]/i;
@@ -131,6 +133,7 @@ export async function runPlugin(
     numGpus,
     memory,
     warn,
+    workerOutput,
     ...executorOptions
   } = options;
   if (!EXECUTION_MODES.includes(mode))
@@ -151,7 +154,7 @@ export async function runPlugin(
   if (mode === 'task') {
     const executor = dashboardAddress
       ? new RayTaskExecutor({ env, workingDir, dashboardAddress, numCpus, numGpus, memory })
-      : new TaskExecutor({ env, workingDir });
+      : new TaskExecutor({ env, workingDir, workerOutput });
     try {
       return await executor.execute(entrypoint, params, { jobId });
     } finally {

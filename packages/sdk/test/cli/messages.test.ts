@@ -137,7 +137,7 @@ describe('plugin run', () => {
     });
   });
 
-  it.each(['local', 'job'])(
+  it.each(['local', 'task', 'job'])(
     'lists the actions of an unknown one and suggests the closest (%s mode)',
     async (mode) => {
       const result = await synapse(['plugin', 'run', 'trian', '--mode', mode]);
@@ -148,7 +148,7 @@ describe('plugin run', () => {
     },
   );
 
-  it.each(['local', 'job'])(
+  it.each(['local', 'task', 'job'])(
     'warns on stderr about a param the action does not declare; stdout stays the JSON result (%s mode)',
     async (mode) => {
       const result = await synapse(['plugin', 'run', 'train', '--mode', mode, '--params', '{"epoch": 5}']);
