@@ -3,7 +3,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failure, until, writePlugin } from '../../../../test-support/job-plugin.ts';
-import { JobExecutor } from '../../src/index.ts';
+import { type JobBackend, JobExecutor } from '../../src/index.ts';
 import { ActionNotFoundError, ExecutionError, PluginValidationError } from '../../src/plugins/errors.ts';
 
 describe('JobExecutor (process backend)', () => {
@@ -165,5 +165,26 @@ setInterval(() => {}, 1000);
     const logs = await small.getLogs(id);
     expect(Buffer.byteLength(logs)).toBeLessThanOrEqual(64);
     expect(logs).toContain('noise after');
+  });
+});
+
+describe('JobExecutor on a backend that kept no output', () => {
+  // A JobBackend (the documented extension point, as Ray Jobs is) whose job failed before it
+  // printed anything: the process backend always notes how its process ended, Ray may not.
+  const silent: JobBackend = {
+    submit: async () => {},
+    getStatus: async () => 'FAILED',
+    getLogs: async () => '',
+    getResult: async () => null,
+    finished: async () => 'FAILED',
+    stop: async () => false,
+  };
+
+  it('says the failed job printed nothing rather than ending on an empty "Logs:"', async () => {
+    const executor = new JobExecutor({ backend: silent, validateParams: false });
+    const id = await executor.submit('plugin.any.Action', {});
+    await expect(executor.wait(id)).rejects.toThrow(
+      new ExecutionError(`Job ${id} failed with status FAILED and printed nothing (no logs to show).`),
+    );
   });
 });
