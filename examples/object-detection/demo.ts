@@ -9,7 +9,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { seedDemo, startDevServer } from 'synapse-devserver';
-import { BackendClient, type Job, saveCredentials } from 'synapse-sdk';
+import { BackendClient, defaultDevDataDir, type Job, saveCredentials } from 'synapse-sdk';
 import { registerModel } from './model.ts';
 import {
   ANNOTATIONS_FROM_FILES_DIR,
@@ -18,7 +18,9 @@ import {
   seedPhotoProject,
 } from './setup.ts';
 
-const DATA_DIR = resolve(process.env.SYNAPSE_DEMO_DATA_DIR ?? join(import.meta.dirname, '../../.data/dev'));
+// The platform `synapse dev` starts (beside the config file the credentials are saved to): one
+// local platform on this machine, not a second one that the saved token does not belong to.
+const DATA_DIR = resolve(process.env.SYNAPSE_DEMO_DATA_DIR ?? defaultDevDataDir());
 const PORT = Number(process.env.PORT ?? 8000);
 const SERVE_PORT = Number(process.env.SERVE_PORT ?? 8100);
 const FINAL = new Set(['SUCCEEDED', 'FAILED', 'STOPPED', 'CANCELLED']);
@@ -66,7 +68,18 @@ async function follow(client: BackendClient, jobId: string): Promise<Job> {
 
 async function main(): Promise<void> {
   await mkdir(DATA_DIR, { recursive: true });
-  const server = await startDevServer({ port: PORT, dataDir: DATA_DIR, serve: { port: SERVE_PORT } });
+  const server = await startDevServer({ port: PORT, dataDir: DATA_DIR, serve: { port: SERVE_PORT } }).catch(
+    (err: NodeJS.ErrnoException & { port?: number }) => {
+      if (err.code !== 'EADDRINUSE') throw err;
+      const [variable, taken] =
+        err.port === SERVE_PORT && SERVE_PORT !== PORT ? ['SERVE_PORT', SERVE_PORT] : ['PORT', PORT];
+      throw new Error(
+        `Port ${taken} is in use (another \`npm start\` or \`synapse dev\`?). Stop it, or set ${variable} ` +
+          `to another port (${variable}=0 picks a free one): ${variable}=${taken + 1} npm start`,
+        { cause: err },
+      );
+    },
+  );
   const stop = () => server.close().finally(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

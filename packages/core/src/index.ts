@@ -23,3 +23,4 @@ export * from './responses.ts';
 export * from './serve-applications.ts';
 export * from './storages.ts';
 export * from './tasks.ts';
+export * from './words.ts';

@@ -151,6 +151,45 @@ export class ResultScanner {
   }
 }
 
+/**
+ * A job's output as people read it (job logs, the job record's console): the result block is
+ * protocol, not output, so its lines and the empty line `resultBlock` puts before it are left
+ * out. Fed line by line; an empty line is held until the next line shows whether it opens a block.
+ */
+export class ResultBlockFilter {
+  #inBlock = false;
+  #heldEmpty = false;
+
+  /** The lines to show now for the next `line` of output (none, it, or a held empty line and it). */
+  push(line: string): string[] {
+    const marker = resultMarker(line);
+    if (this.#inBlock) {
+      if (marker === 'end') this.#inBlock = false;
+      return [];
+    }
+    if (marker === 'start') {
+      this.#inBlock = true;
+      this.#heldEmpty = false;
+      return [];
+    }
+    const shown = this.#heldEmpty ? [''] : [];
+    this.#heldEmpty = line.trim() === '';
+    if (!this.#heldEmpty) shown.push(line);
+    return shown;
+  }
+}
+
+/** `output` without its result block (see `ResultBlockFilter`); a final newline is kept. */
+export function withoutResultBlock(output: string): string {
+  const filter = new ResultBlockFilter();
+  const lines = output.split('\n');
+  const last = lines.pop();
+  const shown = lines.flatMap((line) => filter.push(line));
+  if (last) shown.push(...filter.push(last));
+  const text = shown.join('\n');
+  return last === '' && text ? `${text}\n` : text;
+}
+
 /** The result printed in a job's output, or null when there is none. */
 export function parseResult(output: string): unknown {
   const scanner = new ResultScanner();

@@ -26,6 +26,7 @@ import {
   parseResult,
   RESULT_END,
   RESULT_START,
+  ResultBlockFilter,
   ResultScanner,
   RUN_ENV,
   RUN_METHODS,
@@ -36,6 +37,7 @@ import {
   resultMarker,
   SERVE_ENV,
   splitModelToken,
+  withoutResultBlock,
 } from 'synapse-core';
 import { describe, expect, it } from 'vitest';
 
@@ -181,6 +183,20 @@ describe('job output markers', () => {
     expect(parseResult('')).toBeNull();
     expect(() => parseResult(`${RESULT_START}\nnot json\n${RESULT_END}`)).toThrow(JobResultError);
     expect(() => parseResult(`${RESULT_START}\nnot json\n${RESULT_END}`)).toThrow(/^Invalid job result: /);
+  });
+
+  it('leaves the block and the empty line before it out of the output people read', () => {
+    const printed = `INFO: step 1\n\nINFO: step 2${resultBlock({ epochs: 4 })}`;
+    expect(withoutResultBlock(printed)).toBe('INFO: step 1\n\nINFO: step 2\n');
+    expect(withoutResultBlock(`done\n${resultBlock({ a: 1 })}`)).toBe('done\n');
+    expect(withoutResultBlock(resultBlock({ a: 1 }))).toBe('');
+    expect(withoutResultBlock('no result\nat all')).toBe('no result\nat all');
+    // Line by line, as a job prints: an empty line waits for the next to show it is no block's.
+    const filter = new ResultBlockFilter();
+    const shown = ['a', '', 'b', '', `${RESULT_START}\r`, '{"a":1}', RESULT_END, 'after'].map((line) =>
+      filter.push(line),
+    );
+    expect(shown).toEqual([['a'], [], ['', 'b'], [], [], [], [], ['after']]);
   });
 });
 

@@ -1,8 +1,10 @@
 /**
  * A data collection's `meta.data_unit_meta_schema` checked against a data unit's `meta`
  * (backend-api.md §5). The emulator supports the part of JSON Schema such schemas use: `required`
- * and each property's `type` (one or a list) and `enum`. Messages follow Python's jsonschema.
+ * and each property's `type` (one or a list) and `enum`. Messages follow Python's jsonschema,
+ * with lists as people write them (`"sun", "rain" or null`, not a JSON list).
  */
+import { humanList } from 'synapse-core';
 import { isObject } from './validate.ts';
 
 const TYPES: Record<string, (v: unknown) => boolean> = {
@@ -28,13 +30,14 @@ export function metaSchemaErrors(schema: unknown, meta: Record<string, unknown>)
     const value = meta[key];
     const types = [property.type].flat().filter((t): t is string => typeof t === 'string');
     if (types.length > 0 && !types.some((t) => TYPES[t]?.(value))) {
-      errors.push(`${JSON.stringify(value)} is not of type ${types.map((t) => `'${t}'`).join(', ')}`);
+      errors.push(`${JSON.stringify(value)} is not of type ${humanList(types.map((t) => `'${t}'`))}`);
     }
     if (
       Array.isArray(property.enum) &&
       !property.enum.some((e) => JSON.stringify(e) === JSON.stringify(value))
     ) {
-      errors.push(`${JSON.stringify(value)} is not one of ${JSON.stringify(property.enum)}`);
+      const allowed = property.enum.map((e) => JSON.stringify(e));
+      errors.push(`${JSON.stringify(value)} is not one of ${humanList(allowed)}`);
     }
   }
   return errors;

@@ -9,6 +9,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
+import { ResultBlockFilter } from 'synapse-core';
 import { extractArchive, JobExecutor, RayJobExecutor, runEnvironment } from 'synapse-sdk';
 import { issueToken, runUserId } from '../auth.ts';
 import type { DevContext } from '../context.ts';
@@ -22,6 +23,8 @@ const CONSOLE_FLUSH_MS = 200;
 /** The job's console log: lines collected as the process prints them, written in batches. */
 export class ConsoleLog {
   readonly #lines: string[] = [];
+  /** The result block is the run protocol's, not the job's output: never stored. */
+  readonly #shown = new ResultBlockFilter();
   #written = 0;
   #timer: NodeJS.Timeout | null = null;
   #writing: Promise<void> = Promise.resolve();
@@ -33,7 +36,9 @@ export class ConsoleLog {
 
   /** Stored masked: the API, the tails and the dashboard never hold a secret the job printed. */
   add(line: string): void {
-    this.#lines.push(this.ctx.secrets.text(line));
+    const shown = this.#shown.push(line);
+    if (shown.length === 0) return;
+    for (const text of shown) this.#lines.push(this.ctx.secrets.text(text));
     // A failed write is retried by the next flush.
     this.#timer ??= setTimeout(() => this.flush().catch(() => {}), CONSOLE_FLUSH_MS);
   }

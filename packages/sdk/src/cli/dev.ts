@@ -1,7 +1,7 @@
 /** `synapse dev`: the local platform (devserver) on this machine. */
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { configPath, saveCredentials } from '../clients/credentials.ts';
+import { defaultDevDataDir, saveCredentials } from '../clients/credentials.ts';
 import { ENV, envValue } from '../environment.ts';
 import { mask, parsePort, UsageError } from './output.ts';
 
@@ -114,23 +114,36 @@ async function runDev(opts: DevOptions): Promise<void> {
     if (err.code !== 'ERR_MODULE_NOT_FOUND' || !err.message.includes("'synapse-devserver'")) throw err;
     throw new Error('synapse dev needs the synapse-devserver package: npm install synapse-devserver');
   });
-  const server = await devserver.startDevServer({
-    port,
-    host: opts.host,
-    publicUrl,
-    dataDir,
-    databaseUrl: envValue(process.env, ENV.databaseUrl),
-    faults: opts.faults,
-    serve: opts.serve ? { port: servePort } : undefined,
-    rayAddress: opts.rayAddress,
-    dashboardAuth: opts.dashboardLogin,
-    mediaUrlTtlSeconds,
-    capacity,
-    extractionLimits: limits,
-  });
+  const server = await devserver
+    .startDevServer({
+      port,
+      host: opts.host,
+      publicUrl,
+      dataDir,
+      databaseUrl: envValue(process.env, ENV.databaseUrl),
+      faults: opts.faults,
+      serve: opts.serve ? { port: servePort } : undefined,
+      rayAddress: opts.rayAddress,
+      dashboardAuth: opts.dashboardLogin,
+      mediaUrlTtlSeconds,
+      capacity,
+      extractionLimits: limits,
+    })
+    .catch((err: NodeJS.ErrnoException & { port?: number }) => {
+      if (err.code !== 'EADDRINUSE') throw err;
+      // Which of the two ports: the error names the one it could not listen on.
+      const [option, taken] =
+        err.port === servePort && servePort !== port ? ['--serve-port', servePort] : ['--port', port];
+      throw new Error(
+        `Port ${taken} on ${opts.host} is in use (another \`synapse dev\` or \`npm start\`?). ` +
+          `Stop it, or pass ${option} <port> (0 picks a free one).`,
+        { cause: err },
+      );
+    });
   const { credentials } = server;
   const lines = [
     `Synapse devserver running at ${server.url}`,
+    `  data:     ${dataDir}`,
     `  database: ${envValue(process.env, ENV.databaseUrl) ? 'PostgreSQL (DATABASE_URL)' : `embedded, ${join(dataDir, 'db')}`}`,
     `  agent:    ${server.agentUrl}`,
   ];
@@ -182,9 +195,8 @@ export function registerDev(program: Command): void {
     )
     .option(
       '--data-dir <dir>',
-      'where the database and files live (default: dev/ beside the config file, ~/.synapse/dev)',
-      // Beside the config file, so SYNAPSE_CONFIG_DIR moves a profile's platform with it.
-      join(dirname(configPath()), 'dev'),
+      'where the database and files live (default: dev/ beside the config file, ~/.synapse/dev; `npm start` uses the same)',
+      defaultDevDataDir(),
     )
     .option('--seed <name>', 'load sample data ("demo": a project with images and pending tasks)')
     .option('--cpus <n>', "the agent's CPUs (default: this machine's logical CPUs)")

@@ -41,8 +41,8 @@ async function checkConfigFile(): Promise<Check> {
 
 async function checkToken(): Promise<Check> {
   if (!loadCredentials().accessToken) return failed('no access token', 'run `synapse login`');
-  const client = backendFromOptions({});
-  // No URLs in the output: a saved host may be internal (the transport's messages are redacted too).
+  // A failure names the URL the login saved (never its credentials), not the hint to run doctor.
+  const client = backendFromOptions({}, { doctorHint: false });
   try {
     await client.listAgents({ page_size: 1 });
     return passed('accepted by the backend');

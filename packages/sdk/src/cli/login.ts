@@ -1,15 +1,17 @@
 /** `synapse login`: check a token against the backend and save it (mode 0600). */
 import type { Command } from 'commander';
-import { BackendClient, DEFAULT_BACKEND_URL } from '../clients/backend/index.ts';
+import { DEFAULT_BACKEND_URL } from '../clients/backend/index.ts';
 import { saveCredentials } from '../clients/credentials.ts';
 import { AuthenticationError } from '../clients/errors.ts';
 import { ENV, envValue } from '../environment.ts';
 import { UsageError } from './output.ts';
+import { cliBackendClient } from './session.ts';
 
 async function runLogin(opts: { host: string; token?: string }): Promise<void> {
   const token = opts.token ?? envValue(process.env, ENV.accessToken);
   if (!token) throw new UsageError('Give an access token with --token (or SYNAPSE_ACCESS_TOKEN).');
-  const client = new BackendClient(opts.host, { accessToken: token });
+  // A failure to connect names the URL given (`synapse doctor` needs the login this makes).
+  const client = cliBackendClient(opts.host, { accessToken: token }, { doctorHint: false });
   try {
     await client.listAgents({ page_size: 1 });
   } catch (err) {

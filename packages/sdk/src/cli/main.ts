@@ -49,9 +49,8 @@ function requestedCommand(args: string[]): string | undefined {
 
 const program = new Command('synapse')
   .description('Synapse SDK command line: plugins, jobs, and the local platform')
-  .option('--debug', 'show stack traces on errors (before the command: synapse --debug plugin run ...)')
-  // Options after a command are that command's own (e.g. `plugin publish --debug`).
-  .enablePositionalOptions()
+  // Anywhere on the line (`synapse plugin run x --debug` too): no command has a `--debug` of its own.
+  .option('--debug', 'show stack traces on errors')
   .showHelpAfterError()
   .exitOverride();
 

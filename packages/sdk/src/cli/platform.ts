@@ -5,14 +5,20 @@
  */
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { resultMarker, TERMINAL_JOB_STATUSES } from 'synapse-core';
+import { ResultBlockFilter, TERMINAL_JOB_STATUSES } from 'synapse-core';
 import { AgentClient } from '../clients/agent/index.ts';
 import type { BackendClient, Job, JobStatus } from '../clients/backend/index.ts';
 import { loadCredentials } from '../clients/credentials.ts';
 import { NotFoundError } from '../clients/errors.ts';
 import { PluginRunError, PluginValidationError } from '../plugins/errors.ts';
 import { parseJsonOption, printJson, UsageError } from './output.ts';
-import { backendFromOptions, type ConnectionOptions, type OutputMask, outputMask } from './session.ts';
+import {
+  backendFromOptions,
+  type ConnectionOptions,
+  jobNotFound,
+  type OutputMask,
+  outputMask,
+} from './session.ts';
 
 export interface PlatformRunOptions extends ConnectionOptions {
   path: string;
@@ -37,12 +43,9 @@ const isTerminal = (status: unknown) => TERMINAL_JOB_STATUSES.has(status as JobS
  * markers is left out (the result is printed on its own), the rest masked.
  */
 export function jobOutputPrinter(mask: OutputMask, write: (text: string) => void): (line: string) => void {
-  let inResult = false;
+  const shown = new ResultBlockFilter();
   return (line) => {
-    const marker = resultMarker(line);
-    if (marker === 'start') inResult = true;
-    else if (!inResult) write(`${mask.text(line)}\n`);
-    else if (marker === 'end') inResult = false;
+    for (const text of shown.push(line)) write(`${mask.text(text)}\n`);
   };
 }
 
@@ -51,7 +54,8 @@ function selectedAgent(): { id: number; client: AgentClient } {
   const agent = loadCredentials().agent;
   if (!agent?.id || !agent.url || !agent.token) {
     throw new UsageError(
-      'No agent configured: choose the agent that runs plugins with `synapse agent select` (`synapse dev` selects its own).',
+      'No agent selected to run the plugin on. Run `synapse agent select` to choose one ' +
+        '(`synapse dev` selects its local agent).',
     );
   }
   return { id: agent.id, client: new AgentClient(agent.url, agent.token) };
@@ -161,7 +165,8 @@ async function followJob(
 /** The last error line of a job's console log, for the one-line failure message. */
 function failureReason(job: Job): string | null {
   const lines = Array.isArray(job.console_logs) ? job.console_logs.map(String) : [];
-  const visible = lines.filter((l) => l.trim() !== '' && resultMarker(l) === undefined);
+  const shown = new ResultBlockFilter();
+  const visible = lines.flatMap((l) => shown.push(l)).filter((l) => l.trim() !== '');
   return visible.findLast((l) => /^(ERROR|CRITICAL|DANGER)\b|Error\b/.test(l)) ?? visible.at(-1) ?? null;
 }
 
@@ -357,8 +362,7 @@ export async function jobStop(jobId: string, opts: ConnectionOptions): Promise<v
   let agent: AgentClient | null = null;
   try {
     const job = await client.getJob(jobId).catch((err: unknown) => {
-      if (err instanceof NotFoundError) throw new PluginRunError(`No job ${jobId} on the platform.`);
-      throw err;
+      throw jobNotFound(err, jobId, client);
     });
     if (isTerminal(job.status)) {
       process.stdout.write(`Job ${jobId} has already ended: ${job.status}.\n`);

@@ -1,6 +1,7 @@
 /** `synapse plugin ...`: scaffold, run, publish, sync config, and follow jobs. */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { didYouMean, humanList } from 'synapse-core';
 import { loadCredentials } from '../clients/credentials.ts';
 import { ENV } from '../environment.ts';
 import {
@@ -18,7 +19,7 @@ import {
   jobStop,
   type PlatformRunOptions,
 } from './platform.ts';
-import { backendFromOptions, type ConnectionOptions, outputMask } from './session.ts';
+import { backendFromOptions, type ConnectionOptions, jobNotFound, outputMask } from './session.ts';
 
 interface RunOptions extends PlatformRunOptions {
   params?: string;
@@ -92,10 +93,18 @@ async function runAction(action: string, opts: RunOptions): Promise<void> {
   };
   const stoppable = mode === 'local' || mode === 'job';
   if (stoppable) process.on('SIGINT', onInterrupt);
+  // Local mode's lines go to stderr as a job's do: stdout is the result's JSON alone.
+  const logger =
+    mode === 'local' && opts.jobId === undefined
+      ? new (await import('../plugins/logging/console.ts')).ConsoleLogger({ stream: process.stderr })
+      : undefined;
   try {
     const result = await runPlugin(resolve(opts.path), action, params, {
       mode: mode as ExecutionMode,
       env,
+      logger,
+      workerOutput: 'stderr',
+      warn: (message) => process.stderr.write(`WARNING: ${message}\n`),
       jobId: opts.jobId,
       rayAddress,
       numCpus,
@@ -117,8 +126,9 @@ async function runAction(action: string, opts: RunOptions): Promise<void> {
       process.exitCode = INTERRUPTED_EXIT_CODE;
       return;
     }
-    // The job's logs were streamed already: its first line says enough.
-    if (mode === 'job' && err instanceof Error) err.message = err.message.split('\n')[0];
+    // The job's logs were streamed already (above, on stderr): its first line says enough.
+    if (mode === 'job' && err instanceof Error)
+      err.message = err.message.split('\n')[0].replace(/\. Logs:$/, '; its output is above.');
     throw err;
   } finally {
     process.off('SIGINT', onInterrupt);
@@ -134,7 +144,10 @@ async function createPlugin(opts: {
   if (!opts.name) throw new UsageError('Give the plugin a name with --name.');
   const category = (opts.category ?? 'custom') as PluginCategory;
   if (!PLUGIN_CATEGORIES.includes(category)) {
-    throw new UsageError(`Invalid category '${category}'. Must be one of: ${PLUGIN_CATEGORIES.join(', ')}`);
+    throw new UsageError(
+      `Invalid category '${category}'. Must be one of ${humanList(PLUGIN_CATEGORIES)}.` +
+        didYouMean(category, PLUGIN_CATEGORIES),
+    );
   }
   const { scaffoldPlugin } = await import('../plugins/scaffold.ts');
   const created = await scaffoldPlugin({ dir: opts.path, name: opts.name, code: opts.code, category });
@@ -162,7 +175,7 @@ async function publish(
     path: string;
     config?: string;
     dryRun?: boolean;
-    debug?: boolean;
+    overwrite?: boolean;
     yes?: boolean;
   },
 ) {
@@ -180,7 +193,7 @@ async function publish(
     const result = await publishPlugin(resolve(opts.path), {
       client,
       config: opts.config,
-      debug: opts.debug,
+      debug: opts.overwrite,
       dryRun: opts.dryRun,
       adapters: STOCK_EXPORT_ADAPTERS,
     });
@@ -207,6 +220,8 @@ async function jobGet(jobId: string, opts: ConnectionOptions): Promise<void> {
   const client = backendFromOptions(opts);
   try {
     printJson(outputMask(opts).value(await client.getJob(jobId)));
+  } catch (err) {
+    throw jobNotFound(err, jobId, client);
   } finally {
     await client.close();
   }
@@ -222,6 +237,8 @@ async function jobLogs(jobId: string, opts: ConnectionOptions & { follow?: boole
     }
     const logs = (await client.listJobConsoleLogs(jobId)) as { results?: unknown[] };
     for (const line of logs.results ?? []) process.stdout.write(`${mask.text(String(line))}\n`);
+  } catch (err) {
+    throw jobNotFound(err, jobId, client);
   } finally {
     await client.close();
   }
@@ -242,7 +259,7 @@ export function registerPlugin(program: Command): void {
     .option('-p, --path <dir>', 'where to create it (default: ./<code>)')
     .option('-n, --name <name>', 'plugin name')
     .option('--code <code>', 'plugin code (default: derived from the name)')
-    .option('-c, --category <category>', `one of ${PLUGIN_CATEGORIES.join(', ')}`, 'custom')
+    .option('-c, --category <category>', `one of ${humanList(PLUGIN_CATEGORIES)}`, 'custom')
     .option('-y, --yes', 'do not ask (the command never asks)')
     .action(createPlugin);
 
@@ -283,7 +300,7 @@ export function registerPlugin(program: Command): void {
       .option('-p, --path <dir>', 'plugin directory', '.')
       .option('-c, --config <file>', 'config file (default: config.yaml, then synapse.yaml)')
       .option('--dry-run', 'build the archive and list it, upload nothing')
-      .option('--debug', 'let the server overwrite an existing version')
+      .option('--overwrite', 'replace the release of this version if the platform has one')
       .option('-y, --yes', 'do not ask for confirmation'),
   ).action(publish);
 

@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { releaseChecksum, releaseCode, releaseRoutePrefix } from 'synapse-core';
+import { didYouMean, humanList, releaseChecksum, releaseCode, releaseRoutePrefix } from 'synapse-core';
 import { backendUrlOf, ENV, envValue, serveAddress } from '../environment.ts';
 import { parsePort, UsageError } from './output.ts';
 
@@ -45,7 +45,13 @@ async function runServe(opts: ServeOptions): Promise<void> {
   const dir = resolve(opts.path);
   const config = await loadPluginConfig(dir);
   const action = (config.actions as Record<string, { entrypoint?: string }>)[opts.deployment];
-  if (!action) throw new UsageError(`Action '${opts.deployment}' not found in the plugin config`);
+  if (!action) {
+    const available = Object.keys(config.actions);
+    throw new UsageError(
+      `Action '${opts.deployment}' not found in plugin '${config.code}'.${didYouMean(opts.deployment, available)} ` +
+        `Its actions: ${humanList(available, 'and')}. Name the deployment with --deployment <action>.`,
+    );
+  }
   if (!action.entrypoint) throw new UsageError(`Action '${opts.deployment}' has no entrypoint`);
   const target = resolveEntrypoint(action.entrypoint, dir);
   const deployment = await loadEntrypoint(action.entrypoint, dir);

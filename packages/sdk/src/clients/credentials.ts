@@ -28,6 +28,15 @@ export function configPath(env: Env = process.env): string {
   return join(envValue(env, ENV.configDir) ?? join(homedir(), '.synapse'), 'config.json');
 }
 
+/**
+ * The local platform's data directory by default (`synapse dev` and `npm start` alike): `dev/`
+ * beside the config file, so the platform whose token the config holds is the one that starts,
+ * and `SYNAPSE_CONFIG_DIR` moves a profile's platform with its credentials.
+ */
+export function defaultDevDataDir(env: Env = process.env): string {
+  return join(dirname(configPath(env)), 'dev');
+}
+
 function readConfig(env: Env): Record<string, any> {
   try {
     return JSON.parse(readFileSync(configPath(env), 'utf8'));

@@ -11,7 +11,7 @@ import { JobExecutor, type JobExecutorOptions, type SubmitOptions } from './job.
 import { LocalExecutor, type LocalExecutorOptions } from './local.ts';
 import { RayJobExecutor, type RayJobExecutorOptions } from './ray/executor.ts';
 import { RayTaskExecutor } from './ray/task.ts';
-import { TaskExecutor } from './task.ts';
+import { TaskExecutor, type TaskExecutorOptions } from './task.ts';
 
 // The job output markers are the run protocol's (synapse-core); exported here as they always were.
 export { RESULT_END, RESULT_START } from 'synapse-core';
@@ -49,6 +49,10 @@ export type RunPluginOptions = LocalExecutorOptions &
      * else local processes.
      */
     rayAddress?: string;
+    /** Told about unknown keys of the plugin's config that look like typos (none by default). */
+    warn?: (message: string) => void;
+    /** Task mode on this machine: where the worker's output goes (see `TaskExecutorOptions`). */
+    workerOutput?: TaskExecutorOptions['workerOutput'];
   } & Pick<RayJobExecutorOptions, 'numCpus' | 'numGpus' | 'memory'>;
 
 const DASHBOARD_URL = /^https?:\/\/[^/]/i;
@@ -103,8 +107,8 @@ async function runLocal(action: unknown, params: unknown, options: LocalExecutor
 }
 
 /** A plugin directory or config file; anything else is imported as a module of actions. */
-async function discover(plugin: string): Promise<PluginDiscovery> {
-  if (existsSync(plugin)) return PluginDiscovery.fromPath(plugin, { adapters: STOCK_EXPORT_ADAPTERS });
+async function discover(plugin: string, warn?: (message: string) => void): Promise<PluginDiscovery> {
+  if (existsSync(plugin)) return PluginDiscovery.fromPath(plugin, { adapters: STOCK_EXPORT_ADAPTERS, warn });
   return PluginDiscovery.fromModule(await import(plugin));
 }
 
@@ -128,13 +132,15 @@ export async function runPlugin(
     numCpus,
     numGpus,
     memory,
+    warn,
+    workerOutput,
     ...executorOptions
   } = options;
   if (!EXECUTION_MODES.includes(mode))
     throw new PluginError(`Invalid mode: ${mode}. Use local, task, or job.`);
   if (mode === 'local' && actionClass) return runLocal(actionClass, params, executorOptions);
 
-  const discovery = await discover(plugin);
+  const discovery = await discover(plugin, warn);
   const env = { ...discovery.config.env, ...options.env };
   if (mode === 'local')
     return runLocal(await discovery.getActionClass(action), params, { ...executorOptions, env });
@@ -148,7 +154,7 @@ export async function runPlugin(
   if (mode === 'task') {
     const executor = dashboardAddress
       ? new RayTaskExecutor({ env, workingDir, dashboardAddress, numCpus, numGpus, memory })
-      : new TaskExecutor({ env, workingDir });
+      : new TaskExecutor({ env, workingDir, workerOutput });
     try {
       return await executor.execute(entrypoint, params, { jobId });
     } finally {

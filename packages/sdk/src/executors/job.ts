@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
-import { JOB_STATUSES, type JobStatus } from 'synapse-core';
+import { JOB_STATUSES, type JobStatus, withoutResultBlock } from 'synapse-core';
 import { loadEntrypoint } from '../actions/entrypoint.ts';
 import type { BackendClient } from '../clients/backend/index.ts';
 import { createRunClient } from '../clients/credentials.ts';
@@ -135,8 +135,9 @@ export class JobExecutor {
     return this.#backend.getStatus(jobId);
   }
 
-  getLogs(jobId: string): Promise<string> {
-    return this.#backend.getLogs(jobId);
+  /** What the job printed, without the result block (the protocol's, not the job's output). */
+  async getLogs(jobId: string): Promise<string> {
+    return withoutResultBlock(await this.#backend.getLogs(jobId));
   }
 
   getResult(jobId: string): Promise<unknown> {
@@ -159,8 +160,11 @@ export class JobExecutor {
     try {
       const status = await Promise.race([finished, timeout]);
       if (status !== 'SUCCEEDED') {
-        const logs = await this.getLogs(jobId);
-        throw new ExecutionError(`Job ${jobId} failed with status ${status}. Logs:\n${logs}`);
+        const logs = (await this.getLogs(jobId)).trimEnd();
+        throw new ExecutionError(
+          `Job ${jobId} failed with status ${status}` +
+            (logs ? `. Logs:\n${logs}` : ' and printed nothing (no logs to show).'),
+        );
       }
       return await this.getResult(jobId);
     } finally {

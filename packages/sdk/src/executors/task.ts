@@ -40,6 +40,11 @@ export interface TaskExecutorOptions {
   env?: Record<string, string>;
   /** The worker's working directory and the default plugin directory. */
   workingDir?: string;
+  /**
+   * Where the worker's output (its log lines) goes: this process's stdout (default) or stderr,
+   * for a caller whose stdout carries the result alone (the CLI).
+   */
+  workerOutput?: 'stdout' | 'stderr';
 }
 
 interface Pending {
@@ -63,10 +68,12 @@ export class TaskExecutor {
   #current: Pending | null = null;
   #queue: Promise<unknown> = Promise.resolve();
   #nextId = 0;
+  readonly #workerOutput: 'stdout' | 'stderr';
 
   constructor(options: TaskExecutorOptions = {}) {
     this.#env = options.env ?? {};
     this.#workingDir = resolve(options.workingDir ?? process.cwd());
+    this.#workerOutput = options.workerOutput ?? 'stdout';
   }
 
   /** Runs the action at `entrypoint` (§3.2) after the calls already queued; resolves to its result. */
@@ -122,6 +129,8 @@ export class TaskExecutor {
     const worker = fork(WORKER, [], {
       cwd: this.#workingDir,
       execArgv: [...SDK_NODE_OPTIONS, '--import', TSX_LOADER],
+      // The worker writes to this process's stdout, or to its stderr in the worker's fd 1.
+      stdio: ['inherit', this.#workerOutput === 'stderr' ? 2 : 'inherit', 'inherit', 'ipc'],
     });
     worker.unref();
     worker.channel?.unref();

@@ -130,7 +130,8 @@ export abstract class BaseAction<
       typeof this.paramsSchema === 'function'
         ? this.paramsSchema({ client: ctx.client, env: ctx.env, action: this })
         : this.paramsSchema;
-    const params = schema ? await validateParams(schema, rawParams ?? {}) : (rawParams ?? {});
+    const warn = (message: string) => ctx.logger.warning(message);
+    const params = schema ? await validateParams(schema, rawParams ?? {}, { warn }) : (rawParams ?? {});
     if (this.progressCategories) {
       const entries = Object.entries(this.progressCategories).map(([k, v]) => [k, v.proportion]);
       declareProportions(ctx.logger, Object.fromEntries(entries));
@@ -259,7 +260,8 @@ export async function dispatchAction(
   if (isFunctionAction(target)) {
     const { params: schema, name } = target.actionMeta;
     ctx.actionName ??= name;
-    return target(schema ? await validateParams(schema, rawParams ?? {}) : (rawParams ?? {}), ctx);
+    const warn = (message: string) => ctx.logger.warning(message);
+    return target(schema ? await validateParams(schema, rawParams ?? {}, { warn }) : (rawParams ?? {}), ctx);
   }
   if (typeof target === 'function') return target(rawParams ?? {}, ctx);
   throw new TypeError(

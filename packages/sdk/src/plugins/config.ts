@@ -8,7 +8,10 @@ import { join, resolve } from 'node:path';
 import {
   ANNOTATION_CATEGORIES,
   ANNOTATION_TYPES,
+  closestMatch,
   DATA_TYPES,
+  didYouMean,
+  humanList,
   PACKAGE_MANAGERS,
   PLUGIN_CATEGORIES,
   RUN_METHODS,
@@ -34,13 +37,14 @@ export function deriveCode(name: string): string {
     .replace(/^-+|-+$/g, '');
 }
 
-// The messages below are the platform's wording (§1.3), Python list reprs included.
-const pyList = (values: readonly string[]) => `[${values.map((v) => `'${v}'`).join(', ')}]`;
+// The messages below are the platform's wording (§1.3), with lists as people write them.
 const missing = (field: string) => `Required field '${field}' missing from plugin configuration`;
 const mustBe = (field: string, kind: 'string' | 'list' | 'dictionary') =>
   `Field '${field}' must be a ${kind}`;
+const oneOf = (value: unknown, values: readonly string[]) =>
+  `Must be one of ${humanList(values)}.${didYouMean(String(value), values)}`;
 const invalid = (label: string, value: unknown, values: readonly string[]) =>
-  `Invalid ${label} '${String(value)}'. Must be one of: ${pyList(values)}`;
+  `Invalid ${label} '${String(value)}'. ${oneOf(value, values)}`;
 
 type Issues = z.core.$RefinementCtx['issues'];
 const addIssue = (issues: Issues, message: string, input: unknown, path: PropertyKey[] = []) =>
@@ -102,7 +106,7 @@ function actionSchema(action: string) {
         error: (iss) =>
           iss.input == null
             ? `Action '${action}' missing required 'method' field`
-            : `Invalid method '${String(iss.input)}' for action '${action}'. Must be one of: ${pyList(RUN_METHODS)}`,
+            : `Invalid method '${String(iss.input)}' for action '${action}'. ${oneOf(iss.input, RUN_METHODS)}`,
       }),
       description: optional(z.string({ error: mustBe(field('description'), 'string') }), () => ''),
       input_type: optional(z.string({ error: mustBe(field('input_type'), 'string') }), () => null),
@@ -199,14 +203,76 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Validates a parsed config; throws one error listing every problem. */
-export function validatePluginConfig(raw: unknown): PluginConfig {
+/** The keys §1.1 and §1.2 name: any other key is kept and ignored, or is a typo of one of these. */
+const TOP_LEVEL_KEYS = Object.keys(pluginConfigSchema.def.in.shape);
+const ACTION_KEYS = [
+  ...Object.keys(actionSchema('').shape),
+  // Read by specific categories (§1.2), and the publish payload's own.
+  ...['dataset', 'metrics', 'visualizations', 'options', 'endpoints', 'excel_config', 'data_expand'],
+  'result_schema',
+];
+
+interface Typo {
+  key: string;
+  known: string;
+  /** The action the key is in; undefined at the top level. */
+  action?: string;
+}
+
+/** Unknown keys that are a likely typo of a known one (`entrypiont` for `entrypoint`). */
+function configTypos(raw: unknown): Typo[] {
+  if (!isRecord(raw)) return [];
+  const typosIn = (value: Record<string, unknown>, known: string[], action?: string): Typo[] =>
+    Object.keys(value)
+      .filter((key) => !known.includes(key))
+      .flatMap((key) => {
+        const match = closestMatch(key, known);
+        return match === undefined ? [] : [{ key, known: match, action }];
+      });
+  const typos = typosIn(raw, TOP_LEVEL_KEYS);
+  if (isRecord(raw.actions))
+    for (const [action, value] of Object.entries(raw.actions))
+      if (isRecord(value)) typos.push(...typosIn(value, ACTION_KEYS, action));
+  return typos;
+}
+
+const typoHint = ({ key, known }: Typo) => ` (found '${key}': did you mean '${known}'?)`;
+
+/**
+ * Validates a parsed config; throws one error listing every problem. An unknown key that looks
+ * like a typo of a known one is named: in the error when the field it stands for is missing and
+ * required, else through `warn` (the key is kept and ignored, as every unknown key).
+ */
+export function validatePluginConfig(
+  raw: unknown,
+  options: { warn?: (message: string) => void } = {},
+): PluginConfig {
+  const typos = configTypos(raw);
+  // The missing-field message each typo explains.
+  const hints = new Map(
+    typos.map((typo) => [
+      typo.action === undefined
+        ? missing(typo.known)
+        : `Action '${typo.action}' missing required '${typo.known}' field`,
+      typo,
+    ]),
+  );
   // An empty file is an empty mapping: it reports the missing fields.
   const parsed = pluginConfigSchema.safeParse(raw ?? {});
-  if (parsed.success) return parsed.data;
-  // Several bad items of one list give one message.
-  const errors = [...new Set(parsed.error.issues.map((issue) => issue.message))];
-  throw new PluginValidationError(`Invalid plugin configuration: ${errors[0]}`, { errors });
+  if (!parsed.success) {
+    const explained = (message: string) => {
+      const typo = hints.get(message);
+      return typo ? message + typoHint(typo) : message;
+    };
+    // Several bad items of one list give one message.
+    const errors = [...new Set(parsed.error.issues.map((issue) => explained(issue.message)))];
+    throw new PluginValidationError(`Invalid plugin configuration: ${errors[0]}`, { errors });
+  }
+  for (const typo of typos) {
+    const where = typo.action === undefined ? '' : ` in action '${typo.action}'`;
+    options.warn?.(`Unknown key '${typo.key}'${where} is ignored. Did you mean '${typo.known}'?`);
+  }
+  return parsed.data;
 }
 
 /** The config file of `pathOrDir` by search order (§1), or null when there is none. */
@@ -245,11 +311,11 @@ export function configDataOf(doc: Document): unknown {
  */
 export async function loadPluginConfig(
   pathOrDir: string,
-  options: { config?: string } = {},
+  options: { config?: string; warn?: (message: string) => void } = {},
 ): Promise<PluginConfig> {
   const path = findConfigFile(pathOrDir, options.config);
   if (!path) throw new PluginError(`Plugin config file not found: ${options.config ?? pathOrDir}`);
-  return validatePluginConfig(configDataOf(parseConfigYaml(await readFile(path, 'utf8'))));
+  return validatePluginConfig(configDataOf(parseConfigYaml(await readFile(path, 'utf8'))), options);
 }
 
 const DEFAULT_UV_OPTIONS = ['--no-cache'];

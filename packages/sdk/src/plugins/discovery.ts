@@ -2,6 +2,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { didYouMean, humanList } from 'synapse-core';
 import type { ZodType } from 'zod';
 import { isActionClass } from './action.ts';
 import {
@@ -38,11 +39,18 @@ export class PluginDiscovery {
    */
   static async fromPath(
     path: string,
-    options: { config?: string; adapters?: readonly ExportAdapter[] } = {},
+    options: {
+      config?: string;
+      adapters?: readonly ExportAdapter[];
+      /** Told about unknown keys of the config that look like typos (none by default). */
+      warn?: (message: string) => void;
+    } = {},
   ): Promise<PluginDiscovery> {
     const configPath = findConfigFile(path, options.config);
     if (!configPath) throw new PluginError(`Plugin config file not found: ${options.config ?? path}`);
-    const config = validatePluginConfig(configDataOf(parseConfigYaml(await readFile(configPath, 'utf8'))));
+    const config = validatePluginConfig(configDataOf(parseConfigYaml(await readFile(configPath, 'utf8'))), {
+      warn: options.warn,
+    });
     // An explicit config may live outside the plugin; entrypoints still resolve against the plugin.
     const pluginDir =
       options.config && existsSync(path) && statSync(path).isDirectory()
@@ -90,7 +98,14 @@ export class PluginDiscovery {
 
   getActionConfig(name: string): ActionConfig {
     const action = this.config.actions[name];
-    if (!action) throw new ActionNotFoundError(`Action '${name}' not found`, { available: this.actionNames });
+    if (!action) {
+      const available = this.actionNames;
+      throw new ActionNotFoundError(
+        `Action '${name}' not found in plugin '${this.config.code}'.${didYouMean(name, available)} ` +
+          `Its actions: ${humanList(available, 'and')}.`,
+        { available },
+      );
+    }
     return action;
   }
 

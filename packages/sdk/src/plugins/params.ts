@@ -2,7 +2,8 @@
  * Action params validation (plugins.md §4.2): every invalid field is listed in one error, in the
  * platform's wording, so a user fixes all of them at once.
  */
-import type { ZodType } from 'zod';
+import { didYouMean, humanList } from 'synapse-core';
+import { type ZodType, z } from 'zod';
 import { PluginValidationError } from './errors.ts';
 
 interface Issue {
@@ -41,10 +42,49 @@ function issueMessage(issue: Issue, raw: unknown): string {
   return issue.message;
 }
 
-/** Parses `raw` with `schema`, or throws a PluginValidationError naming every invalid field. */
-export async function validateParams<T>(schema: ZodType<T>, raw: unknown): Promise<T> {
+/**
+ * The object schema under wrappers (`.default()`, `.optional()`, `.transform()`), when it drops
+ * unknown keys (zod's default); undefined for a loose or strict object or any other schema.
+ */
+function strippingObject(schema: ZodType): z.ZodObject | undefined {
+  let node: any = schema;
+  for (let depth = 0; node && depth < 10; depth++) {
+    if (node instanceof z.ZodObject) return node._zod.def.catchall === undefined ? node : undefined;
+    const def = node._zod?.def;
+    node = def?.type === 'pipe' ? def.in : def?.innerType;
+  }
+  return undefined;
+}
+
+/** A warning for each top-level key of `raw` the schema does not declare (it would be dropped silently). */
+function unknownParams(schema: ZodType, raw: unknown): string[] {
+  const object = strippingObject(schema);
+  if (!object || raw === null || typeof raw !== 'object' || Array.isArray(raw)) return [];
+  const declared = Object.keys(object.shape);
+  return Object.keys(raw)
+    .filter((key) => !declared.includes(key))
+    .map(
+      (key) =>
+        `Unknown param '${key}' is ignored.${didYouMean(key, declared)}` +
+        (declared.length ? ` Declared params: ${humanList(declared, 'and')}.` : ' The action declares none.'),
+    );
+}
+
+/**
+ * Parses `raw` with `schema`, or throws a PluginValidationError naming every invalid field. Keys
+ * the schema does not declare are dropped, each told to `warn` (a typo'd key would otherwise
+ * leave its param at the default without a word).
+ */
+export async function validateParams<T>(
+  schema: ZodType<T>,
+  raw: unknown,
+  options: { warn?: (message: string) => void } = {},
+): Promise<T> {
   const result = await schema.safeParseAsync(raw);
-  if (result.success) return result.data;
+  if (result.success) {
+    if (options.warn) for (const message of unknownParams(schema, raw)) options.warn(message);
+    return result.data;
+  }
   const params: Record<string, string[]> = {};
   const parts: string[] = [];
   for (const issue of result.error.issues as Issue[]) {

@@ -1,7 +1,8 @@
 /** `synapse plugin publish` (plugins.md §11.1): sync, archive and upload a plugin release. */
 import { rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { BackendClient } from '../clients/backend/index.ts';
+import { ValidationError } from '../clients/errors.ts';
 import { createArchive } from './archive.ts';
 import { findConfigFile } from './config.ts';
 import { PluginDiscovery } from './discovery.ts';
@@ -14,7 +15,10 @@ export interface PublishOptions {
   client: BackendClient | null;
   /** An explicit config file (`--config`). */
   config?: string;
-  /** Let the server overwrite an existing release of this version. */
+  /**
+   * Let the server overwrite an existing release of this version (`synapse plugin publish
+   * --overwrite`); sent as the release's `debug` field, the platform's name for it.
+   */
   debug?: boolean;
   /** Build the archive and report it without uploading. */
   dryRun?: boolean;
@@ -50,9 +54,14 @@ export async function publishPlugin(pluginDir: string, options: PublishOptions):
     );
   }
   // Validate before touching the file, then load again: syncing may have changed it.
-  const load = () =>
-    PluginDiscovery.fromPath(pluginDir, { config: options.config, adapters: options.adapters });
-  const { pluginDir: dir, configPath } = await load();
+  const load = (warnTypos?: typeof warn) =>
+    PluginDiscovery.fromPath(pluginDir, {
+      config: options.config,
+      adapters: options.adapters,
+      warn: warnTypos,
+    });
+  // Typo'd keys are reported once, by the first load.
+  const { pluginDir: dir, configPath } = await load(warn);
   await syncConfigFile(dir, configPath!, { warn }).catch((e) =>
     warn(`Config sync failed: ${(e as Error).message}`),
   );
@@ -77,10 +86,20 @@ export async function publishPlugin(pluginDir: string, options: PublishOptions):
         { file: archive.path },
       )
       .catch((e) => {
-        throw new PluginUploadError(`Failed to upload plugin: ${(e as Error).message}`, {}, { cause: e });
+        // The platform refuses a version it has (400 `{"version": ["Version 1.0.0 already exists"]}`).
+        const exists = e instanceof ValidationError && isRecord(e.detail) && Array.isArray(e.detail.version);
+        const message = exists
+          ? `Version ${version} of plugin '${code}' already exists on the platform. Bump \`version\` in ` +
+            `${basename(configPath!)} to publish a new release, or replace this one with \`--overwrite\`.`
+          : (e as Error).message;
+        throw new PluginUploadError(`Failed to upload plugin: ${message}`, {}, { cause: e });
       });
     return { release_id: release.id, ...summary };
   } finally {
     await rm(dirname(archive.path), { recursive: true, force: true });
   }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

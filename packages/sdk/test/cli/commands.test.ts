@@ -142,6 +142,6 @@ describe('plugin commands on a scaffolded plugin', () => {
   it('says what is wrong with an unknown job', async () => {
     const err = await synapse(['plugin', 'job', 'get', 'nope'], dir).catch((e) => e);
     expect(err.code).toBe(1);
-    expect(err.stderr).toBe('Error: 404: {"detail":"Not found."}\n');
+    expect(err.stderr).toBe(`Error: No job nope on ${h.server.url}.\n`);
   });
 });

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -103,6 +104,53 @@ describe('synapse dev', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
+  });
+
+  it('keeps its data beside the config file by default (as npm start does) and prints where', async () => {
+    const configDir = await tempDir('synapse-cli-config-');
+    const child = spawn(process.execPath, [BIN, 'dev', '--port', '0', '--no-serve'], {
+      env: { ...process.env, SYNAPSE_CONFIG_DIR: configDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const lines: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        lines.push(line);
+        if (line.startsWith('Press Ctrl+C')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`exited ${code}: ${lines.join('\n')}`)));
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(lines).toContain(`  data:     ${join(configDir, 'dev')}`);
+    expect((await stat(join(configDir, 'dev', 'login.json'))).isFile()).toBe(true);
+  });
+
+  it('says which port is in use and how to pick another', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const { port } = busy.address() as AddressInfo;
+    try {
+      const dataDir = await tempDir('synapse-cli-dev-');
+      const child = spawn(
+        process.execPath,
+        [BIN, 'dev', '--port', String(port), '--no-serve', '--data-dir', dataDir, '--no-save-credentials'],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let stderr = '';
+      child.stderr.on('data', (d) => {
+        stderr += d;
+      });
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect(code).toBe(1);
+      expect(stderr).toBe(
+        `Error: Port ${port} on 127.0.0.1 is in use (another \`synapse dev\` or \`npm start\`?). ` +
+          'Stop it, or pass --port <port> (0 picks a free one).\n',
+      );
+    } finally {
+      await new Promise((resolve) => busy.close(resolve));
+    }
   });
 
   it('fails with one clear line for a bad option', async () => {

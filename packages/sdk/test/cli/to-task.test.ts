@@ -46,12 +46,11 @@ function toTask(mode: string) {
 describe('synapse plugin run to_task (examples/annotations-from-files)', () => {
   it.each(['local', 'job'])('annotates the tasks that have a file, in %s mode', async (mode) => {
     const { stdout, stderr } = await toTask(mode);
-    // Local runs print the action's log lines before the result; the result is the last JSON.
-    const result = JSON.parse(stdout.slice(stdout.lastIndexOf('\n{') + 1));
+    // In either mode the run's lines go to stderr: stdout is the result's JSON alone.
+    const result = JSON.parse(stdout);
     expect(result).toMatchObject({ status: 'SUCCEEDED', total_tasks: 12, success_count: 9, failed_count: 3 });
     expect(result.failures).toHaveLength(3);
-    const output = mode === 'job' ? stderr : stdout;
-    expect(output).toContain('[annotate_task_data] Progress: 100.0% (12/12)');
+    expect(stderr).toContain('[annotate_task_data] Progress: 100.0% (12/12)');
 
     const [tasks] = await h.client.listTasks({ project });
     const annotated = tasks.filter((t) => Array.isArray((t.data as { objects?: unknown[] }).objects));

@@ -318,7 +318,7 @@ describe('DataCollectionClientMixin: data units', () => {
       .catch((e) => e);
     expect(err).toBeInstanceOf(ValidationError);
     expect(err.detail).toEqual({
-      meta: ["'width' is a required property", '"snow" is not one of ["sun","rain",null]'],
+      meta: ["'width' is a required property", '"snow" is not one of "sun", "rain" or null'],
     });
     const wrongType = await h.client
       .createDataUnits({ data_collection: collection, files, meta: { width: '3' } })

@@ -3,7 +3,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failure, until, writePlugin } from '../../../../test-support/job-plugin.ts';
-import { JobExecutor } from '../../src/index.ts';
+import { type JobBackend, JobExecutor } from '../../src/index.ts';
 import { ActionNotFoundError, ExecutionError, PluginValidationError } from '../../src/plugins/errors.ts';
 
 describe('JobExecutor (process backend)', () => {
@@ -30,7 +30,8 @@ describe('JobExecutor (process backend)', () => {
     expect(result.pid).not.toBe(process.pid);
     expect(await executor.getStatus(id)).toBe('SUCCEEDED');
     expect(await executor.getResult(id)).toEqual(result);
-    expect(await executor.getLogs(id)).toContain('__SYNAPSE_RESULT_START__\n{"greeting":"hi Ann"');
+    // The result block is protocol, read for the result, not output: the logs leave it out.
+    expect(await executor.getLogs(id)).not.toMatch(/__SYNAPSE_RESULT_(START|END)__|"greeting":"hi Ann"/);
 
     const given = await executor.submit('plugin/scalar.ts:double', { n: 4 }, { jobId: 'given-id' });
     expect(given).toBe('given-id');
@@ -76,6 +77,7 @@ describe('JobExecutor (process backend)', () => {
     ]) {
       expect(logs).toContain(noise);
     }
+    expect(logs).not.toContain('{"real":true}');
   });
 
   it('passes params of 32,000 characters or more through a file', async () => {
@@ -163,5 +165,26 @@ setInterval(() => {}, 1000);
     const logs = await small.getLogs(id);
     expect(Buffer.byteLength(logs)).toBeLessThanOrEqual(64);
     expect(logs).toContain('noise after');
+  });
+});
+
+describe('JobExecutor on a backend that kept no output', () => {
+  // A JobBackend (the documented extension point, as Ray Jobs is) whose job failed before it
+  // printed anything: the process backend always notes how its process ended, Ray may not.
+  const silent: JobBackend = {
+    submit: async () => {},
+    getStatus: async () => 'FAILED',
+    getLogs: async () => '',
+    getResult: async () => null,
+    finished: async () => 'FAILED',
+    stop: async () => false,
+  };
+
+  it('says the failed job printed nothing rather than ending on an empty "Logs:"', async () => {
+    const executor = new JobExecutor({ backend: silent, validateParams: false });
+    const id = await executor.submit('plugin.any.Action', {});
+    await expect(executor.wait(id)).rejects.toThrow(
+      new ExecutionError(`Job ${id} failed with status FAILED and printed nothing (no logs to show).`),
+    );
   });
 });

@@ -126,7 +126,7 @@ describe('loadPluginConfig', () => {
   it('reports semantic errors of a file, naming the field', async () => {
     const yaml = SEED_YAML.replace('method: "job"', 'method: "jobs"');
     await expect(loadPluginConfig(await writeTree({ 'config.yaml': yaml }))).rejects.toThrow(
-      "Invalid plugin configuration: Invalid method 'jobs' for action 'train'. Must be one of: ['job', 'task', 'serve', 'restapi']",
+      "Invalid plugin configuration: Invalid method 'jobs' for action 'train'. Must be one of job, task, serve or restapi. Did you mean 'job'?",
     );
   });
 });
@@ -158,9 +158,35 @@ describe('validatePluginConfig', () => {
       "Action 'a' configuration must be a dictionary",
       "Action 'b' missing required 'entrypoint' field",
       "Action 'b' missing required 'method' field",
-      "Invalid method 'cron' for action 'c'. Must be one of: ['job', 'task', 'serve', 'restapi']",
+      "Invalid method 'cron' for action 'c'. Must be one of job, task, serve or restapi.",
       "Action 'd' missing required 'entrypoint' field",
     ]);
+  });
+
+  it('names a typo of a required key in the missing-field error, and warns about other typos', () => {
+    const typo = { train: { entrypiont: 'plugin.train.TrainAction', method: 'job' } };
+    expect(errorsOf({ ...VALID, actions: typo })).toEqual([
+      "Action 'train' missing required 'entrypoint' field (found 'entrypiont': did you mean 'entrypoint'?)",
+    ]);
+    expect(errorsOf({ ...VALID, verison: '1.0.0', version: undefined })).toEqual([
+      "Required field 'version' missing from plugin configuration (found 'verison': did you mean 'version'?)",
+    ]);
+    const warnings: string[] = [];
+    const config = validatePluginConfig(
+      {
+        ...VALID,
+        descripton: 'x',
+        my_own_key: 1,
+        actions: { train: { entrypoint: 'a.B', method: 'job', requred_resources: {}, dataset: 'coco' } },
+      },
+      { warn: (message) => warnings.push(message) },
+    );
+    expect(warnings).toEqual([
+      "Unknown key 'descripton' is ignored. Did you mean 'description'?",
+      "Unknown key 'requred_resources' in action 'train' is ignored. Did you mean 'required_resources'?",
+    ]);
+    // Unknown keys are kept, as before (§1.1).
+    expect(config).toMatchObject({ descripton: 'x', my_own_key: 1 });
   });
 
   it('needs no entrypoint for a restapi action', () => {
@@ -186,14 +212,14 @@ describe('validatePluginConfig', () => {
       }),
     ).toEqual([
       "Invalid code 'My Code'. Use lowercase letters, digits, '-' and '_' only",
-      "Invalid category 'training'. Must be one of: ['neural_net', 'export', 'upload', 'smart_tool', 'post_annotation', 'pre_annotation', 'data_validation', 'custom']",
+      "Invalid category 'training'. Must be one of neural_net, export, upload, smart_tool, post_annotation, pre_annotation, data_validation or custom.",
       "Field 'description' must be a string",
       "Field 'readme' must be a string",
-      "Invalid package_manager 'conda'. Must be one of: ['pip', 'uv']",
+      "Invalid package_manager 'conda'. Must be one of pip or uv.",
       "'package_manager_options' must be a list of strings",
       "Field 'env' must be a dictionary",
       "Field 'runtime_env' must be a dictionary",
-      "Invalid data_type '3d'. Must be one of: ['image', 'text', 'video', 'pcd', 'audio']",
+      "Invalid data_type '3d'. Must be one of image, text, video, pcd or audio.",
       "Field 'tasks' must be a list",
     ]);
     expect(errorsOf({ ...VALID, package_manager_options: ['--quiet', 1] })).toEqual([
@@ -201,7 +227,7 @@ describe('validatePluginConfig', () => {
     ]);
     expect(errorsOf({ ...VALID, name: 7 })).toEqual(["Field 'name' must be a string"]);
     expect(errorsOf({ ...VALID, smart_tool: 'manual' })).toEqual([
-      "Invalid smart_tool 'manual'. Must be one of: ['interactive', 'automatic', 'semi_automatic']",
+      "Invalid smart_tool 'manual'. Must be one of interactive, automatic or semi_automatic.",
     ]);
     expect(
       errorsOf({

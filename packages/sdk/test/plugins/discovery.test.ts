@@ -79,7 +79,13 @@ describe('PluginDiscovery actions', () => {
     expect(plugin.getActionConfig('train')).toMatchObject({ name: 'train', method: 'task' });
     const err = await failure(() => plugin.getActionConfig('deploy'));
     expect(err).toBeInstanceOf(ActionNotFoundError);
-    expect(err.message).toBe("Action 'deploy' not found");
+    expect(err.message).toBe(
+      "Action 'deploy' not found in plugin 'demo-plugin'. Its actions: train and test.",
+    );
+    const typo = await plugin.getActionClass('tarin').catch((e) => e);
+    expect(typo.message).toBe(
+      "Action 'tarin' not found in plugin 'demo-plugin'. Did you mean 'train'? Its actions: train and test.",
+    );
     expect(err.details).toEqual({ available: ['train', 'test'] });
   });
 

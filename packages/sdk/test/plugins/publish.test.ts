@@ -130,7 +130,9 @@ describe('publishPlugin', () => {
 
     const again = await publishPlugin(dir, { client: h.client }).catch((e) => e);
     expect(again).toBeInstanceOf(PluginUploadError);
-    expect(again.message).toMatch(/^Failed to upload plugin: .*Version 1\.0\.0 already exists/);
+    expect(again.message).toMatch(
+      /^Failed to upload plugin: Version 1\.0\.0 of plugin '[\w-]+' already exists on the platform\. Bump `version` in config\.yaml to publish a new release, or replace this one with `--overwrite`\.$/,
+    );
     expect(again.cause).toBeDefined();
 
     const overwritten = await publishPlugin(dir, { client: h.client, debug: true });
