@@ -185,7 +185,7 @@ describe('validatePluginConfig', () => {
       "Unknown key 'descripton' is ignored. Did you mean 'description'?",
       "Unknown key 'requred_resources' in action 'train' is ignored. Did you mean 'required_resources'?",
     ]);
-    // Unknown keys are kept, as before (§1.1).
+    // Unknown keys are kept, as before (plugins.md §1.1).
     expect(config).toMatchObject({ descripton: 'x', my_own_key: 1 });
   });
 
