@@ -38,7 +38,7 @@ export const DEFAULT_INITIAL_LIMIT = 4;
 /** Completions a window needs at least, so its median and rate mean something. */
 export const MIN_WINDOW = 8;
 /** A window's median latency this many times the lowest seen counts as queueing. */
-export const LATENCY_TOLERANCE = 2.5;
+export const LATENCY_TOLERANCE = 4;
 const OVERLOAD_DECREASE = 0.5;
 const LATENCY_DECREASE = 0.8;
 
