@@ -1,7 +1,7 @@
 /** Shared benchmark plumbing: a devserver in a child process, timing, memory sampling, output. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -12,7 +12,7 @@ export interface ChildServer {
 }
 
 /** A devserver in a separate process, so its memory and CPU are not the benchmark's. */
-export async function startChildServer(): Promise<ChildServer> {
+export async function startChildServer(options: { faults?: boolean } = {}): Promise<ChildServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'synapse-bench-'));
   const child: ChildProcess = spawn(
     process.execPath,
@@ -23,6 +23,7 @@ export async function startChildServer(): Promise<ChildServer> {
       'tsx',
       join(import.meta.dirname, 'devserver-child.ts'),
       dataDir,
+      ...(options.faults ? ['--faults'] : []),
     ],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -74,4 +75,17 @@ export function report(name: string, rows: Array<[string, string | number]>): vo
   const width = Math.max(...rows.map(([k]) => k.length));
   console.log(`\n${name}`);
   for (const [k, v] of rows) console.log(`  ${k.padEnd(width)}  ${v}`);
+}
+
+/** The machine's 1, 5 and 15 minute load averages (it is shared: say how busy it was). */
+export function loadAverage(): string {
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+}
+
+/** Median, min and max of a run's samples. */
+export function spread(xs: number[]): { median: number; min: number; max: number } {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted[sorted.length - 1]! };
 }

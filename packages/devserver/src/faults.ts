@@ -9,6 +9,11 @@ export interface Fault {
   hang_ms?: number;
   /** How many requests it applies to; default 1. */
   count?: number;
+  /**
+   * Only while more than this many requests are being handled (this one included): a platform
+   * that answers `status` (503) under load. Each request it answers counts against `count`.
+   */
+  max_in_flight?: number;
   /** Only requests whose path contains this string. */
   path?: string;
   /** Optional response body and headers for `status`. */
@@ -32,9 +37,12 @@ export class Faults {
     this.queue = [];
   }
 
-  /** Takes the fault for this request path, if any. */
-  take(path: string): Fault | null {
-    const fault = this.queue.find((f) => !f.path || path.includes(f.path));
+  /** Takes the fault for this request path, if any; `inFlight` counts the requests being handled. */
+  take(path: string, inFlight = 0): Fault | null {
+    const fault = this.queue.find(
+      (f) =>
+        (!f.path || path.includes(f.path)) && (f.max_in_flight === undefined || inFlight > f.max_in_flight),
+    );
     if (!fault) return null;
     fault.remaining--;
     if (fault.remaining <= 0) this.queue.splice(this.queue.indexOf(fault), 1);

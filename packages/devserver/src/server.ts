@@ -220,9 +220,16 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     });
     app.setNotFoundHandler((_req, reply) => reply.code(404).send({ detail: 'Not found.' }));
 
+    // Requests being handled, for the faults that answer only under load (`max_in_flight`).
+    let inFlight = 0;
     app.addHook('onRequest', async (req, reply) => {
       const path = req.url.split('?')[0].replace(/^\/api(?=\/)/, '');
-      const fault = ctx.faults && !path.startsWith('/_emulator') ? ctx.faults.take(path) : null;
+      let fault = null;
+      if (ctx.faults && !path.startsWith('/_emulator')) {
+        inFlight++;
+        reply.raw.once('close', () => inFlight--);
+        fault = ctx.faults.take(path, inFlight);
+      }
       if (fault?.hang_ms) await new Promise((r) => setTimeout(r, fault.hang_ms));
       if (fault?.status) {
         return reply

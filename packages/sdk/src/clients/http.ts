@@ -71,6 +71,9 @@ export const DEFAULT_RETRY: RetryConfig = {
 
 const MAX_BACKOFF_S = 120;
 
+/** Answers by which a server (or its gateway) says it is overloaded. */
+const LOAD_STATUSES = new Set([429, 502, 503, 504]);
+
 /** Delay in seconds before retry `n` (1-based): 0, then `factor * 2^(n-1)`, capped. */
 export function backoffDelay(n: number, factor: number): number {
   return n <= 1 ? 0 : Math.min(factor * 2 ** (n - 1), MAX_BACKOFF_S);
@@ -125,6 +128,8 @@ export class BaseClient {
   protected readonly retry: RetryConfig;
   private readonly userDispatcher: Dispatcher | undefined;
   private readonly agents = new Map<string, Agent>();
+  /** Told of each answer by which the server says it is overloaded (see `reportingLoad`). */
+  protected loadObserver: (() => void) | undefined;
   /**
    * Whether responses are checked against the contract. Off unless asked for (the option, or
    * SYNAPSE_CHECK_RESPONSES=1): the real platform is the authority on its own responses, and a
@@ -141,6 +146,20 @@ export class BaseClient {
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.userDispatcher = options.dispatcher;
     this.checksResponses = options.checkResponses ?? envValue(process.env, ENV.checkResponses) === '1';
+  }
+
+  /**
+   * This client (same settings, same connections) telling `observer` of every 429, 502, 503 or
+   * 504 it gets, the ones it retries included: an operation that fans out requests (an
+   * `AdaptiveLimit`) must slow down when the server says so, even when the retry then succeeds.
+   * A view, not a copy: one per operation, and the shared client stays as it was.
+   */
+  reportingLoad(observer: () => void): this {
+    const view = Object.create(this) as this;
+    view.loadObserver = observer;
+    // The credentials are the client's #private fields, which only the client itself can read.
+    view.getHeaders = () => this.getHeaders();
+    return view;
   }
 
   /** Auth headers; subclasses add theirs. */
@@ -297,12 +316,14 @@ export class BaseClient {
         });
       } catch (err) {
         const failure = this.mapFailure(err, opts, false);
+        if (failure.error instanceof ClientTimeoutError) this.loadObserver?.();
         if (!failure.retryable || !canRetry) throw failure.error;
         await sleep(backoffDelay(attempt + 1, this.retry.backoffFactor) * 1000, undefined, {
           signal: opts.signal,
         });
         continue;
       }
+      if (LOAD_STATUSES.has(response.statusCode)) this.loadObserver?.();
       if (!canRetry || !this.retry.statuses.includes(response.statusCode)) return response;
       const retryAfter =
         response.statusCode === 503

@@ -10,7 +10,7 @@ import { extname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fetch } from 'undici';
-import { limiter } from './concurrency.ts';
+import { AdaptiveLimit } from './adaptive-limit.ts';
 import { stripQuery } from './url.ts';
 
 export type UrlConverter = (url: string) => string | Promise<string>;
@@ -50,10 +50,11 @@ function isDownloadConfig(c: UrlConversion): c is UrlDownloadConfig {
   return 'filesFields' in c || 'files_fields' in c;
 }
 
-const downloadSlot = limiter(MAX_PARALLEL_DOWNLOADS);
-
-/** Downloads `url` (or decodes a data URI) into `dir`, named by the MD5 of the URL; cached. */
-export async function downloadToCache(url: string, dir: string): Promise<string> {
+/**
+ * Downloads `url` (or decodes a data URI) into `dir`, named by the MD5 of the URL; cached. The
+ * conversion of one response passes its `limit`, shared by all its downloads.
+ */
+export async function downloadToCache(url: string, dir: string, limit?: AdaptiveLimit): Promise<string> {
   await mkdir(dir, { recursive: true });
   const dataUri = /^data:([^;,]+)?(;base64)?,(.*)$/s.exec(url);
   if (dataUri) {
@@ -75,7 +76,8 @@ export async function downloadToCache(url: string, dir: string): Promise<string>
   // The same file is often asked for several times at once (event files mirror their data unit's).
   let download = downloads.get(path);
   if (!download) {
-    download = downloadSlot(() => fetchTo(url, path)).finally(() => downloads.delete(path));
+    const fetching = limit ? limit.run(() => fetchTo(url, path)) : fetchTo(url, path);
+    download = fetching.finally(() => downloads.delete(path));
     downloads.set(path, download);
   }
   return download;
@@ -87,7 +89,9 @@ async function fetchTo(url: string, path: string): Promise<string> {
   const response = await fetch(url, { signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS) });
   if (!response.ok || !response.body) {
     // The path of the URL names the file; its host and query (signatures) stay out of messages.
-    throw new Error(`Download failed with HTTP ${response.status}: ${new URL(url).pathname}`);
+    throw Object.assign(new Error(`Download failed with HTTP ${response.status}: ${new URL(url).pathname}`), {
+      status: response.status,
+    });
   }
   const partial = `${path}.${randomUUID()}.part`;
   try {
@@ -134,10 +138,13 @@ async function convertField(target: any, path: string, convert: Convert): Promis
 function converters(conversion: UrlConversion): Array<[string, Convert]> {
   if (isDownloadConfig(conversion)) {
     const dir = conversion.downloadDir ?? join(tmpdir(), 'datamaker', 'media');
+    // One limit per conversion (a response, a page): at most MAX_PARALLEL_DOWNLOADS at once,
+    // fewer while the file server is slow or says it is overloaded.
+    const limit = new AdaptiveLimit({ max: MAX_PARALLEL_DOWNLOADS });
     const convert: Convert = async (value) => {
-      if (typeof value === 'string') return downloadToCache(value, dir);
+      if (typeof value === 'string') return downloadToCache(value, dir, limit);
       const { url, ...rest } = value;
-      return { ...rest, path: await downloadToCache(url as string, dir) };
+      return { ...rest, path: await downloadToCache(url as string, dir, limit) };
     };
     const fields = conversion.filesFields ?? conversion.files_fields ?? [];
     return fields.map((field) => [field, convert]);

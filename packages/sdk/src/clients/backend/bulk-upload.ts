@@ -11,7 +11,8 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
-import { limiter, positiveInteger } from '../concurrency.ts';
+import { AdaptiveLimit } from '../adaptive-limit.ts';
+import { positiveInteger } from '../concurrency.ts';
 import { ClientError, FileNotFoundError } from '../errors.ts';
 import type { BackendClient } from './index.ts';
 
@@ -70,7 +71,15 @@ interface ConfirmFile {
 const CONTENT_TYPE = 'application/octet-stream';
 
 /** A failure this module describes itself: its message is safe to report as is. */
-class UploadError extends Error {}
+class UploadError extends Error {
+  /** The storage's HTTP status, when it answered one (an adaptive limit reads 503s as overload). */
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
 
 /**
  * A file's error message. The module's own and the client's are reported as they are, a file
@@ -115,7 +124,8 @@ async function putPart(url: string, body: AsyncIterable<Buffer>, length: number)
   });
   await response.body.dump();
   // The URL holds a signature: it stays out of the message.
-  if (response.statusCode >= 300) throw new UploadError(`Upload failed with HTTP ${response.statusCode}`);
+  if (response.statusCode >= 300)
+    throw new UploadError(`Upload failed with HTTP ${response.statusCode}`, response.statusCode);
   return String(response.headers.etag ?? '');
 }
 
@@ -168,7 +178,7 @@ async function uploadFile(path: string, size: number, target: PresignedFile): Pr
 
 interface BatchContext {
   client: BackendClient;
-  slot: ReturnType<typeof limiter>;
+  limit: AdaptiveLimit;
   expiration: number;
   /** Counts one more file done (uploaded or failed). */
   progress: () => void;
@@ -205,16 +215,13 @@ async function uploadBatch(
   // A file that fails to upload is reported failed; the others go on to be confirmed.
   const uploads = await Promise.all(
     paths.map((path, i) =>
-      ctx.slot(async (): Promise<ConfirmFile | BulkUploadFileResult> => {
-        try {
-          return await uploadFile(path, sizes[i], files[i]);
-        } catch (err) {
+      ctx.limit
+        .run(() => uploadFile(path, sizes[i], files[i]))
+        .catch((err: unknown): BulkUploadFileResult => {
           const key = files[i]?.file_key;
           return failed(typeof key === 'string' ? key : '', '', failureText(err));
-        } finally {
-          ctx.progress();
-        }
-      }),
+        })
+        .finally(ctx.progress),
     ),
   );
   const toConfirm = uploads.filter((u): u is ConfirmFile => !('success' in u));
@@ -239,7 +246,8 @@ async function uploadBatch(
 export const bulkUploadMethods: BulkUploadClientMixin & ThisType<BackendClient> = {
   async uploadFilesBulk(paths, opts = {}) {
     const batchSize = positiveInteger('batchSize', opts.batchSize ?? 100);
-    const slot = limiter(positiveInteger('maxWorkers', opts.maxWorkers ?? 8));
+    // At most `maxWorkers` files at once, fewer while the storage is slow or says it is overloaded.
+    const limit = new AdaptiveLimit({ max: positiveInteger('maxWorkers', opts.maxWorkers ?? 8) });
     const expiration = positiveInteger('urlExpiration', opts.urlExpiration ?? 3600);
     // Every path is checked before the first upload: a typo must not leave half a bulk behind. An
     // empty file is refused as every other upload refuses it (a data file has bytes, client.md §7).
@@ -251,8 +259,8 @@ export const bulkUploadMethods: BulkUploadClientMixin & ThisType<BackendClient> 
     });
     let done = 0;
     const ctx: BatchContext = {
-      client: this,
-      slot,
+      client: this.reportingLoad(limit.overloaded),
+      limit,
       expiration,
       progress: () => opts.onProgress?.(++done, paths.length),
     };

@@ -8,7 +8,8 @@ import type {
   DataUnitFiles,
   FileSpecification,
 } from 'synapse-core';
-import { limiter, positiveInteger } from '../concurrency.ts';
+import { AdaptiveLimit } from '../adaptive-limit.ts';
+import { positiveInteger } from '../concurrency.ts';
 import { FileNotFoundError } from '../errors.ts';
 import { LARGE_LIST, type ListResult, type PaginateOptions, paginate } from '../pagination.ts';
 import { type ChunkedUploadOptions, createChunkedUpload } from '../upload.ts';
@@ -161,17 +162,19 @@ export const dataCollectionMethods: DataCollectionClientMixin & ThisType<Backend
 
   async uploadDataCollection(collectionId, items, opts = {}) {
     const batchSize = positiveInteger('batchSize', opts.batchSize ?? 1000);
-    const slot = limiter(positiveInteger('maxWorkers', opts.maxWorkers ?? 10));
+    // At most `maxWorkers` uploads at once, fewer while the platform is slow or overloaded.
+    const limit = new AdaptiveLimit({ max: positiveInteger('maxWorkers', opts.maxWorkers ?? 10) });
+    const client = this.reportingLoad(limit.overloaded);
     const dataUnits: DataUnit[] = [];
     let tasksCreated = 0;
     let done = 0;
     let failed = false;
     const prepare = (item: DataUnitUpload) =>
-      slot(async () => {
+      limit.run(async () => {
         // After a failure the batch is lost: do not start the uploads still waiting for a slot.
         if (failed) throw new Error('Upload cancelled after an earlier failure');
         try {
-          const body = await this.uploadDataFile(item, collectionId, {
+          const body = await client.uploadDataFile(item, collectionId, {
             useChunkedUpload: opts.useChunkedUpload,
           });
           opts.onProgress?.(++done, items.length);

@@ -12,7 +12,8 @@ import type {
   TasksCreate,
   TaskTag,
 } from 'synapse-core';
-import { limiter, positiveInteger } from '../concurrency.ts';
+import { AdaptiveLimit } from '../adaptive-limit.ts';
+import { positiveInteger } from '../concurrency.ts';
 import { type ListResult, type PaginateOptions, paginate } from '../pagination.ts';
 import type { QueryParams } from '../url.ts';
 import type { BackendClient } from './index.ts';
@@ -92,22 +93,24 @@ export const tasksMethods: TasksClientMixin & ThisType<BackendClient> = {
       'maxWorkers',
       opts.maxWorkers ?? Math.min(items.length, MAX_BATCH_WORKERS),
     );
-    const slot = limiter(workers);
+    // At most `workers` at once, fewer while the platform is slow or says it is overloaded.
+    const limit = new AdaptiveLimit({ max: workers });
+    const client = this.reportingLoad(limit.overloaded);
     await Promise.all(
-      items.map((item) =>
-        slot(async () => {
-          try {
-            const response = await this.annotateTaskData(item.task_id, item.data, { schema: item.schema });
-            results[item.task_id] = { success: true, error: null, response };
-          } catch (err) {
-            results[item.task_id] = {
-              success: false,
-              error: (err as Error)?.message ?? String(err),
-              response: null,
-            };
-          }
-        }),
-      ),
+      items.map(async (item) => {
+        try {
+          const response = await limit.run(() =>
+            client.annotateTaskData(item.task_id, item.data, { schema: item.schema }),
+          );
+          results[item.task_id] = { success: true, error: null, response };
+        } catch (err) {
+          results[item.task_id] = {
+            success: false,
+            error: (err as Error)?.message ?? String(err),
+            response: null,
+          };
+        }
+      }),
     );
     return results;
   },

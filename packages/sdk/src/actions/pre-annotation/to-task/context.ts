@@ -43,6 +43,11 @@ export class ToTaskContext extends BaseStepContext {
   downloadRules: HostRule[] | null = null;
   /** Local paths deleted when `task_processing` is rolled back. */
   tempFiles: string[] = [];
+  /**
+   * While the task loop runs, `client` as a view that tells the run's adaptive limit of the
+   * platform's overload answers (`task_processing`); the requests are the same.
+   */
+  taskClient: BackendClient | null = null;
   /** Names of the steps that completed, in order. */
   stepsCompleted: string[] = [];
 
@@ -53,6 +58,7 @@ export class ToTaskContext extends BaseStepContext {
   }
 
   get client(): BackendClient {
+    if (this.taskClient) return this.taskClient;
     if (!this.run.client) throw new Error('No backend client in context. Provide one via RuntimeContext.');
     return this.run.client;
   }

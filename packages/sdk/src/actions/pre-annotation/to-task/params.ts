@@ -4,7 +4,9 @@ import { ClientError } from '../../../clients/errors.ts';
 import { AllowedHostError, MAX_ALLOWED_HOSTS, parseHostRules } from '../../../clients/safe-fetch/index.ts';
 import type { SchemaContext } from '../../../plugins/action.ts';
 
+/** Where the adaptive limit starts (it was the fixed default before the run found its own). */
 export const DEFAULT_CONCURRENCY = 4;
+/** The most tasks at once, and the adaptive limit's cap when `concurrency` is not given. */
 export const MAX_CONCURRENCY = 32;
 export const DEFAULT_MAX_CONNECTION_FAILURES = 5;
 export const MAX_CONNECTION_FAILURES_LIMIT = 1000;
@@ -47,8 +49,19 @@ const baseShape = {
   pre_processor: intField().nullable().default(null),
   pre_processor_params: z.record(z.string(), z.unknown()).default({}),
   model: intField().nullable().default(null),
-  /** How many tasks are processed at once; progress, metrics and the result stay exact. */
-  concurrency: z.int().min(1).max(MAX_CONCURRENCY).default(DEFAULT_CONCURRENCY),
+  /**
+   * The most tasks processed at once. Unset, the run finds its own number (an adaptive limit from
+   * 4 up to 32: more while throughput rises, fewer when the platform answers 429/503 or its latency
+   * climbs); set, it caps that limit. Progress, metrics and the result stay exact either way.
+   */
+  concurrency: z
+    .int()
+    .min(1)
+    .max(MAX_CONCURRENCY)
+    .optional()
+    .describe(
+      'The most tasks processed at once; unset, the run adapts it (4 to 32) to the platform latency and load.',
+    ),
   /**
    * Hosts the file method may download annotation files from, besides the backend's own origin
    * (`host`, `host:port`, `*.domain`, `https://host[:port]`); `SYNAPSE_ALLOWED_HOSTS` adds more.

@@ -6,6 +6,7 @@
 
 import { rm } from 'node:fs/promises';
 import { isObject } from 'synapse-core';
+import { AdaptiveLimit, isOverload } from '../../../clients/adaptive-limit.ts';
 import {
   AllowedHostError,
   type HostRule,
@@ -30,7 +31,7 @@ import {
   ensurePreProcessorReady,
   type InferenceOptions,
 } from './inference-strategy.ts';
-import { DEFAULT_MAX_CONNECTION_FAILURES } from './params.ts';
+import { DEFAULT_CONCURRENCY, DEFAULT_MAX_CONNECTION_FAILURES, MAX_CONCURRENCY } from './params.ts';
 import { logTaskEvent, recordTaskFailure, recordTaskSuccess, redactText } from './records.ts';
 
 const fail = (message: string, cause?: unknown) =>
@@ -256,7 +257,10 @@ export interface TaskProcessingOptions {
   inference?: InferenceOptions;
 }
 
-/** Step 6: every task, at most `concurrency` at a time; counters, progress and failures stay exact. */
+/**
+ * Step 6: every task, as many at a time as an adaptive limit allows (at most `concurrency` when
+ * given); counters, progress and failures stay exact.
+ */
 export class TaskProcessingStep extends BaseStep<ToTaskContext> {
   constructor(readonly options: TaskProcessingOptions) {
     super();
@@ -298,17 +302,31 @@ export class TaskProcessingStep extends BaseStep<ToTaskContext> {
     let lastConnectionError = '';
     const maxConnectionFailures = ctx.params.max_connection_failures ?? DEFAULT_MAX_CONNECTION_FAILURES;
 
+    // One limit per run: it finds how many tasks at once the platform serves best (see
+    // AdaptiveLimit), and the run's requests tell it of every overload answer, retried ones too.
+    const cap = Math.min(ctx.params.concurrency ?? MAX_CONCURRENCY, total);
+    const limit = new AdaptiveLimit({ max: cap, initial: DEFAULT_CONCURRENCY });
+    ctx.taskClient = ctx.run.client?.reportingLoad(limit.overloaded) ?? null;
+
     // A stop lets the tasks in flight finish and starts no new one: the pool drains.
     const stopped = () => ctx.signal.aborted;
+    const more = () => critical === null && !stopped() && next < ids.length;
     const worker = async () => {
-      while (critical === null && !stopped() && next < ids.length) {
+      while (more()) {
+        await limit.acquire();
+        if (!more()) {
+          limit.release();
+          return;
+        }
         const index = next++;
         const taskId = ids[index]!;
+        const started = performance.now();
         let outcome: TaskOutcome;
         try {
           outcome = await this.processTask(ctx, taskId);
         } catch (err) {
           if (err instanceof CriticalError) {
+            limit.release();
             critical ??= { error: err, unreachable: false };
             return;
           }
@@ -316,6 +334,10 @@ export class TaskProcessingStep extends BaseStep<ToTaskContext> {
           logTaskEvent(ctx, 'TASK_PROCESSING_FAILED', [taskId, message]);
           outcome = { ok: false, error: message, cause: err };
         }
+        limit.release(
+          performance.now() - started,
+          outcome.ok ? 'ok' : isOverload(outcome.cause) ? 'overload' : 'error',
+        );
         if (outcome.ok) {
           success += 1;
           recordTaskSuccess(ctx, taskId);
@@ -340,8 +362,11 @@ export class TaskProcessingStep extends BaseStep<ToTaskContext> {
       }
     };
 
-    const workers = Math.min(ctx.params.concurrency, total);
-    await Promise.all(Array.from({ length: workers }, worker));
+    try {
+      await Promise.all(Array.from({ length: cap }, worker));
+    } finally {
+      ctx.taskClient = null;
+    }
     failures.sort((a, b) => a.index - b.index);
     ctx.failures = failures.map(({ task_id, error }) => ({ task_id, error }));
     if (critical !== null) {
