@@ -4,7 +4,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { type Document, isMap } from 'yaml';
+import { type Document, isMap, isScalar } from 'yaml';
 import type { ZodType } from 'zod';
 import type { ActionClass } from './action.ts';
 import { isActionClass } from './action.ts';
@@ -68,6 +68,15 @@ async function findActionClasses(pluginDir: string, doc: Document, warn: (m: str
   ]);
   const files = (await listFiles(pluginDir, rules)).filter((f) => SOURCE_EXTENSIONS.includes(extname(f)));
   const byName = new Map<string, FoundAction & { rank: number }>();
+  const actions = doc.getIn(['actions']);
+  const configured = isMap(actions)
+    ? actions.items.flatMap((pair) => {
+        const ep = isMap(pair.value) ? pair.value.get('entrypoint') : undefined;
+        return typeof ep === 'string'
+          ? [{ name: String(isScalar(pair.key) ? pair.key.value : pair.key), entrypoint: ep }]
+          : [];
+      })
+    : [];
   for (const file of files) {
     let mod: Record<string, unknown>;
     try {
@@ -80,9 +89,14 @@ async function findActionClasses(pluginDir: string, doc: Document, warn: (m: str
     const modulePath = file.slice(0, -extname(file).length).replaceAll('/', '.');
     for (const [key, value] of Object.entries(mod)) {
       if (!isActionClass(value) || !isConcrete(value)) continue;
-      const name = value.actionName || value.name.replace(/Action$/, '').toLowerCase();
       // A default export is found again through its class name (§3.2 rule 5).
       const entrypoint = `${modulePath}.${key === 'default' ? value.name : key}`;
+      // A class the config already names keeps that action's name (`deployment: …Deploy` is not
+      // also a new `deploy`); otherwise its declared name, else one from the class name.
+      const name =
+        configured.find((action) => sameTarget(action.entrypoint, entrypoint, pluginDir))?.name ||
+        value.actionName ||
+        value.name.replace(/Action$/, '').toLowerCase();
       const rank =
         entrypoint === doc.getIn(['actions', name, 'entrypoint'])
           ? 2

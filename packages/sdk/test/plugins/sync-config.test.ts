@@ -114,6 +114,18 @@ describe('syncConfigFile', () => {
     expect((await loadPluginConfig(dir)).actions.train.entrypoint).toBe('plugin.index.TrainAction');
   });
 
+  it('keeps the action name the config gives a class, adding no second action for it', async () => {
+    // The neural_net template's `deployment: plugin.deployment.Deploy`: not also a new `deploy`.
+    const dir = await writePlugin({
+      'config.yaml': `${CONFIG}  deployment:\n    entrypoint: plugin/deployment.ts:Deploy\n    method: job\n`,
+      'plugin/train.ts': TRAIN,
+      'plugin/deployment.ts': `import { BaseAction } from '${ACTION_TS}';\nexport class Deploy extends BaseAction { execute() { return {}; } }\n`,
+    });
+    const changes = await syncConfigFile(dir);
+    expect(Object.keys(changes)).not.toContain('deploy');
+    expect(Object.keys((await loadPluginConfig(dir)).actions)).toEqual(['train', 'export', 'deployment']);
+  });
+
   it('skips modules that fail to import, with a warning', async () => {
     const dir = await writePlugin({
       'config.yaml': CONFIG,
