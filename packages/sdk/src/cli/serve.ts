@@ -67,7 +67,14 @@ async function runServe(opts: ServeOptions): Promise<void> {
   const backendUrl = opts.backendUrl ?? backendUrlOf(env) ?? loadCredentials().host ?? '';
 
   const backend = new serve.LocalServeBackend({ address: address.href, port, host: opts.host });
-  await backend.init();
+  await backend.init().catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EADDRINUSE') throw err;
+    throw new Error(
+      `Port ${port} on ${opts.host ?? address.hostname} is in use (\`synapse dev\` and \`npm start\` serve on 8100). ` +
+        `Pass --port <port> (0 picks a free one), and point runs at it with ${ENV.serveAddress.name}.`,
+      { cause: err },
+    );
+  });
   const stop = () =>
     backend.close().then(
       () => process.exit(0),

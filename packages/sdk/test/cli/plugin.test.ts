@@ -255,6 +255,15 @@ describe('the scaffolded plugins', () => {
         RAY_SERVE_ADDRESS: origin,
       });
       expect(JSON.parse(stdout)).toEqual(serve!.response);
+
+      // A second gateway on the same port: one line naming the port and the way out.
+      const port = new URL(origin).port;
+      const taken = await failure(['serve', '--port', port], dir);
+      expect(taken.code).toBe(1);
+      expect(taken.stderr).toBe(
+        `Error: Port ${port} on localhost is in use (\`synapse dev\` and \`npm start\` serve on 8100). ` +
+          'Pass --port <port> (0 picks a free one), and point runs at it with RAY_SERVE_ADDRESS.\n',
+      );
     } finally {
       server.kill('SIGTERM');
       await exited;
