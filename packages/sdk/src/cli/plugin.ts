@@ -1,5 +1,7 @@
 /** `synapse plugin ...`: scaffold, run, publish, sync config, and follow jobs. */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { didYouMean, humanList } from 'synapse-core';
 import { loadCredentials } from '../clients/credentials.ts';
@@ -151,11 +153,22 @@ async function createPlugin(opts: {
   }
   const { scaffoldPlugin } = await import('../plugins/scaffold.ts');
   const created = await scaffoldPlugin({ dir: opts.path, name: opts.name, code: opts.code, category });
+  const checkout = sourceCheckout();
+  // From this repository the packages are not on the npm registry: the plugin installs their tarballs.
+  const install = checkout
+    ? `npm run pack:local (in ${checkout}), then cd ${created.dir} && npm install ${join(checkout, '.packages')}/*.tgz`
+    : `cd ${created.dir} && npm install`;
   process.stdout.write(
     `Created ${category} plugin "${opts.name}" (code ${created.code}) in ${created.dir}\n` +
       created.files.map((f) => `  ${f}\n`).join('') +
-      `Next: cd ${created.dir} && npm install && npm test\n`,
+      `Next: ${install} && npm test\n`,
   );
+}
+
+/** The root of the SDK's own repository when this CLI runs from a checkout of it, else null. */
+function sourceCheckout(): string | null {
+  const root = fileURLToPath(new URL('../../../../', import.meta.url));
+  return existsSync(join(root, 'scripts/pack-local.ts')) ? root.replace(/\/$/, '') : null;
 }
 
 /** Asks on a terminal; scripts (no TTY) and `--yes` go ahead. */

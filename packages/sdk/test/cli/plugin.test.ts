@@ -102,7 +102,8 @@ describe('plugin create', () => {
         ]
           .map((f) => `  ${f}\n`)
           .join('') +
-        `Next: cd ${dir} && npm install && npm test\n`,
+        // The CLI runs from this repository's checkout, whose packages are not on the registry.
+        `Next: npm run pack:local (in ${REPO}), then cd ${dir} && npm install ${REPO}/.packages/*.tgz && npm test\n`,
     );
     const config = await readFile(join(dir, 'config.yaml'), 'utf8');
     expect(config).toContain(`name: "${FULL_RUN_NAME}"\ncode: "my-net-demo"\n`);
