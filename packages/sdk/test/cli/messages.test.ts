@@ -104,14 +104,16 @@ function synapse(args: string[], opts: { configDir?: string; cwd?: string } = {}
 describe('an unreachable backend', () => {
   it('is named by its URL (without credentials), with `synapse doctor` to run', async () => {
     const hint = 'Is the platform running? Run `synapse doctor` to check.';
-    const publish = await synapse(['plugin', 'publish', '--yes'], { configDir: unreachable });
+    const withCredentials = `${deadUrl.replace('://', '://bob:pw-s3cret@')}/api/?token=t0k#x`;
+    // At once: each command retries the refused connection with backoff (seconds of waiting).
+    const [publish, get, doctor] = await Promise.all([
+      synapse(['plugin', 'publish', '--yes'], { configDir: unreachable }),
+      synapse(['plugin', 'job', 'get', '7', '--host', withCredentials], { configDir: unreachable }),
+      synapse(['doctor'], { configDir: unreachable }),
+    ]);
     expect(publish).toMatchObject({
       code: 1,
       stderr: `Error: Failed to upload plugin: Backend connection refused at ${deadUrl}. ${hint}\n`,
-    });
-    const withCredentials = `${deadUrl.replace('://', '://bob:pw-s3cret@')}/api/?token=t0k#x`;
-    const get = await synapse(['plugin', 'job', 'get', '7', '--host', withCredentials], {
-      configDir: unreachable,
     });
     expect(get).toMatchObject({
       code: 1,
@@ -121,7 +123,6 @@ describe('an unreachable backend', () => {
       expect(stderr).not.toMatch(/s3cret|t0k|saved-token-31337/);
     }
     // doctor names the platform too, without telling to run itself.
-    const doctor = await synapse(['doctor'], { configDir: unreachable });
     expect(doctor.stdout).toContain(`✗ token        backend: Backend connection refused at ${deadUrl}.\n`);
   });
 });
