@@ -1,53 +1,73 @@
 /**
- * Start-up time of `synapse --help` from the compiled package (dist/, built first), as a ratio to a
- * bare `node -e 0` (target: under 3×). Rounds alternate the two commands so that a change in the
- * machine's load affects both alike; prints each one's median and the load average before and after.
+ * Start-up time of `synapse --help`, against a bare `node -e 0`, three ways:
+ * - the compiled package (dist/, built first), as an installed SDK starts (target: under 3× bare node);
+ * - `npx synapse --help` from this repository, as the README runs it: npx, then the CLI from its
+ *   TypeScript sources through tsx (the repo's `.npmrc` selects them);
+ * - the same sources without npx, to tell npx's own cost from the loader's.
+ * Rounds interleave the commands, so a change in the machine's load affects all alike; prints
+ * medians with min and max, and the load average before and after.
  *
  *   npx tsx bench/cli-help.ts          (BENCH_RUNS=<rounds>, default 15)
  */
 import { execFileSync } from 'node:child_process';
-import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { report } from './lib/harness.ts';
+import { loadAverage, report, spread } from './lib/harness.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'packages/sdk/bin/synapse.js');
-// The compiled CLI: without the repo's `synapse-source` condition (.npmrc), which selects the sources.
-const env = {
+const SOURCE = '--conditions=synapse-source';
+// Without the repo's `synapse-source` condition (which npm scripts set), the bin runs dist/.
+const compiledEnv = {
   ...process.env,
-  NODE_OPTIONS: (process.env.NODE_OPTIONS ?? '').replaceAll('--conditions=synapse-source', '').trim(),
+  NODE_OPTIONS: (process.env.NODE_OPTIONS ?? '').replaceAll(SOURCE, '').trim(),
 };
 
-function startMs(args: string[]): number {
-  const start = process.hrtime.bigint();
-  execFileSync(process.execPath, args, { stdio: 'ignore', env });
-  return Number(process.hrtime.bigint() - start) / 1e6;
+interface Command {
+  label: string;
+  file: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const load = () =>
-  loadavg()
-    .map((n) => n.toFixed(2))
-    .join(' ');
+const COMMANDS: Command[] = [
+  { label: 'node -e 0 (baseline)', file: process.execPath, args: ['-e', '0'], env: compiledEnv },
+  { label: 'synapse --help, compiled', file: process.execPath, args: [BIN, '--help'], env: compiledEnv },
+  { label: 'npx synapse --help, in the repo', file: 'npx', args: ['synapse', '--help'], env: compiledEnv },
+  {
+    label: 'synapse --help, sources (no npx)',
+    file: process.execPath,
+    args: [SOURCE, BIN, '--help'],
+    env: compiledEnv,
+  },
+];
+
+function startMs({ file, args, env }: Command): number {
+  const start = process.hrtime.bigint();
+  execFileSync(file, args, { stdio: 'ignore', env, cwd: ROOT });
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
 
 execFileSync(process.execPath, [join(ROOT, 'scripts/build-package.mjs'), join(ROOT, 'packages/sdk')], {
   stdio: 'inherit',
 });
-const loadBefore = load();
-startMs([BIN, '--help']); // the first start reads the files from disk
-const bare: number[] = [];
-const help: number[] = [];
-for (let i = 0; i < RUNS; i++) {
-  bare.push(startMs(['-e', '0']));
-  help.push(startMs([BIN, '--help']));
-}
-const ratio = median(help) / median(bare);
+const loadBefore = loadAverage();
+for (const command of COMMANDS) startMs(command); // the first start reads the files from disk
+const samples = COMMANDS.map(() => [] as number[]);
+for (let i = 0; i < RUNS; i++) COMMANDS.forEach((command, j) => samples[j]!.push(startMs(command)));
+
+const bare = spread(samples[0]!).median;
+const rows: Array<[string, string]> = COMMANDS.map((command, j) => {
+  const { median, min, max } = spread(samples[j]!);
+  const ratio = j === 0 ? '' : `  ${(median / bare).toFixed(2)}× bare node`;
+  return [
+    `${command.label} (ms)`,
+    `${median.toFixed(0)} (min ${min.toFixed(0)}, max ${max.toFixed(0)})${ratio}`,
+  ];
+});
 report(`cli-help: medians of ${RUNS} interleaved rounds`, [
-  ['synapse --help (ms)', median(help).toFixed(0)],
-  ['node -e 0 (ms, baseline)', median(bare).toFixed(0)],
-  ['ratio help/bare node', ratio.toFixed(2)],
-  ['target', '< 3'],
+  ...rows,
+  ['target', 'compiled < 3× bare node'],
   ['load average (1, 5, 15 min) before', loadBefore],
-  ['load average after', load()],
+  ['load average after', loadAverage()],
 ]);
