@@ -54,7 +54,9 @@ execFileSync(process.execPath, [join(ROOT, 'scripts/build-package.mjs'), join(RO
 const loadBefore = loadAverage();
 for (const command of COMMANDS) startMs(command); // the first start reads the files from disk
 const samples = COMMANDS.map(() => [] as number[]);
-for (let i = 0; i < RUNS; i++) COMMANDS.forEach((command, j) => samples[j]!.push(startMs(command)));
+for (let i = 0; i < RUNS; i++) {
+  for (const [j, command] of COMMANDS.entries()) samples[j]!.push(startMs(command));
+}
 
 const bare = spread(samples[0]!).median;
 const rows: Array<[string, string]> = COMMANDS.map((command, j) => {

@@ -14,36 +14,85 @@ export interface ChildServer {
 /** A devserver in a separate process, so its memory and CPU are not the benchmark's. */
 export async function startChildServer(options: { faults?: boolean } = {}): Promise<ChildServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'synapse-bench-'));
+  try {
+    const child = await startChild<{ url: string; token: string }>(
+      join(import.meta.dirname, 'devserver-child.ts'),
+      [dataDir, ...(options.faults ? ['--faults'] : [])],
+    );
+    return {
+      ...child.info,
+      async stop() {
+        await child.stop();
+        await rm(dataDir, { recursive: true, force: true });
+      },
+    };
+  } catch (e) {
+    await rm(dataDir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+export interface Child<T> {
+  /** What the child printed as JSON on its first line of stdout. */
+  info: T;
+  /** Ends the child (SIGTERM) and resolves once it exited. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `script` (the repo's TypeScript, with the packages' `synapse-source` export, however the
+ * bench was started) in a child process and resolves with the JSON of its first stdout line. The
+ * child's stdin is a pipe from this process: a child that calls `closeWhenParentSays` also ends
+ * when this process dies without stopping it.
+ */
+export async function startChild<T>(
+  script: string,
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv } = {},
+): Promise<Child<T>> {
   const child: ChildProcess = spawn(
     process.execPath,
-    // The repo's sources (the packages' `synapse-source` export), however the bench was started.
-    [
-      '--conditions=synapse-source',
-      '--import',
-      'tsx',
-      join(import.meta.dirname, 'devserver-child.ts'),
-      dataDir,
-      ...(options.faults ? ['--faults'] : []),
-    ],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
+    ['--conditions=synapse-source', '--import', 'tsx', script, ...args],
+    { stdio: ['pipe', 'pipe', 'inherit'], env: options.env ?? process.env },
   );
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`devserver exited with ${code}`)));
-  });
-  const { url, token } = JSON.parse(line);
-  return {
-    url,
-    token,
-    async stop() {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-      await rm(dataDir, { recursive: true, force: true });
-    },
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
   };
+  try {
+    const line = await new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).once('line', resolve);
+      child.once('exit', (code, signal) => reject(new Error(`${script} exited with ${signal ?? code}`)));
+    });
+    return { info: JSON.parse(line) as T, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/**
+ * In a child started by `startChild`: runs `close` and exits on SIGTERM or SIGINT, or when the
+ * parent's end of stdin closes (the parent died), so that a failed bench leaves nothing running.
+ */
+export function closeWhenParentSays(close: () => Promise<void>): void {
+  let closing = false;
+  const end = () => {
+    if (closing) return;
+    closing = true;
+    close().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        console.error(e);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', end);
+  process.once('SIGINT', end);
+  process.stdin.once('end', end);
+  process.stdin.resume();
 }
 
 export async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; seconds: number }> {
