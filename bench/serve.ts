@@ -15,7 +15,7 @@
  * ends; the children also end when this process dies.
  *
  *   npx tsx bench/serve.ts    (BENCH_SERVE_REQUESTS=<n> per configuration, concurrency and round,
- *                              default 3000; BENCH_SERVE_ROUNDS=<n>, default 3)
+ *                              default 10000; BENCH_SERVE_ROUNDS=<n>, default 3)
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -33,8 +33,15 @@ import {
   timed,
 } from './lib/harness.ts';
 
-const REQUESTS = Number(process.env.BENCH_SERVE_REQUESTS ?? 3000);
+const REQUESTS = Number(process.env.BENCH_SERVE_REQUESTS ?? 10_000);
 const ROUNDS = Number(process.env.BENCH_SERVE_ROUNDS ?? 3);
+for (const [name, value] of [
+  ['BENCH_SERVE_REQUESTS', REQUESTS],
+  ['BENCH_SERVE_ROUNDS', ROUNDS],
+] as const) {
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`${name} must be a positive whole number, not ${process.env[name]}`);
+}
 const CONCURRENCIES = [1, 16, 64];
 const SERVE_CHILD = join(import.meta.dirname, 'lib', 'serve-child.ts');
 
