@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   classifyAddress,
+  DownloadPool,
   type HostRule,
   parseHostRules,
   SafeFetchError,
@@ -293,6 +294,47 @@ describe('safeDownload', () => {
     expect(JSON.parse(res.body.toString())).toEqual({ objects: [], from: 'target', path: '/pin.json' });
     expect(answers).toEqual(['rebind.test']);
     expect(rebound.hits).toEqual([]);
+  });
+
+  it('with a pool, reuses a connection only to the address checked for that download', async () => {
+    const pinned = target;
+    let rebound: Served;
+    try {
+      rebound = await serve(
+        (_req, res) => json(res, { objects: [], from: 'rebound' }),
+        '127.0.0.2',
+        pinned.port,
+      );
+    } catch {
+      return; // 127.0.0.2 not routable here: see the rebinding test above
+    }
+    const answers = ['127.0.0.1', '127.0.0.1', '127.0.0.2'];
+    const resolve = async () => [{ address: answers.shift()!, family: 4 }];
+    let connections = 0;
+    const count = () => connections++;
+    pinned.server.on('connection', count);
+    const pool = new DownloadPool();
+    try {
+      const get = (name: string) =>
+        download(`http://pool.test:${pinned.port}/${name}`, rules(`pool.test:${pinned.port}`), {
+          resolve,
+          pool,
+        });
+      const first = await get('1.json');
+      const second = await get('2.json');
+      expect(JSON.parse(first.body.toString()).from).toBe('target');
+      expect(JSON.parse(second.body.toString())).toEqual({ objects: [], from: 'target', path: '/2.json' });
+      expect(connections).toBe(1);
+      // DNS now answers another address: checked again, and the pooled socket is not used for it.
+      const third = await get('3.json');
+      expect(JSON.parse(third.body.toString()).from).toBe('rebound');
+      expect(answers).toEqual([]);
+      expect(connections).toBe(1);
+    } finally {
+      pool.close();
+      pinned.server.off('connection', count);
+    }
+    expect(rebound.hits.map((h) => h.path)).toEqual(['/3.json']);
   });
 
   it('refuses a name when any of its addresses is internal', async () => {
