@@ -15,12 +15,15 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const ONLY = process.env.BENCH_ONLY;
 const CONCURRENCY = 8;
 
-/** Client CPU (user + system) of `run`, in ms per task. */
-async function cpuPerTask(run: () => Promise<void>, tasks: number): Promise<number> {
+/** Client CPU of `run`, in ms per task: user + system, and system alone (sockets are kernel time). */
+async function cpuPerTask(
+  run: () => Promise<void>,
+  tasks: number,
+): Promise<{ total: number; system: number }> {
   const start = process.cpuUsage();
   await run();
   const { user, system } = process.cpuUsage(start);
-  return (user + system) / 1000 / tasks;
+  return { total: (user + system) / 1000 / tasks, system: system / 1000 / tasks };
 }
 
 const loadAtStart = loadAverage();
@@ -32,18 +35,27 @@ try {
     { name: `raw loop, concurrency ${CONCURRENCY}`, run: fixture.rawLoop(CONCURRENCY, TOTAL) },
   ].filter((r) => !ONLY || (ONLY === 'to-task') === r.name.startsWith('ToTask'));
   const samples = runs.map(() => [] as number[]);
+  const systemSamples = runs.map(() => [] as number[]);
 
   // Warm-up, not measured: JIT, connection pools, each task's first write of its data.
   for (const { run } of runs) await run();
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [r, { run }] of runs.entries()) samples[r]!.push(await cpuPerTask(run, TOTAL));
+    for (const [r, { run }] of runs.entries()) {
+      const { total, system } = await cpuPerTask(run, TOTAL);
+      samples[r]!.push(total);
+      systemSamples[r]!.push(system);
+    }
   }
   await fixture.close();
 
   const medians = samples.map((xs) => spread(xs).median);
   const rows = runs.map(({ name }, r): [string, string] => {
     const { median, min, max } = spread(samples[r]!);
-    return [name, `${median.toFixed(3)} ms CPU/task (min ${min.toFixed(3)}, max ${max.toFixed(3)})`];
+    const system = spread(systemSamples[r]!).median;
+    return [
+      name,
+      `${median.toFixed(3)} ms CPU/task (min ${min.toFixed(3)}, max ${max.toFixed(3)}), of it system ${system.toFixed(3)}`,
+    ];
   });
   if (runs.length === 2) {
     const extra = medians[0]! - medians[1]!;
