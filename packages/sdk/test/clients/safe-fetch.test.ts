@@ -337,6 +337,27 @@ describe('safeDownload', () => {
     expect(rebound.hits.map((h) => h.path)).toEqual(['/3.json']);
   });
 
+  it('with a pool, sends a GET again on a new connection when the server closed the kept-alive one', async () => {
+    // Answers the first request of each connection and drops the connection at its second.
+    const perSocket = new WeakMap<object, number>();
+    const closing = await serve((req, res) => {
+      const n = (perSocket.get(req.socket) ?? 0) + 1;
+      perSocket.set(req.socket, n);
+      if (n > 1) req.socket.destroy();
+      else json(res, { objects: [], path: req.url });
+    });
+    const pool = new DownloadPool();
+    try {
+      const get = (name: string) =>
+        download(`http://127.0.0.1:${closing.port}/${name}`, rules(`127.0.0.1:${closing.port}`), { pool });
+      expect(JSON.parse((await get('a.json')).body.toString()).path).toBe('/a.json');
+      expect(JSON.parse((await get('b.json')).body.toString()).path).toBe('/b.json');
+      expect(closing.hits.map((h) => h.path)).toEqual(['/a.json', '/b.json', '/b.json']);
+    } finally {
+      pool.close();
+    }
+  });
+
   it('refuses a name when any of its addresses is internal', async () => {
     const resolve = async () => [
       { address: '93.184.216.34', family: 4 },

@@ -196,6 +196,7 @@ function requestOnce(
   pinned: ResolvedAddress,
   signal: AbortSignal,
   pool: DownloadPool | undefined,
+  retryStale = true,
 ): Promise<IncomingMessage> {
   const transport = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
@@ -212,7 +213,14 @@ function requestOnce(
       headers: { accept: 'application/json, */*;q=0.5' },
     });
     req.once('response', resolve);
-    req.once('error', reject);
+    req.once('error', (err: NodeJS.ErrnoException) => {
+      // A kept-alive connection the server closed as this GET went out: once more, on a new one.
+      if (retryStale && req.reusedSocket && err.code === 'ECONNRESET' && !signal.aborted) {
+        resolve(requestOnce(url, pinned, signal, pool, false));
+      } else {
+        reject(err);
+      }
+    });
     req.end();
   });
 }
