@@ -32,6 +32,7 @@ export type { ListResult, Page, PaginatedIterable, PaginateOptions } from './pag
 export {
   AllowedHostError,
   classifyAddress,
+  DownloadPool,
   type HostRule,
   originRule,
   parseHostRules,

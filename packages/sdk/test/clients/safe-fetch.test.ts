@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   classifyAddress,
+  DownloadPool,
   type HostRule,
   parseHostRules,
   SafeFetchError,
@@ -293,6 +294,68 @@ describe('safeDownload', () => {
     expect(JSON.parse(res.body.toString())).toEqual({ objects: [], from: 'target', path: '/pin.json' });
     expect(answers).toEqual(['rebind.test']);
     expect(rebound.hits).toEqual([]);
+  });
+
+  it('with a pool, reuses a connection only to the address checked for that download', async () => {
+    const pinned = target;
+    let rebound: Served;
+    try {
+      rebound = await serve(
+        (_req, res) => json(res, { objects: [], from: 'rebound' }),
+        '127.0.0.2',
+        pinned.port,
+      );
+    } catch {
+      return; // 127.0.0.2 not routable here: see the rebinding test above
+    }
+    const answers = ['127.0.0.1', '127.0.0.1', '127.0.0.2'];
+    const resolve = async () => [{ address: answers.shift()!, family: 4 }];
+    let connections = 0;
+    const count = () => connections++;
+    pinned.server.on('connection', count);
+    const pool = new DownloadPool();
+    try {
+      const get = (name: string) =>
+        download(`http://pool.test:${pinned.port}/${name}`, rules(`pool.test:${pinned.port}`), {
+          resolve,
+          pool,
+        });
+      const first = await get('1.json');
+      const second = await get('2.json');
+      expect(JSON.parse(first.body.toString()).from).toBe('target');
+      expect(JSON.parse(second.body.toString())).toEqual({ objects: [], from: 'target', path: '/2.json' });
+      expect(connections).toBe(1);
+      // DNS now answers another address: checked again, and the pooled socket is not used for it.
+      const third = await get('3.json');
+      expect(JSON.parse(third.body.toString()).from).toBe('rebound');
+      expect(answers).toEqual([]);
+      expect(connections).toBe(1);
+    } finally {
+      pool.close();
+      pinned.server.off('connection', count);
+    }
+    expect(rebound.hits.map((h) => h.path)).toEqual(['/3.json']);
+  });
+
+  it('with a pool, sends a GET again on a new connection when the server closed the kept-alive one', async () => {
+    // Answers the first request of each connection and drops the connection at its second.
+    const perSocket = new WeakMap<object, number>();
+    const closing = await serve((req, res) => {
+      const n = (perSocket.get(req.socket) ?? 0) + 1;
+      perSocket.set(req.socket, n);
+      if (n > 1) req.socket.destroy();
+      else json(res, { objects: [], path: req.url });
+    });
+    const pool = new DownloadPool();
+    try {
+      const get = (name: string) =>
+        download(`http://127.0.0.1:${closing.port}/${name}`, rules(`127.0.0.1:${closing.port}`), { pool });
+      expect(JSON.parse((await get('a.json')).body.toString()).path).toBe('/a.json');
+      expect(JSON.parse((await get('b.json')).body.toString()).path).toBe('/b.json');
+      expect(closing.hits.map((h) => h.path)).toEqual(['/a.json', '/b.json', '/b.json']);
+    } finally {
+      pool.close();
+    }
   });
 
   it('refuses a name when any of its addresses is internal', async () => {

@@ -7,7 +7,9 @@
  *   metadata, reserved, IPv4 hidden in IPv6); the connection then goes to the address that was
  *   judged (a pinned lookup), so a second DNS answer cannot swap it (DNS rebinding);
  * - redirects are followed by hand, each hop checked again like the first, at most 5;
- * - the body and the whole download (all hops) are bounded in size and time.
+ * - the body and the whole download (all hops) are bounded in size and time;
+ * - connections are new per download unless the caller gives a `DownloadPool`, whose reused
+ *   connections each go to the address judged for that hop (one pool per checked address).
  * Errors name the URL without credentials or query (signed URLs carry secrets there) and the rule.
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
@@ -50,6 +52,8 @@ export interface SafeDownloadOptions {
   maxRedirects?: number;
   resolve?: Resolver;
   signal?: AbortSignal;
+  /** Keep-alive connections shared by many downloads (a bulk operation's); without it, none. */
+  pool?: DownloadPool;
 }
 
 export interface SafeDownloadResult {
@@ -160,7 +164,40 @@ function pinnedLookup(pinned: ResolvedAddress): LookupFunction {
   }) as LookupFunction;
 }
 
-function requestOnce(url: URL, pinned: ResolvedAddress, signal: AbortSignal): Promise<IncomingMessage> {
+/**
+ * Keep-alive connections for many downloads (a new connection per file costs the client and the
+ * server more CPU than the download). Each hop is still judged; its request then goes through the
+ * agent of that exact origin and checked address, whose sockets were all connected to that
+ * address, so a reused socket never skips a check. Owned by the operation that made it: `close()`
+ * ends its connections.
+ */
+export class DownloadPool {
+  readonly #agents = new Map<string, http.Agent>();
+
+  agentFor(url: URL, pinned: ResolvedAddress): http.Agent {
+    const key = `${url.protocol}//${url.host} ${pinned.address}`;
+    let agent = this.#agents.get(key);
+    if (!agent) {
+      const Agent = url.protocol === 'https:' ? https.Agent : http.Agent;
+      agent = new Agent({ keepAlive: true, lookup: pinnedLookup(pinned) } as http.AgentOptions);
+      this.#agents.set(key, agent);
+    }
+    return agent;
+  }
+
+  close(): void {
+    for (const agent of this.#agents.values()) agent.destroy();
+    this.#agents.clear();
+  }
+}
+
+function requestOnce(
+  url: URL,
+  pinned: ResolvedAddress,
+  signal: AbortSignal,
+  pool: DownloadPool | undefined,
+  retryStale = true,
+): Promise<IncomingMessage> {
   const transport = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const req = transport.request({
@@ -169,14 +206,21 @@ function requestOnce(url: URL, pinned: ResolvedAddress, signal: AbortSignal): Pr
       port: url.port || undefined,
       path: `${url.pathname}${url.search}`,
       method: 'GET',
-      // No pooling: a pooled socket would skip this hop's address check.
-      agent: false,
+      // Without a pool, a new connection: an unkeyed pooled socket would skip this hop's check.
+      agent: pool ? pool.agentFor(url, pinned) : false,
       lookup: pinnedLookup(pinned),
       signal,
       headers: { accept: 'application/json, */*;q=0.5' },
     });
     req.once('response', resolve);
-    req.once('error', reject);
+    req.once('error', (err: NodeJS.ErrnoException) => {
+      // A kept-alive connection the server closed as this GET went out: once more, on a new one.
+      if (retryStale && req.reusedSocket && err.code === 'ECONNRESET' && !signal.aborted) {
+        resolve(requestOnce(url, pinned, signal, pool, false));
+      } else {
+        reject(err);
+      }
+    });
     req.end();
   });
 }
@@ -234,7 +278,7 @@ export async function safeDownload(input: string, options: SafeDownloadOptions):
     let res: IncomingMessage;
     try {
       const pinned = await checkedAddress(url, rule, resolve);
-      res = await requestOnce(url, pinned, signal);
+      res = await requestOnce(url, pinned, signal, options.pool);
     } catch (err) {
       throw failure(err, shown, deadline, options.timeoutMs);
     }

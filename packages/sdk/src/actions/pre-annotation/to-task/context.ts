@@ -1,6 +1,6 @@
 /** The context shared by the ToTask steps and its converter (to-task.md §11). */
 import type { BackendClient } from '../../../clients/backend/index.ts';
-import type { HostRule } from '../../../clients/safe-fetch/index.ts';
+import type { DownloadPool, HostRule } from '../../../clients/safe-fetch/index.ts';
 import type { RuntimeContext } from '../../../plugins/context.ts';
 import type { BaseLogger } from '../../../plugins/logging/base.ts';
 import { BaseStepContext } from '../../../plugins/steps/index.ts';
@@ -41,6 +41,8 @@ export class ToTaskContext extends BaseStepContext {
   failures: ToTaskFailure[] = [];
   /** Origins the default converter may download from (set by `method_validation`, file method). */
   downloadRules: HostRule[] | null = null;
+  /** The task loop's keep-alive connections for annotation files (`task_processing`). */
+  downloadPool: DownloadPool | null = null;
   /** Local paths deleted when `task_processing` is rolled back. */
   tempFiles: string[] = [];
   /**

@@ -4,7 +4,12 @@
  * timeout and a size limit, check it, return it.
  */
 import { isObject } from 'synapse-core';
-import { type HostRule, SafeFetchError, safeDownload } from '../../../clients/safe-fetch/index.ts';
+import {
+  type DownloadPool,
+  type HostRule,
+  SafeFetchError,
+  safeDownload,
+} from '../../../clients/safe-fetch/index.ts';
 import type { ToTaskContext } from './context.ts';
 
 export interface ToTaskConverter {
@@ -46,9 +51,10 @@ async function downloadText(
   rules: readonly HostRule[],
   timeoutSeconds: number,
   maxBytes: number,
+  pool: DownloadPool | undefined,
 ): Promise<string> {
   try {
-    const { body } = await safeDownload(url, { rules, maxBytes, timeoutMs: timeoutSeconds * 1000 });
+    const { body } = await safeDownload(url, { rules, maxBytes, timeoutMs: timeoutSeconds * 1000, pool });
     return body.toString('utf8');
   } catch (err) {
     if (err instanceof SafeFetchError) {
@@ -124,7 +130,13 @@ export class DefaultToTaskConverter implements ToTaskConverter {
   ): Promise<object> {
     const rules = this.context?.downloadRules ?? this.allowedHosts;
     return parseAnnotationJson(
-      await downloadText(dataUrl, rules, this.downloadTimeoutSeconds, this.maxDownloadBytes),
+      await downloadText(
+        dataUrl,
+        rules,
+        this.downloadTimeoutSeconds,
+        this.maxDownloadBytes,
+        this.context?.downloadPool ?? undefined,
+      ),
     );
   }
 

@@ -9,6 +9,7 @@ import { isObject } from 'synapse-core';
 import { AdaptiveLimit, isOverload } from '../../../clients/adaptive-limit.ts';
 import {
   AllowedHostError,
+  DownloadPool,
   type HostRule,
   originRule,
   parseHostRules,
@@ -307,6 +308,7 @@ export class TaskProcessingStep extends BaseStep<ToTaskContext> {
     const cap = Math.min(ctx.params.concurrency ?? MAX_CONCURRENCY, total);
     const limit = new AdaptiveLimit({ max: cap, initial: DEFAULT_CONCURRENCY });
     ctx.taskClient = ctx.run.client?.reportingLoad(limit.overloaded) ?? null;
+    ctx.downloadPool = new DownloadPool();
 
     // A stop lets the tasks in flight finish and starts no new one: the pool drains.
     const stopped = () => ctx.signal.aborted;
@@ -366,6 +368,8 @@ export class TaskProcessingStep extends BaseStep<ToTaskContext> {
       await Promise.all(Array.from({ length: cap }, worker));
     } finally {
       ctx.taskClient = null;
+      ctx.downloadPool.close();
+      ctx.downloadPool = null;
     }
     failures.sort((a, b) => a.index - b.index);
     ctx.failures = failures.map(({ task_id, error }) => ({ task_id, error }));
