@@ -4,10 +4,12 @@
  * token would send test runs to a real platform) and gets a config directory of its own, so no
  * test reads or writes `~/.synapse`. Backend clients check responses against the contract. Every
  * process the suite starts inherits `SYNAPSE_TEST_RUN`; at the end, any still alive outlived the
- * suite: it is killed and the run fails.
+ * suite: it is killed and the run fails. Temp files go to a folder of the run's own (`TMPDIR`,
+ * inherited by workers and every process they start), removed at the end: whatever a test forgot
+ * there is listed, by name, and does not stay on the machine.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // @ts-expect-error: a plain .mjs script (also run by .ci/run without a TypeScript loader)
@@ -20,7 +22,17 @@ export default function setup() {
   for (const key of Object.keys(process.env)) {
     if (key.startsWith('SYNAPSE_')) delete process.env[key];
   }
-  const configDir = mkdtempSync(join(tmpdir(), 'synapse-test-config-'));
+  const systemTemp = tmpdir();
+  const tempDir = mkdtempSync(join(systemTemp, 'synapse-test-tmp-'));
+  // Others may pass through (not list): the local PostgreSQL runs as its own user in a folder here.
+  chmodSync(tempDir, 0o711);
+  // tsx keeps its transform cache in the temp folder, per user: the run's processes share the
+  // machine's, or each run would compile every source again.
+  const tsxCache = `tsx-${process.getuid?.() ?? 0}`;
+  mkdirSync(join(systemTemp, tsxCache), { recursive: true, mode: 0o700 });
+  symlinkSync(join(systemTemp, tsxCache), join(tempDir, tsxCache));
+  process.env.TMPDIR = tempDir;
+  const configDir = mkdtempSync(join(tempDir, 'synapse-test-config-'));
   process.env.SYNAPSE_CONFIG_DIR = configDir;
   process.env.SYNAPSE_TEST_RUN = marker;
   // Every backend client in the suite, and in the processes it starts, checks each response
@@ -34,7 +46,18 @@ export default function setup() {
 
   return async () => {
     rmSync(configDir, { recursive: true, force: true });
+    const forgotten = readdirSync(tempDir).filter((name) => name !== tsxCache);
+    if (forgotten.length > 0) {
+      // Names only (mkdtemp prefixes say which test): a pointer for cleanup, not a failure, since
+      // the folder goes with the run.
+      const prefixes = [...new Set(forgotten.map((name) => name.replace(/[-_.][^-_.]*$/, '')))];
+      process.stderr.write(
+        `test-guest: ${forgotten.length} temp entries left by tests, removed with the run's temp folder (${prefixes.sort().join(', ')})\n`,
+      );
+    }
     const left: Array<{ pid: number; cmdline: string }> = await reapLeftovers({ marker });
+    // After the reaping: a survivor may have been writing there.
+    rmSync(tempDir, { recursive: true, force: true });
     if (left.length > 0) {
       const list = left.map(({ pid, cmdline }) => `  pid ${pid}: ${cmdline}`).join('\n');
       // Vitest only prints a teardown error ("error during close") and keeps its exit code: the
