@@ -170,7 +170,8 @@ async function runDev(opts: DevOptions): Promise<void> {
       `  seeded:   project ${seeded.project} with ${seeded.tasks} tasks (data collection ${seeded.dataCollection})`,
     );
   }
-  process.stdout.write(`${lines.join('\n')}\nPress Ctrl+C to stop.\n`);
+  // Listening for the signals before saying how to stop: a SIGTERM sent on reading that line
+  // must stop the platform cleanly, not kill it before its handler exists.
   const stop = () =>
     server.close().then(
       () => process.exit(0),
@@ -181,6 +182,7 @@ async function runDev(opts: DevOptions): Promise<void> {
     );
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  process.stdout.write(`${lines.join('\n')}\nPress Ctrl+C to stop.\n`);
 }
 
 export function registerDev(program: Command): void {
