@@ -1,22 +1,22 @@
-/** Real plugin directories in a temp dir for the plugin tests, removed after each test file. */
+/** Real plugin directories in a temp dir for the plugin tests, removed when the test that made them ends. */
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll } from 'vitest';
+import { onTestFinished } from 'vitest';
 
 const SDK_DIR = resolve(fileURLToPath(import.meta.url), '../../..');
 
 /** Plugin modules import the SDK by file path (a temp dir cannot resolve `synapse-sdk`). */
 export const ACTION_TS = join(SDK_DIR, 'src/plugins/action.ts');
 
-const created: string[] = [];
-// `rm` unlinks the node_modules symlink without following it.
-afterAll(() => Promise.all(created.map((dir) => rm(dir, { recursive: true, force: true }))));
-
-/** Removes `dir` with the other temp dirs when the test file ends. */
+/**
+ * Removes `dir` when the current test ends (`rm` unlinks the node_modules symlink without
+ * following it). Per test, not per file: with workers that share modules between files
+ * (`isolate: false`), a file-level hook registered here would run for the first file only.
+ */
 export function removeLater(dir: string): string {
-  created.push(dir);
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
   return dir;
 }
 
