@@ -3,6 +3,7 @@ import { BackendClient, type BackendClientOptions, DEFAULT_BACKEND_URL } from '.
 import { loadCredentials } from '../clients/credentials.ts';
 import { ClientConnectionError, ClientTimeoutError, NotFoundError } from '../clients/errors.ts';
 import type { HttpMethod, RequestOptions } from '../clients/http.ts';
+import { redactUrl } from '../clients/safe-fetch/index.ts';
 import { ENV, envValue } from '../environment.ts';
 import { redactText, redactValue, SecretSet } from '../redact.ts';
 
@@ -17,12 +18,7 @@ export interface ConnectionOptions {
  */
 export function platformLabel(baseUrl: string): string {
   if (!URL.canParse(baseUrl)) return 'the configured backend URL';
-  const url = new URL(baseUrl);
-  url.username = '';
-  url.password = '';
-  url.search = '';
-  url.hash = '';
-  return url.href.replace(/\/+$/, '');
+  return redactUrl(baseUrl).replace(/\/+$/, '');
 }
 
 /**
