@@ -26,11 +26,14 @@ export default function setup() {
   const tempDir = mkdtempSync(join(systemTemp, 'synapse-test-tmp-'));
   // Others may pass through (not list): the local PostgreSQL runs as its own user in a folder here.
   chmodSync(tempDir, 0o711);
-  // tsx keeps its transform cache in the temp folder, per user: the run's processes share the
-  // machine's, or each run would compile every source again.
-  const tsxCache = `tsx-${process.getuid?.() ?? 0}`;
-  mkdirSync(join(systemTemp, tsxCache), { recursive: true, mode: 0o700 });
-  symlinkSync(join(systemTemp, tsxCache), join(tempDir, tsxCache));
+  // The TypeScript loaders (the SDK's source loader, tsx for published-package tests) keep their
+  // transform caches in the temp folder, per user: the run's processes share the machine's, or
+  // each run would compile every source again.
+  const caches = [`synapse-sources-${process.getuid?.() ?? 0}`, `tsx-${process.getuid?.() ?? 0}`];
+  for (const cache of caches) {
+    mkdirSync(join(systemTemp, cache), { recursive: true, mode: 0o700 });
+    symlinkSync(join(systemTemp, cache), join(tempDir, cache));
+  }
   process.env.TMPDIR = tempDir;
   const configDir = mkdtempSync(join(tempDir, 'synapse-test-config-'));
   process.env.SYNAPSE_CONFIG_DIR = configDir;
@@ -46,7 +49,7 @@ export default function setup() {
 
   return async () => {
     rmSync(configDir, { recursive: true, force: true });
-    const forgotten = readdirSync(tempDir).filter((name) => name !== tsxCache);
+    const forgotten = readdirSync(tempDir).filter((name) => !caches.includes(name));
     if (forgotten.length > 0) {
       // Names only (mkdtemp prefixes say which test): a pointer for cleanup, not a failure, since
       // the folder goes with the run.

@@ -3,11 +3,10 @@
  * are the compiled modules in dist/ (the published package), or their TypeScript sources when Node
  * runs with `--conditions=synapse-source`, as the repo's own loop does (.npmrc sets it for npm
  * scripts and npx, vitest for the suite; child processes inherit it through NODE_OPTIONS), so the
- * bin, the SDK and plugin code's `synapse-sdk` imports all load one copy. Sources load through tsx,
- * registered only then: the compiled CLI starts without a TypeScript compiler.
+ * bin, the SDK and plugin code's `synapse-sdk` imports all load one copy. Sources load through
+ * source-loader.js, registered only then: the compiled CLI starts without a TypeScript compiler.
  */
 import { existsSync } from 'node:fs';
-import { register } from 'node:module';
 
 const CONDITION = '--conditions=synapse-source';
 
@@ -16,12 +15,10 @@ export async function launch(specifier) {
   const fromSources = target.pathname.endsWith('.ts');
   if (!fromSources && existsSync(target)) return import(specifier);
   if (!fromSources) {
-    // A checkout where dist/ was never built: run the sources, with the condition on for this
-    // process (a resolve hook) and for the processes it starts (jobs, workers).
+    // A checkout where dist/ was never built: run the sources, with the condition on for the
+    // processes this one starts (jobs, workers); the source hooks turn it on for this one.
     process.env.NODE_OPTIONS = [process.env.NODE_OPTIONS, CONDITION].filter(Boolean).join(' ');
-    register('./source-condition.js', import.meta.url);
   }
-  const tsx = await import('tsx/esm/api');
-  tsx.register();
+  await import('./source-loader.js');
   return import(specifier);
 }

@@ -6,11 +6,9 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
-import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { ActionNotFoundError, ExecutionError, type PluginError } from '../plugins/errors.ts';
-import { SDK_NODE_OPTIONS, sdkModuleFile } from '../runtime.ts';
+import { sdkModuleFile, TYPESCRIPT_NODE_OPTIONS } from '../runtime.ts';
 
 /** Parent → worker. */
 export interface ExecuteMessage {
@@ -55,8 +53,6 @@ interface Pending {
 }
 
 const WORKER = sdkModuleFile('./task-worker', import.meta.url);
-/** The worker is TypeScript, and so are the plugins it imports: it runs with tsx's loader. */
-const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 /** Import failures keep their class across the process boundary (discovery's errors, §3.2). */
 const IMPORT_ERRORS: Record<string, typeof PluginError> = { ActionNotFoundError, ExecutionError };
@@ -128,7 +124,7 @@ export class TaskExecutor {
     if (this.#worker) return this.#worker;
     const worker = fork(WORKER, [], {
       cwd: this.#workingDir,
-      execArgv: [...SDK_NODE_OPTIONS, '--import', TSX_LOADER],
+      execArgv: [...TYPESCRIPT_NODE_OPTIONS],
       // The worker writes to this process's stdout, or to its stderr in the worker's fd 1.
       stdio: ['inherit', this.#workerOutput === 'stderr' ? 2 : 'inherit', 'inherit', 'ipc'],
     });

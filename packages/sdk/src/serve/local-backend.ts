@@ -8,16 +8,14 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { MULTIPLEX_HEADER } from 'synapse-core';
 import type { AgentServeApplication } from '../clients/agent/index.ts';
 import { ENV, serveAddress } from '../environment.ts';
-import { SDK_NODE_OPTIONS, sdkModuleFile } from '../runtime.ts';
+import { sdkModuleFile, TYPESCRIPT_NODE_OPTIONS } from '../runtime.ts';
 import type { ServeApp, ServeBackend } from './backend.ts';
 import {
   type BaseServeDeployment,
@@ -88,11 +86,6 @@ interface AppState {
 
 const WORKER_FILE = sdkModuleFile('./worker', import.meta.url);
 
-/** The tsx loader, resolved from the SDK (not the working directory) so workers can load TypeScript. */
-function tsxLoader(): string {
-  return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-}
-
 class InProcessReplica implements Replica {
   readonly pid = process.pid;
   constructor(private readonly instance: BaseServeDeployment) {}
@@ -141,7 +134,7 @@ class WorkerReplica implements Replica {
     // exits, however it exits: a crashed or killed replica leaves nothing in the temp dir.
     const scratchDir = await mkdtemp(join(tmpdir(), 'synapse-replica-'));
     const child = fork(WORKER_FILE, [], {
-      execArgv: [...SDK_NODE_OPTIONS, '--import', tsxLoader()],
+      execArgv: [...TYPESCRIPT_NODE_OPTIONS],
       env: { ...process.env, [ENV.serveScratchDir.name]: scratchDir },
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -5,20 +5,17 @@
  * the job. Same cluster assumption as Ray jobs: its loopback address is reachable from here.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { request } from 'undici';
 import { ENV } from '../../environment.ts';
 import { ActionNotFoundError, ExecutionError } from '../../plugins/errors.ts';
 import { defaultDashboardUrl, errorCode, RayClient } from '../../ray/client.ts';
 import { nodeCommand } from '../../ray/package.ts';
-import { SDK_NODE_OPTIONS, sdkModuleFile } from '../../runtime.ts';
+import { sdkModuleFile, TYPESCRIPT_NODE_OPTIONS } from '../../runtime.ts';
 import { RayJobBackend, type RayJobResources } from './job.ts';
 import { ADDRESS_MARKER, type TaskRequest, type TaskResponse } from './task-server.ts';
 
 const SERVER = sdkModuleFile('./task-server', import.meta.url);
-const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 export interface RayTaskExecutorOptions extends RayJobResources {
   /** The Ray dashboard; default `RAY_DASHBOARD_URL`, else `http://localhost:8265`. */
@@ -60,7 +57,7 @@ export class RayTaskExecutor {
       client: this.#client,
       workingDir,
       env: { ...options.env, [ENV.taskWorkerToken.name]: this.#token },
-      entrypointCommand: nodeCommand(workingDir, [...SDK_NODE_OPTIONS, '--import', TSX_LOADER, SERVER]),
+      entrypointCommand: nodeCommand(workingDir, [...TYPESCRIPT_NODE_OPTIONS, SERVER]),
     });
   }
 

@@ -10,14 +10,13 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { AgentServeApplication } from '../../clients/agent/index.ts';
 import { serveAddress } from '../../environment.ts';
 import { defaultDashboardUrl, RayClient, type RayServeDetails } from '../../ray/client.ts';
 import { assertFits, packageWorkingDir, sdkNodeModules, uploadWorkingDir } from '../../ray/package.ts';
-import { SDK_NODE_OPTIONS, sdkModuleFile } from '../../runtime.ts';
+import { sdkModuleFile, TYPESCRIPT_NODE_OPTIONS } from '../../runtime.ts';
 import type { ServeApp, ServeBackend } from '../backend.ts';
 
 const INGRESS_FILE = fileURLToPath(new URL('./ingress.py', import.meta.url));
@@ -96,14 +95,13 @@ export class RayServeBackend implements ServeBackend {
     const pluginDir = pluginDirOf(app.modulePath);
     const ingress = await readFile(INGRESS_FILE, 'utf8');
     const pkg = await packageWorkingDir(pluginDir, { [`${INGRESS_MODULE}.py`]: ingress });
-    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
     const config = {
       name: app.name,
       route_prefix: app.routePrefix,
       import_path: `${INGRESS_MODULE}:app`,
       runtime_env: { working_dir: await uploadWorkingDir(this.#client, pkg) },
       args: {
-        command: [process.execPath, ...SDK_NODE_OPTIONS, '--import', tsx, WORKER_FILE],
+        command: [process.execPath, ...TYPESCRIPT_NODE_OPTIONS, WORKER_FILE],
         module_path: relative(pluginDir, app.modulePath),
         export_name: app.exportName ?? app.deployment.name,
         init_args: app.initArgs,
