@@ -15,6 +15,7 @@ export {
 } from './archive/extract.ts';
 export * from './clients/index.ts';
 export * from './environment.ts';
+export * from './formats/index.ts';
 export * from './executors/index.ts';
 export * from './plugins/index.ts';
 export {
