@@ -15,8 +15,8 @@ export {
 } from './archive/extract.ts';
 export * from './clients/index.ts';
 export * from './environment.ts';
-export * from './formats/index.ts';
 export * from './executors/index.ts';
+export * from './formats/index.ts';
 export * from './plugins/index.ts';
 export {
   isSecretKey,
