@@ -159,6 +159,12 @@ export function toCoco(
 }
 
 export interface FromCocoOptions {
+  /**
+   * The platform's classes, matched to the categories by name (a project's class ids, whatever
+   * ids the file gave its categories); a category not among them is a problem. Without it, a
+   * class id is its category id.
+   */
+  classes?: readonly ClassEntry[];
   limits?: Partial<FormatLimits>;
 }
 
@@ -198,14 +204,15 @@ function readCategories(raw: unknown[], problems: FormatProblem[]): ClassTable {
 function rawObject(
   annotation: Record<string, unknown>,
   index: number,
-  classes: ClassTable,
+  classOf: ReadonlyMap<unknown, ClassEntry>,
 ): { raw: Record<string, unknown>; parts: number } | string {
+  const entry = classOf.get(annotation.category_id);
+  if (!entry) return `has category_id ${label(annotation.category_id)}, which is not among the classes`;
   const properties: Record<string, unknown> = isObject(annotation.attributes)
     ? { ...annotation.attributes }
     : {};
-  const category = classes.byId.get(annotation.category_id as number);
-  if (category) properties.label = category.name;
-  const base = { id: objectId(index), class_id: annotation.category_id, properties };
+  properties.label = entry.name;
+  const base = { id: objectId(index), class_id: entry.id, properties };
   const { segmentation } = annotation;
   if (annotation.iscrowd === 1 || isObject(segmentation)) {
     return 'is a crowd (RLE) region, which task objects cannot hold';
@@ -256,7 +263,20 @@ export function fromCoco(
       return none;
     }
   }
-  const classes = readCategories(data.categories as unknown[], problems);
+  const categories = readCategories(data.categories as unknown[], problems);
+  const classes = options.classes ? classTable(options.classes) : categories;
+  // category id → the class it stands for: itself, or the class of its name.
+  const classOf = new Map<unknown, ClassEntry>();
+  for (const category of categories.entries) {
+    const entry = options.classes ? classes.byName.get(category.name) : category;
+    if (entry) classOf.set(category.id, entry);
+    else {
+      problems.push({
+        item: 'categories',
+        message: `categories: '${category.name}' (id ${category.id}) is not among the classes given; its annotations are left out`,
+      });
+    }
+  }
   const images = new Map<unknown, { item: ReadItem; size: { width: number; height: number } }>();
   const names = new Set<string>();
   for (const [i, image] of limitItems(data.images as unknown[], limits, problems).entries()) {
@@ -317,7 +337,7 @@ export function fromCoco(
       });
       continue;
     }
-    const converted = rawObject(annotation, item.objects.length, classes);
+    const converted = rawObject(annotation, item.objects.length, classOf);
     const checked =
       typeof converted === 'string'
         ? converted

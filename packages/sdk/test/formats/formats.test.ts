@@ -62,6 +62,25 @@ describe('round trips on a generated dataset (non-integer coordinates, polygons,
     expect(back.items).toEqual(items);
   });
 
+  it('COCO categories map to the classes given by name, not by the ids the file gave them', () => {
+    const { coco } = toCoco(items, { classes: CLASSES });
+    const renumbered = {
+      ...coco,
+      categories: coco.categories.map((c) => ({ ...c, id: c.id * 100 })),
+      annotations: coco.annotations.map((a) => ({ ...a, category_id: a.category_id * 100 })),
+    };
+    expect(fromCoco(renumbered, { classes: CLASSES }).items).toEqual(items);
+    const partial = fromCoco(renumbered, { classes: CLASSES.slice(0, 2) });
+    expect(partial.problems[0]!.message).toBe(
+      "categories: 'traffic light' (id 700) is not among the classes given; its annotations are left out",
+    );
+    expect(
+      partial.problems
+        .slice(1)
+        .every((p) => /has category_id 700, which is not among the classes; left out$/.test(p.message)),
+    ).toBe(true);
+  });
+
   it('COCO keeps properties other than the class name in attributes', () => {
     const item: DatasetItem = {
       fileName: 'a.jpg',
@@ -328,7 +347,7 @@ describe('hostile input read back is reported, naming the item', () => {
       'a.jpg: annotation 2 has coordinates (x 1, y 1, width "NaN", height 2), not four finite numbers; left out',
       'a.jpg: annotation 3 box has a negative coordinate (-1, 1); left out',
       'a.jpg: annotation 4 box reaches (110, 3), outside the 100x50 image; left out',
-      'a.jpg: annotation 5 has class_id 99, which is not in the class list; left out',
+      'a.jpg: annotation 5 has category_id 99, which is not among the classes; left out',
       'annotations[5]: image_id 42 names no image read; left out',
       'a.jpg: annotation 7 is a crowd (RLE) region, which task objects cannot hold; left out',
       'a.jpg: annotation 8 has 2 polygons; a task object holds one, the first is kept and the others left out',
