@@ -197,8 +197,11 @@ export function checkObject(raw: unknown, ctx: CheckContext): ShapeObject | stri
   if (!ctx.classes.byId.has(classId as number)) {
     return `has class_id ${classId}, which is not in the class list`;
   }
-  const properties = raw.properties === undefined || raw.properties === null ? {} : raw.properties;
-  if (!isObject(properties)) return "has 'properties' that are not an object";
+  if (raw.properties !== undefined && raw.properties !== null && !isObject(raw.properties)) {
+    return "has 'properties' that are not an object";
+  }
+  // A shallow copy, so that what a converter returns is not the caller's object.
+  const properties: Record<string, unknown> = { ...raw.properties };
   const id = typeof raw.id === 'string' || typeof raw.id === 'number' ? String(raw.id) : '';
   if (type === 'bbox') {
     if (!isObject(coordinates)) return 'has no {x, y, width, height} coordinates';

@@ -12,7 +12,7 @@
  */
 import { XMLBuilder, XMLParser, XMLValidator } from 'fast-xml-parser';
 import { isObject } from 'synapse-core';
-import { decimalDifference, decimalNumber, decimalSum } from './decimal.ts';
+import { decimalNumber, ExactDecimal } from './decimal.ts';
 import {
   type ClassEntry,
   type ClassTable,
@@ -50,7 +50,7 @@ export interface ToVocOptions {
 function vocObject(shape: ShapeObject, name: string, integer: boolean) {
   // `base + offset` exactly; rounded half up (the devkit's whole pixels) when asked.
   const at = (base: number, offset: number) =>
-    integer ? String(Math.round(base + offset)) : decimalSum(base, offset);
+    integer ? String(Math.round(base + offset)) : ExactDecimal.of(base).plus(offset).toString();
   const box = shape.type === 'bbox' ? shape.coordinates : polygonBounds(shape.coordinates);
   const xmin = at(box.x, 1);
   const ymin = at(box.y, 1);
@@ -167,16 +167,17 @@ const parser = new XMLParser({
 const text = (value: unknown): string | null =>
   typeof value === 'string' ? value : typeof value === 'number' ? String(value) : null;
 
+/** A 1-based VOC coordinate as the 0-based one, exactly; null when it is no number. */
+const zeroBased = (value: string | null) =>
+  value === null ? null : (ExactDecimal.parse(value)?.minus(1) ?? null);
+
 /** `<polygon>`'s `x1, y1, x2, y2, ...` (1-based points) → 0-based points, or the problem. */
 function readPolygon(polygon: Record<string, unknown>, limits: FormatLimits): Point[] | string {
   const points: Point[] = [];
   for (let i = 1; `x${i}` in polygon || `y${i}` in polygon; i++) {
     if (i > limits.maxPolygonPoints) return `has a polygon of more than ${limits.maxPolygonPoints} points`;
     const [xs, ys] = [text(polygon[`x${i}`]), text(polygon[`y${i}`])];
-    const [x, y] = [
-      xs === null ? null : decimalDifference(xs, '1'),
-      ys === null ? null : decimalDifference(ys, '1'),
-    ];
+    const [x, y] = [zeroBased(xs)?.toNumber() ?? null, zeroBased(ys)?.toNumber() ?? null];
     if (x === null || y === null) return `has polygon point ${i} (${xs}, ${ys}), not two numbers`;
     points.push({ x, y });
   }
@@ -205,16 +206,16 @@ function rawObject(
   const [xmin, ymin, xmax, ymax] = ['xmin', 'ymin', 'xmax', 'ymax'].map((key) => text(box[key]));
   if (xmin === null || ymin === null || xmax === null || ymax === null)
     return 'has a <bndbox> without xmin, ymin, xmax and ymax';
-  const x = decimalDifference(xmin, '1');
-  const y = decimalDifference(ymin, '1');
-  // The extent is the far edge less the 0-based start: xmax - (xmin - 1), exactly.
-  const start = (value: string) => {
-    const zeroBased = decimalDifference(value, '1');
-    return zeroBased === null ? null : String(zeroBased);
-  };
-  const [sx, sy] = [start(xmin), start(ymin)];
-  const width = sx === null ? null : decimalDifference(xmax, sx);
-  const height = sy === null ? null : decimalDifference(ymax, sy);
+  const [x0, y0, x1, y1] = [
+    zeroBased(xmin),
+    zeroBased(ymin),
+    ExactDecimal.parse(xmax),
+    ExactDecimal.parse(ymax),
+  ];
+  // The extent is the far edge less the 0-based start, exactly: xmax - (xmin - 1).
+  const [x, y, width, height] = [x0, y0, x0 && x1?.minus(x0), y0 && y1?.minus(y0)].map(
+    (d) => d?.toNumber() ?? null,
+  );
   if (x === null || y === null || width === null || height === null) {
     return `has <bndbox> (${[xmin, ymin, xmax, ymax].map((v) => v.slice(0, 20)).join(', ')}), not four numbers`;
   }
