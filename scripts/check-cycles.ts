@@ -238,6 +238,8 @@ function loopThrough(component: string[], next: Map<string, string[]>): string[]
  */
 export const SDK_LAYERS: readonly string[][] = [
   ['environment', 'runtime', 'redact'],
+  // Dataset format converters: plain functions over data, used by plugins and the export action.
+  ['formats'],
   ['clients'],
   ['plugins'],
   ['archive'],

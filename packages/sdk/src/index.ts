@@ -16,6 +16,7 @@ export {
 export * from './clients/index.ts';
 export * from './environment.ts';
 export * from './executors/index.ts';
+export * from './formats/index.ts';
 export * from './plugins/index.ts';
 export {
   isSecretKey,

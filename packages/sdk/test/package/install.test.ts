@@ -223,6 +223,31 @@ console.log(JSON.stringify({
     expect(out.names).toBeGreaterThan(10);
   });
 
+  it('imports the format converters from synapse-sdk/formats: the same bindings as the root, working on plain Node', async () => {
+    await writeFile(
+      join(app, 'formats.mjs'),
+      `import * as formats from 'synapse-sdk/formats';
+import * as root from 'synapse-sdk';
+
+const item = { fileName: 'a.jpg', width: 10, height: 10,
+  objects: [{ id: 'o', class_id: 3, type: 'bbox', coordinates: { x: 0.5, y: 1, width: 2.25, height: 3 } }] };
+const classes = [{ id: 3, name: 'car' }];
+const { files } = formats.toVoc([item], { classes });
+console.log(JSON.stringify({
+  same: ['toCoco', 'fromCoco', 'toYolo', 'fromYolo', 'toVoc', 'fromVoc'].every((n) => typeof formats[n] === 'function' && formats[n] === root[n]),
+  bbox: formats.toCoco([item], { classes }).coco.annotations[0].bbox,
+  voc: formats.fromVoc(files['Annotations/a.xml'], 'a.xml', { classes }).item.objects[0].coordinates,
+}));
+`,
+    );
+    const out = JSON.parse((await sh(process.execPath, ['formats.mjs'], app)).stdout);
+    expect(out).toEqual({
+      same: true,
+      bbox: [0.5, 1, 2.25, 3],
+      voc: { x: 0.5, y: 1, width: 2.25, height: 3 },
+    });
+  });
+
   it("imports the run protocol from synapse-core/protocol: the contract's bindings, which the SDK re-exports", async () => {
     await writeFile(
       join(app, 'protocol.mjs'),
