@@ -241,6 +241,8 @@ export const SDK_LAYERS: readonly string[][] = [
   // Dataset format converters: plain functions over data, used by plugins and the export action.
   ['formats'],
   ['clients'],
+  // Storage providers (a folder, S3, SFTP, HTTP): exports write to them, uploads read from them.
+  ['storage'],
   ['plugins'],
   ['archive'],
   // The Ray dashboard's client and the working-dir packaging: Ray jobs (executors) and Ray Serve

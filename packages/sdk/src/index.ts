@@ -17,6 +17,7 @@ export * from './clients/index.ts';
 export * from './environment.ts';
 export * from './executors/index.ts';
 export * from './formats/index.ts';
+export * from './storage/index.ts';
 export * from './plugins/index.ts';
 export {
   isSecretKey,
