@@ -17,7 +17,6 @@ export * from './clients/index.ts';
 export * from './environment.ts';
 export * from './executors/index.ts';
 export * from './formats/index.ts';
-export * from './storage/index.ts';
 export * from './plugins/index.ts';
 export {
   isSecretKey,
@@ -31,3 +30,4 @@ export {
 } from './redact.ts';
 export * from './serve/index.ts';
 export { RayServeBackend, type RayServeBackendOptions } from './serve/ray/backend.ts';
+export * from './storage/index.ts';
