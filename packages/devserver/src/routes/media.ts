@@ -3,7 +3,8 @@
  * a credential (#11 item 3): a signed URL as the API hands them out (`?expires=&signature=`), or a
  * user/access token of the tenant the file belongs to.
  */
-import { stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { authenticate } from '../auth.ts';
 import { ApiError } from '../errors.ts';
@@ -22,6 +23,39 @@ const TYPES: Record<string, string> = {
   '.csv': 'text/csv',
   '.pdf': 'application/pdf',
 };
+
+/** Files up to this size are read whole and sent from one buffer; larger ones are streamed. */
+const WHOLE_READ_MAX = 1024 * 1024;
+
+/**
+ * A small file's bytes, or the open file and size of a larger one (to stream), or null when there
+ * is no such regular file. Annotation files and images are a few KB: one read into one buffer, not
+ * a stream's machinery. Opened non-blocking, so that a FIFO cannot hold a thread of the pool.
+ */
+async function readMediaFile(path: string): Promise<Buffer | { file: FileHandle; size: number } | null> {
+  const file = await open(path, constants.O_RDONLY | constants.O_NONBLOCK).catch(() => null);
+  if (!file) return null;
+  let streamed = false;
+  try {
+    const info = await file.stat();
+    if (!info.isFile()) return null;
+    if (info.size > WHOLE_READ_MAX) {
+      streamed = true;
+      return { file, size: info.size };
+    }
+    const body = Buffer.allocUnsafe(info.size);
+    let filled = 0;
+    while (filled < body.length) {
+      const { bytesRead } = await file.read(body, filled, body.length - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return filled === body.length ? body : body.subarray(0, filled);
+  } finally {
+    // A streamed file is closed by its stream.
+    if (!streamed) await file.close();
+  }
+}
 
 const routes: RouteModule = (app, ctx) => {
   // Public to the token check in front of every route: this route checks either credential itself.
@@ -42,12 +76,11 @@ const routes: RouteModule = (app, ctx) => {
         return reply.code(404).send({ detail: 'Not found.' });
     }
     const path = ctx.media.resolve(relative);
-    const info = path ? await stat(path).catch(() => null) : null;
-    if (!info?.isFile()) return reply.code(404).send({ detail: 'Not found.' });
-    return reply
-      .type(TYPES[extname(relative).toLowerCase()] ?? 'application/octet-stream')
-      .header('content-length', info.size)
-      .send(ctx.media.open(relative));
+    const found = path ? await readMediaFile(path) : null;
+    if (!found) return reply.code(404).send({ detail: 'Not found.' });
+    reply.type(TYPES[extname(relative).toLowerCase()] ?? 'application/octet-stream');
+    if (Buffer.isBuffer(found)) return reply.send(found);
+    return reply.header('content-length', found.size).send(found.file.createReadStream({ start: 0 }));
   });
 };
 export default routes;
