@@ -7,6 +7,11 @@
  * threads), on the embedded database and on PostgreSQL by URL (a throwaway cluster started by
  * scripts/postgres.sh; its own CPU is not the devserver's and is not counted).
  *
+ * Every round drives the same tasks (seeded once; each PUT writes the same data again), so the
+ * figure is the steady state of a server that has seen them: the devserver keeps rows it created,
+ * read or wrote in memory (db/row-cache.ts), as it does for tasks created by the same server
+ * before a ToTask run; a restarted server reads each task from the database once.
+ *
  * `BENCH_BASE=<checkout>` (e.g. a `git worktree` of main) runs that checkout's devserver beside
  * this one's, each on its own data, and prints this build's ratio to it; rounds interleave builds
  * and databases, alternating the order, and print medians with min and max.
