@@ -8,19 +8,39 @@ import { createInterface } from 'node:readline';
 export interface ChildServer {
   url: string;
   token: string;
+  /** The devserver's process id (its CPU time is in /proc/<pid>/stat). */
+  pid: number;
   stop(): Promise<void>;
 }
 
+export interface ChildServerOptions {
+  faults?: boolean;
+  /**
+   * The devserver module to run (`packages/devserver/src/index.ts` of some checkout, resolving its
+   * imports from that checkout), so one bench can run two builds side by side; default this repo's.
+   */
+  entry?: string;
+  /** A PostgreSQL URL instead of the embedded database (passed in the environment, not argv). */
+  databaseUrl?: string;
+  /** Extra node options for the child (`--cpu-prof`, ...). */
+  nodeArgs?: string[];
+}
+
 /** A devserver in a separate process, so its memory and CPU are not the benchmark's. */
-export async function startChildServer(options: { faults?: boolean } = {}): Promise<ChildServer> {
+export async function startChildServer(options: ChildServerOptions = {}): Promise<ChildServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'synapse-bench-'));
   try {
+    const env = { ...process.env };
+    if (options.entry) env.SYNAPSE_BENCH_DEVSERVER = options.entry;
+    if (options.databaseUrl) env.SYNAPSE_BENCH_DATABASE_URL = options.databaseUrl;
     const child = await startChild<{ url: string; token: string }>(
       join(import.meta.dirname, 'devserver-child.ts'),
       [dataDir, ...(options.faults ? ['--faults'] : [])],
+      { env, nodeArgs: options.nodeArgs },
     );
     return {
       ...child.info,
+      pid: child.pid,
       async stop() {
         await child.stop();
         await rm(dataDir, { recursive: true, force: true });
@@ -35,6 +55,7 @@ export async function startChildServer(options: { faults?: boolean } = {}): Prom
 export interface Child<T> {
   /** What the child printed as JSON on its first line of stdout. */
   info: T;
+  pid: number;
   /** Ends the child (SIGTERM) and resolves once it exited. */
   stop(): Promise<void>;
 }
@@ -48,11 +69,11 @@ export interface Child<T> {
 export async function startChild<T>(
   script: string,
   args: string[],
-  options: { env?: NodeJS.ProcessEnv } = {},
+  options: { env?: NodeJS.ProcessEnv; nodeArgs?: string[] } = {},
 ): Promise<Child<T>> {
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--conditions=synapse-source', '--import', 'tsx', script, ...args],
+    [...(options.nodeArgs ?? []), '--conditions=synapse-source', '--import', 'tsx', script, ...args],
     { stdio: ['pipe', 'pipe', 'inherit'], env: options.env ?? process.env },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -65,7 +86,7 @@ export async function startChild<T>(
       createInterface({ input: child.stdout! }).once('line', resolve);
       child.once('exit', (code, signal) => reject(new Error(`${script} exited with ${signal ?? code}`)));
     });
-    return { info: JSON.parse(line) as T, stop };
+    return { info: JSON.parse(line) as T, pid: child.pid!, stop };
   } catch (e) {
     await stop();
     throw e;

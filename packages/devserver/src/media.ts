@@ -5,7 +5,7 @@
  * presigned storage URLs (#11 item 3). A non-default tenant's files live under `tenants/<code>/`.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, normalize, sep } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -44,6 +44,9 @@ export function mediaUrlTtl(ttl: number = DEFAULT_MEDIA_URL_TTL_SECONDS): number
   }
   return ttl;
 }
+
+/** How many recent media URL signatures a store remembers (a few MB at most). */
+const SIGNATURES_KEPT = 10_000;
 
 export type SignatureCheck = 'valid' | 'expired' | 'invalid';
 
@@ -121,17 +124,26 @@ export class MediaStore {
     return MEDIA_PREFIX + relative;
   }
 
-  open(relative: string) {
-    const path = this.resolve(relative);
-    return path ? createReadStream(path) : null;
-  }
-
   pathOf(ref: string): string | null {
     return ref.startsWith(MEDIA_PREFIX) ? this.resolve(ref.slice(MEDIA_PREFIX.length)) : null;
   }
 
+  /**
+   * Signatures computed in the current expiry step: every response that lists a file signs its
+   * URL, and the expiry is rounded (see `signedPath`) so the same file signs the same message for
+   * minutes. Bounded: emptied when it grows past `SIGNATURES_KEPT`.
+   */
+  readonly #signatures = new Map<string, string>();
+
   #signature(relative: string, expires: number): string {
-    return createHmac('sha256', this.#key).update(`${relative}\n${expires}`).digest('hex');
+    const message = `${relative}\n${expires}`;
+    let signature = this.#signatures.get(message);
+    if (signature === undefined) {
+      signature = createHmac('sha256', this.#key).update(message).digest('hex');
+      if (this.#signatures.size >= SIGNATURES_KEPT) this.#signatures.clear();
+      this.#signatures.set(message, signature);
+    }
+    return signature;
   }
 
   /**
@@ -161,18 +173,33 @@ export class MediaStore {
   }
 }
 
-/** Replaces stored `media/...` references in `file`/`url` fields with absolute, signed URLs. */
+/**
+ * Replaces stored `media/...` references in `file`/`url` fields with absolute, signed URLs. Parts
+ * without a reference are returned as they are (not copied): a task's annotation data is walked
+ * but not rebuilt.
+ */
 export function renderMediaUrls<T>(value: T, baseUrl: string, media: MediaStore): T {
-  if (Array.isArray(value)) return value.map((v) => renderMediaUrls(v, baseUrl, media)) as T;
   if (!value || typeof value !== 'object') return value;
-  const out: Record<string, unknown> = {};
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      const rendered = renderMediaUrls(item, baseUrl, media);
+      if (rendered === item) continue;
+      out ??= value.slice();
+      out[i] = rendered;
+    }
+    return (out ?? value) as T;
+  }
+  let out: Record<string, unknown> | undefined;
   for (const [k, v] of Object.entries(value)) {
-    out[k] =
+    const rendered =
       (k === 'file' || k === 'url') && typeof v === 'string' && v.startsWith(MEDIA_PREFIX)
         ? media.signedUrl(baseUrl, v)
-        : v && typeof v === 'object'
-          ? renderMediaUrls(v, baseUrl, media)
-          : v;
+        : renderMediaUrls(v, baseUrl, media);
+    if (rendered === v) continue;
+    out ??= { ...(value as Record<string, unknown>) };
+    out[k] = rendered;
   }
-  return out as T;
+  return (out ?? value) as T;
 }

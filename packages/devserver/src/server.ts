@@ -31,6 +31,13 @@ import { createTenancy, DEFAULT_TENANT } from './tenancy.ts';
 import uiRoutes from './ui/index.ts';
 import { DashboardSessions } from './ui/session.ts';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** A JSON body as it came (the request recorder keeps it, not a copy of the parsed body). */
+    jsonText?: string;
+  }
+}
+
 export interface DevServerOptions {
   /** Port to listen on; 0 (default) picks a free one. */
   port?: number;
@@ -189,8 +196,9 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     };
 
     // Lenient like the platform: an empty JSON body is no body, not an error.
-    app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
       if (body === '') return done(null, undefined);
+      req.jsonText = body as string;
       try {
         done(null, JSON.parse(body as string));
       } catch (err) {

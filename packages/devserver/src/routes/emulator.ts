@@ -24,22 +24,40 @@ export interface RecordedRequest {
   body: unknown;
 }
 
-const routes: RouteModule = (app, ctx) => {
-  const recorded: RecordedRequest[] = [];
+/** A request as it came, kept until the recorder is read: masking happens then, not per request. */
+interface RawRequest {
+  method: string;
+  path: string;
+  query: unknown;
+  headers: Record<string, unknown>;
+  /** The body as JSON text: a snapshot, as a handler may change the parsed object afterwards. */
+  body: string | undefined;
+}
 
-  // Recorded requests keep their shape but not their credentials, at any depth (run params too).
+const routes: RouteModule = (app, ctx) => {
+  const recorded: RawRequest[] = [];
+
   app.addHook('preHandler', async (req: FastifyRequest) => {
     if (req.url.includes('/_emulator/')) return;
-    const body = req.isMultipart() ? '<multipart>' : req.body;
     recorded.push({
       method: req.method,
-      // A path can carry a token too (`agents/<token>/node_install_script`).
-      path: ctx.secrets.text(req.url.split('?')[0]),
-      query: ctx.secrets.value(req.query),
-      headers: ctx.secrets.value(req.headers),
-      body: ctx.secrets.value(body),
+      path: req.url.split('?')[0],
+      query: req.query,
+      headers: req.headers,
+      body: req.jsonText ?? JSON.stringify(req.isMultipart() ? '<multipart>' : req.body),
     });
     if (recorded.length > RECORDED_MAX) recorded.shift();
+  });
+
+  // Recorded requests keep their shape but not their credentials, at any depth (run params too);
+  // masked when read, with every secret known by then.
+  const redacted = (r: RawRequest): RecordedRequest => ({
+    method: r.method,
+    // A path can carry a token too (`agents/<token>/node_install_script`).
+    path: ctx.secrets.text(r.path),
+    query: ctx.secrets.value(r.query),
+    headers: ctx.secrets.value(r.headers),
+    body: ctx.secrets.value(r.body === undefined ? undefined : JSON.parse(r.body)),
   });
 
   app.post('/_emulator/reset', async () => {
@@ -105,7 +123,7 @@ const routes: RouteModule = (app, ctx) => {
     return reply.code(201).send({ id: user.id, email: body.email, tenant, access_token: user.accessToken });
   });
 
-  app.get('/_emulator/requests', async () => recorded);
+  app.get('/_emulator/requests', async () => recorded.map(redacted));
   app.delete('/_emulator/requests', async (_req, reply) => {
     recorded.length = 0;
     return reply.code(204).send();

@@ -14,22 +14,24 @@ import {
 } from '../context.ts';
 import type { Collection, Doc } from '../db/collection.ts';
 import { addCondition, emptyWhere } from '../db/filters.ts';
-import { badRequest, invalidChoice, invalidPk, required } from '../errors.ts';
+import { badRequest, invalidChoice, invalidPk, notFound, required } from '../errors.ts';
 import { existingPks, isObject, listField, objectBody } from '../validate.ts';
 import type { RouteModule } from './index.ts';
 
 const TAG_ACTIONS = ['add', 'remove'];
 
-/** With `expand=data_unit`, each task embeds its data unit (files keyed by specification name). */
+/** A task with its data unit embedded (files keyed by specification name); as stored without one. */
+function withUnit(task: Doc, unit: Doc | null | undefined): Doc {
+  if (!unit) return task;
+  const { id, data_collection = null, meta = {}, files = {} } = unit;
+  return { ...task, data_unit: { id, data_collection, meta, files } };
+}
+
+/** With `expand=data_unit`, each task embeds its data unit. */
 async function serializeTasks(ctx: DevContext, req: FastifyRequest, docs: Doc[]): Promise<Doc[]> {
   if (!expansions(req).has('data_unit')) return docs;
   const units = await ctx.collections.data_units.getMany(docs.map((d) => d.data_unit));
-  return docs.map((task) => {
-    const unit = units.get(task.data_unit);
-    if (!unit) return task;
-    const { id, data_collection = null, meta = {}, files = {} } = unit;
-    return { ...task, data_unit: { id, data_collection, meta, files } };
-  });
+  return docs.map((task) => withUnit(task, units.get(task.data_unit)));
 }
 
 /**
@@ -123,9 +125,12 @@ const routes: RouteModule = (app, ctx) => {
     }),
   );
 
+  // ToTask reads every task this way: the task and its data unit come in one query.
   app.get('/tasks/:id/', async (req) => {
-    const [task] = await serializeTasks(ctx, req, [await getOr404(tasks, idOf(req))]);
-    return present(ctx, req, task);
+    if (!expansions(req).has('data_unit')) return present(ctx, req, await getOr404(tasks, idOf(req)));
+    const found = await tasks.getWith(idOf(req), 'data_unit', ctx.collections.data_units);
+    if (!found) throw notFound();
+    return present(ctx, req, withUnit(found.doc, found.related));
   });
 
   app.post('/tasks/', async (req, reply) => {
@@ -133,10 +138,19 @@ const routes: RouteModule = (app, ctx) => {
     return reply.code(201).send(created.map((t) => present(ctx, req, t)));
   });
 
+  // One query when the body is valid (the update finds the task or not); a bad body still answers
+  // 404 for a missing task before 400 for itself.
   app.put('/tasks/:id/annotate_task_data/', async (req) => {
-    const task = await getOr404(tasks, idOf(req));
-    const data = annotation(req.body);
-    return present(ctx, req, (await tasks.update(task.id, { data, modified: new Date().toISOString() }))!);
+    let data: Record<string, unknown>;
+    try {
+      data = annotation(req.body);
+    } catch (err) {
+      await getOr404(tasks, idOf(req));
+      throw err;
+    }
+    const updated = await tasks.update(idOf(req), { data, modified: new Date().toISOString() });
+    if (!updated) throw notFound();
+    return present(ctx, req, updated);
   });
 
   app.post('/tasks/set_tags/', (req) => setTags(ctx, tasks, req.body));
