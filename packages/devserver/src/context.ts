@@ -3,6 +3,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { ExtractionLimits, RayClient } from 'synapse-sdk';
 import type { ServeHost } from './agent/serve-host.ts';
+import type { TaskRunner } from './agent/task-runner.ts';
 import { Collection, type Doc } from './db/collection.ts';
 import type { Database } from './db/database.ts';
 import { compileFilters, type Query, type Where } from './db/filters.ts';
@@ -50,6 +51,8 @@ export interface DevContext {
   serveGatewayUrl?: string;
   /** The agent's serve runtime, when this server hosts deployments itself. */
   serveHost?: ServeHost;
+  /** Runs `task` and `restapi` actions of published releases (absent: they answer their fixture). */
+  taskRunner?: TaskRunner;
   /** Limits for unpacking release archives; unset ones keep the SDK's `DEFAULT_EXTRACTION_LIMITS`. */
   extractionLimits?: ExtractionLimits;
 }

@@ -3,11 +3,13 @@
  * the agent's release runs. The emulator runs nothing itself: `job` actions become PENDING job
  * records for an executor hook, `deployment` runs the release's deployment action when this
  * server hosts serving (else plays it), `inference` goes through the SDK's one serve call to a
- * running app, other actions answer their canned result.
+ * running app, `task` and `restapi` actions of a published release run in the agent's warm worker
+ * (`TaskRunner`), anything else answers its canned result.
  */
 
 import { defaultMethodFor, releaseChecksum, releaseRoutePrefix } from 'synapse-core';
-import { ClientConnectionError, ClientError, callServeApp } from 'synapse-sdk';
+import { ClientConnectionError, ClientError, callServeApp, SERVE_HTTP_METHODS } from 'synapse-sdk';
+import { actionEntrypoint } from './agent/task-runner.ts';
 import { issueToken, runUserId } from './auth.ts';
 import type { DevContext } from './context.ts';
 import type { Doc } from './db/collection.ts';
@@ -69,7 +71,7 @@ export async function runAction(ctx: DevContext, run: Run): Promise<RunOutcome> 
     ctx.hooks.onJobCreated?.(job);
     return { job };
   }
-  return { result: await actionResult(ctx, run) };
+  return { result: await actionResult(ctx, run, method) };
 }
 
 function jobSpec(run: Run): JobSpec {
@@ -126,9 +128,11 @@ async function deploy(ctx: DevContext, run: Run): Promise<Doc> {
 
 /**
  * The result of a non-job action: `inference` of a release whose serve application is RUNNING
- * goes to the serve gateway when one is configured; anything else answers its canned result.
+ * goes to the serve gateway when one is configured; a fixture set for the action answers next;
+ * then a published release's `task` or `restapi` action really runs (when this server runs
+ * plugin code); anything else answers its canned result.
  */
-async function actionResult(ctx: DevContext, run: Run): Promise<unknown> {
+async function actionResult(ctx: DevContext, run: Run, method: string): Promise<unknown> {
   if (run.action === 'inference' && ctx.serveGatewayUrl) {
     const app = await findServeApp(ctx, run.releaseCode, run.agent);
     if (app?.status === 'RUNNING') return forwardInference(ctx, run, ctx.serveGatewayUrl);
@@ -136,7 +140,12 @@ async function actionResult(ctx: DevContext, run: Run): Promise<unknown> {
   const [fixture] = await ctx.db.query<{ value: unknown }>('SELECT value FROM settings WHERE key = $1', [
     `run_fixture:${run.pluginCode}:${run.action}`,
   ]);
-  return fixture?.value ?? DEFAULT_RESULTS[run.action] ?? {};
+  if (fixture) return fixture.value;
+  const entrypoint = run.release?.file ? actionEntrypoint(run.release, run.action) : null;
+  if (ctx.taskRunner && entrypoint && (method === 'task' || method === 'restapi')) {
+    return ctx.taskRunner.run(run.release as Doc, entrypoint, run.params, run.agent);
+  }
+  return DEFAULT_RESULTS[run.action] ?? {};
 }
 
 /**
@@ -168,6 +177,16 @@ export async function callServeApplication(
   return forwardInference(ctx, run, gateway);
 }
 
+/**
+ * `params.method` as the HTTP method of the call when it names one; any other value (a smart
+ * tool's `auto_label` sends its own `method`, `inference` by default, plugins.md §14) leaves the
+ * default, POST.
+ */
+function httpMethod(method: unknown): string | undefined {
+  if (typeof method !== 'string') return undefined;
+  return SERVE_HTTP_METHODS.includes(method.toUpperCase() as never) ? method : undefined;
+}
+
 /** A user token per run caller (by user id), issued once per server. */
 async function runToken(ctx: DevContext): Promise<string> {
   const userId = await runUserId(ctx);
@@ -196,7 +215,7 @@ async function forwardInference(ctx: DevContext, run: Run, gateway: string): Pro
     return await callServeApp({
       gateway,
       routePrefix: releaseRoutePrefix(checksum),
-      method: typeof method === 'string' ? method : undefined,
+      method: httpMethod(method),
       path: typeof path === 'string' && path !== '' ? path : undefined,
       json: json ?? {},
       model: selected ? { model, token: await runToken(ctx), backendUrl: ctx.publicUrl } : undefined,

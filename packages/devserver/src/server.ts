@@ -18,6 +18,7 @@ import { reconcileInterruptedRuns } from './agent/interrupted-runs.ts';
 import { JobRunner } from './agent/job-runner.ts';
 import agentRoutes from './agent/routes.ts';
 import { ServeHost } from './agent/serve-host.ts';
+import { TaskRunner } from './agent/task-runner.ts';
 import { authenticate, type Bootstrap, bootstrap } from './auth.ts';
 import { type CapacityOverride, createCollections, type DevContext } from './context.ts';
 import { openDatabase } from './db/database.ts';
@@ -337,6 +338,8 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     }
     const jobRunner = opts.runJobs === false ? null : new JobRunner(ctx, { rayAddress: opts.rayAddress });
     if (jobRunner) ctx.hooks.onJobCreated = (job) => jobRunner.start(job);
+    // The same switch: a server that runs no jobs runs no plugin code at all.
+    if (jobRunner) ctx.taskRunner = new TaskRunner(ctx);
 
     return {
       url: ctx.publicUrl,
@@ -348,6 +351,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
       async close() {
         // Running jobs report to this server until they are stopped.
         await jobRunner?.close();
+        await ctx.taskRunner?.close();
         await ctx.serveHost?.backend.close();
         await app.close();
         await db.close();

@@ -4,7 +4,10 @@ export { isObject } from 'synapse-core';
 export { z } from 'zod';
 export { loadEntrypoint, STOCK_EXPORT_ADAPTERS } from './actions/entrypoint.ts';
 export * from './actions/inference/index.ts';
+export * from './actions/post-annotation/index.ts';
 export * from './actions/pre-annotation/index.ts';
+export * from './actions/smart-tool/index.ts';
+export * from './actions/validation/index.ts';
 export {
   DEFAULT_EXTRACTION_LIMITS,
   ExtractionError,

@@ -35,7 +35,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Register> 
     load: async () => (await import('./dev.ts')).registerDev,
   },
   serve: {
-    summary: "serve a plugin's BaseServeDeployment over HTTP on this machine (local serve gateway)",
+    summary:
+      "serve a plugin's BaseServeDeployment, or its restapi actions, over HTTP on this machine (local serve gateway)",
     load: async () => (await import('./serve.ts')).registerServe,
   },
 };

@@ -1,6 +1,7 @@
 /**
- * `synapse serve`: runs a plugin's serve deployment (a `BaseServeDeployment` action) on this
- * machine through the local serve gateway, with worker-process replicas.
+ * `synapse serve`: runs a plugin's serve deployment (a `BaseServeDeployment` action), or its
+ * `restapi` actions (each at `POST <prefix>/<action>`), on this machine through the local serve
+ * gateway, with worker-process replicas.
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -10,7 +11,7 @@ import { parsePort, UsageError } from './output.ts';
 
 interface ServeOptions {
   path: string;
-  deployment: string;
+  deployment?: string;
   replicas: string;
   port?: string;
   host?: string;
@@ -44,22 +45,45 @@ async function runServe(opts: ServeOptions): Promise<void> {
 
   const dir = resolve(opts.path);
   const config = await loadPluginConfig(dir);
-  const action = (config.actions as Record<string, { entrypoint?: string }>)[opts.deployment];
-  if (!action) {
-    const available = Object.keys(config.actions);
+  const actions = config.actions as Record<string, { entrypoint?: string; method?: string }>;
+  const restApi = serve.restApiActions(config);
+  // No --deployment: the `inference` deployment, else the plugin's restapi actions.
+  const chosen =
+    opts.deployment ?? ('inference' in actions || !Object.keys(restApi).length ? 'inference' : null);
+  const action = chosen === null ? null : actions[chosen];
+  if (chosen !== null && !action) {
+    const available = Object.keys(actions);
     throw new UsageError(
-      `Action '${opts.deployment}' not found in plugin '${config.code}'.${didYouMean(opts.deployment, available)} ` +
+      `Action '${chosen}' not found in plugin '${config.code}'.${didYouMean(chosen, available)} ` +
         `Its actions: ${humanList(available, 'and')}. Name the deployment with --deployment <action>.`,
     );
   }
-  if (!action.entrypoint) throw new UsageError(`Action '${opts.deployment}' has no entrypoint`);
-  const target = resolveEntrypoint(action.entrypoint, dir);
-  const deployment = await loadEntrypoint(action.entrypoint, dir);
-  if (!serve.isServeDeploymentClass(deployment)) {
-    throw new UsageError(
-      `Action '${opts.deployment}' (${action.entrypoint}) is not a BaseServeDeployment subclass`,
-    );
+  let served: {
+    deployment: typeof serve.BaseServeDeployment;
+    file: string;
+    exportName: string;
+    initArgs: unknown[];
+  };
+  if (action === null || action?.method === 'restapi') {
+    // Every restapi action of the plugin, each on a route of its own, in one app.
+    served = {
+      deployment: serve.restApiDeployment(restApi) as unknown as typeof serve.BaseServeDeployment,
+      file: serve.REST_API_MODULE,
+      exportName: 'RestApiDeployment',
+      initArgs: [{ dir, actions: restApi }],
+    };
+  } else {
+    if (!action.entrypoint) throw new UsageError(`Action '${chosen}' has no entrypoint`);
+    const target = resolveEntrypoint(action.entrypoint, dir);
+    const deployment = await loadEntrypoint(action.entrypoint, dir);
+    if (!serve.isServeDeploymentClass(deployment)) {
+      throw new UsageError(
+        `Action '${chosen}' (${action.entrypoint}) is neither a BaseServeDeployment subclass nor a restapi action`,
+      );
+    }
+    served = { deployment, file: target.file, exportName: target.exportName, initArgs: [] };
   }
+  const { deployment } = served;
 
   const env = process.env;
   const name = envValue(env, ENV.releaseCode) ?? releaseCode(config.code, config.version);
@@ -90,18 +114,18 @@ async function runServe(opts: ServeOptions): Promise<void> {
       name,
       routePrefix,
       deployment,
-      initArgs: [backendUrl],
+      initArgs: [backendUrl, ...served.initArgs],
       actorOptions: {},
       serveOptions: { num_replicas: replicas, ...(maxModels ? { max_models_per_replica: maxModels } : {}) },
-      modulePath: target.file,
-      exportName: target.exportName,
+      modulePath: served.file,
+      exportName: served.exportName,
     });
   } catch (err) {
     await backend.close().catch(() => {});
     throw err;
   }
   const lines = [
-    `Serving ${name} (${target.exportName}) at ${backend.url}${routePrefix}/`,
+    `Serving ${name} (${chosen === null || action?.method === 'restapi' ? 'restapi actions' : served.exportName}) at ${backend.url}${routePrefix}/`,
     `  route prefix: ${routePrefix}`,
     `  replicas:     ${replicas} (pids ${backend.replicaPids(name).join(', ')})`,
     `  models:       ${maxModels ?? deployment.maxModelsPerReplica} per replica`,
@@ -115,9 +139,14 @@ async function runServe(opts: ServeOptions): Promise<void> {
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description("serve a plugin's BaseServeDeployment over HTTP on this machine (local serve gateway)")
+    .description(
+      "serve a plugin's BaseServeDeployment, or its restapi actions, over HTTP on this machine (local serve gateway)",
+    )
     .option('--path <dir>', 'plugin directory', '.')
-    .option('--deployment <action>', 'action whose entrypoint is a BaseServeDeployment', 'inference')
+    .option(
+      '--deployment <action>',
+      "a BaseServeDeployment action, or a restapi action (serves all the plugin's restapi actions); default inference, else the restapi actions",
+    )
     .option('--replicas <n>', 'replica worker processes', '1')
     .option(
       '-p, --port <port>',

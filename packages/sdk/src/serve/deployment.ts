@@ -77,12 +77,16 @@ export function currentMultiplexedModelId(): string | null {
   return requestStorage().getStore()?.multiplexedModelId ?? null;
 }
 
-/** An error a serve gateway answers with `statusCode` and `detail` instead of 500. */
+/**
+ * An error a serve gateway answers with `statusCode` and `detail` instead of 500; `fields` are more
+ * keys of the answer's body (e.g. `params`: the errors of each invalid field).
+ */
 export class ServeRequestError extends Error {
   constructor(
     message: string,
     readonly statusCode: number,
     readonly detail: string = message,
+    readonly fields: Record<string, unknown> = {},
   ) {
     super(message);
     this.name = 'ServeRequestError';
@@ -335,10 +339,17 @@ export interface ServeResponse {
 
 /** The status and `{detail}` body for an error thrown while handling a request (§3). */
 function serveErrorResponse(e: unknown): ServeResponse {
-  const err = e as { name?: unknown; statusCode?: unknown; detail?: unknown; message?: unknown } | null;
+  const err = e as {
+    name?: unknown;
+    statusCode?: unknown;
+    detail?: unknown;
+    message?: unknown;
+    fields?: unknown;
+  } | null;
   if (err && err.name === 'ServeRequestError' && typeof err.statusCode === 'number') {
     const detail = typeof err.detail === 'string' ? err.detail : String(err.message);
-    return { status: err.statusCode, body: { detail } };
+    const fields = err.fields !== null && typeof err.fields === 'object' ? err.fields : {};
+    return { status: err.statusCode, body: { ...fields, detail } };
   }
   const detail = err && typeof err.message === 'string' ? err.message : String(e);
   return { status: 500, body: { detail } };

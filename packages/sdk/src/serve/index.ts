@@ -30,3 +30,10 @@ export {
   MultiplexTokenError,
   type ServeModelClaims,
 } from './multiplex-token.ts';
+export {
+  REST_API_MODULE,
+  RestApiDeployment,
+  type RestApiPlugin,
+  restApiActions,
+  restApiDeployment,
+} from './rest-api.ts';

@@ -1,0 +1,2 @@
+/** Post-annotation actions (plugins.md §14). */
+export { PostAnnotationAction, type PostAnnotationParams, postAnnotationParamsSchema } from './action.ts';
