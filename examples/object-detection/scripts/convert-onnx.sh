@@ -7,6 +7,9 @@
 # this again after upgrading `@vladmandic/human` (test/onnx.test.ts says when it is due).
 #   examples/object-detection/scripts/convert-onnx.sh   (after npm ci; about 300 MB of wheels once)
 set -euo pipefail
+# ONNX Runtime (the conversion's check runs it; importing it is enough) would otherwise send usage
+# telemetry and keep a device id under ~/.cache/Microsoft.
+export ORT_DISABLE_TELEMETRY=1
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 venv="$root/.venv-onnx"
