@@ -1,10 +1,11 @@
 /**
  * The object-detection plugin's `batch_inference` action over 200 images against the raw model
- * loop: the same detector (the plugin's TensorFlow.js model, loaded once, outside the timing), the
- * same image files, in this process, with no SDK (read, decode, detect). The action's time includes
- * what a run does around the model: params, the model fetched from the platform and extracted,
- * progress and metrics. Rounds alternate; medians are compared. Prints images/s for each and the
- * ratio action/raw (target ≥ 0.9). `BENCH_IMAGES` (default 200), `BENCH_ROUNDS` (default 2).
+ * loop, on each runtime of the detector (ONNX Runtime, TensorFlow.js): the same detector (loaded
+ * once, outside the timing), the same image files, in this process, with no SDK (read, decode,
+ * detect). The action's time includes what a run does around the model: params, the model fetched
+ * from the platform and extracted, progress and metrics. Rounds alternate; medians with min/max
+ * are compared. Prints images/s for each, the ratio action/raw per runtime (target ≥ 0.9) and the
+ * action's ratio onnx/tfjs. `BENCH_IMAGES` (default 200), `BENCH_ROUNDS` (default 2).
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,14 +17,16 @@ import { demoPhotos } from '../examples/object-detection/photos.ts';
 import { BatchInference } from '../examples/object-detection/plugin/batch.ts';
 import { DEFAULT_DETECT_OPTIONS, Detector } from '../examples/object-detection/plugin/detector.ts';
 import { decodeImage } from '../examples/object-detection/plugin/image.ts';
-import { report, startChildServer, timed } from './lib/harness.ts';
+import type { RuntimeName } from '../examples/object-detection/plugin/network.ts';
+import { loadAverage, report, spread, startChildServer, timed } from './lib/harness.ts';
 
 const IMAGES = Number(process.env.BENCH_IMAGES ?? 200);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const BATCH_SIZE = 8;
 const THRESHOLD = 0.3;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const RUNTIMES: RuntimeName[] = ['onnx', 'tfjs'];
 
+console.log(`load average at start: ${loadAverage()}`);
 const dir = await mkdtemp(join(tmpdir(), 'synapse-bench-batch-'));
 const server = await startChildServer();
 try {
@@ -44,23 +47,21 @@ try {
   const archive = unzipSync(await readFile(await buildModelArchive(join(dir, 'model.zip'))));
   await mkdir(modelDir);
   for (const [name, data] of Object.entries(archive)) await writeFile(join(modelDir, name), data);
-  const detector = await Detector.load(modelDir);
   const options = { ...DEFAULT_DETECT_OPTIONS, confidenceThreshold: THRESHOLD };
 
-  let rawObjects = 0;
-  const raw = async () => {
-    rawObjects = 0;
+  const raw = async (detector: Detector) => {
+    let objects = 0;
     for (const path of paths)
-      rawObjects += (await detector.detect(decodeImage(await readFile(path)), options)).length;
+      objects += (await detector.detect(decodeImage(await readFile(path)), options)).length;
+    return objects;
   };
-  let actionObjects = 0;
-  const action = async () => {
+  const action = async (runtime: RuntimeName) => {
     const run = new RuntimeContext({ client, logger: new NoOpLogger() });
     const params = {
       model: model.id,
       inputs: paths.map((image_path) => ({ image_path })),
       confidence_threshold: THRESHOLD,
-      model_config: { batch_size: BATCH_SIZE },
+      model_config: { batch_size: BATCH_SIZE, runtime },
     };
     const result = (await BatchInference.dispatch(params, run)) as {
       processed_count: number;
@@ -68,30 +69,49 @@ try {
     };
     if (result.processed_count !== IMAGES)
       throw new Error(`processed ${result.processed_count} of ${IMAGES}`);
-    actionObjects = result.results.reduce((n, r) => n + (r.objects?.length ?? 0), 0);
+    return result.results.reduce((n, r) => n + (r.objects?.length ?? 0), 0);
   };
 
-  await raw(); // warm-up: WebAssembly compilation, first-run kernels
-  const rawTimes: number[] = [];
-  const actionTimes: number[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    actionTimes.push((await timed(action)).seconds);
-    rawTimes.push((await timed(raw)).seconds);
+  const detectors = new Map<RuntimeName, Detector>();
+  for (const runtime of RUNTIMES) {
+    const detector = await Detector.load(modelDir, { runtime });
+    detectors.set(runtime, detector);
+    await raw(detector); // warm-up: compilation, first-run kernels
   }
-  if (actionObjects !== rawObjects)
-    throw new Error(`objects differ: action ${actionObjects}, raw ${rawObjects}`);
-  const rate = (seconds: number) => IMAGES / seconds;
-  const actionRate = rate(median(actionTimes));
-  const rawRate = rate(median(rawTimes));
-  report(`batch inference: ${IMAGES} images, batch_size ${BATCH_SIZE}, ${ROUNDS} rounds (medians)`, [
-    ['batch_inference action', `${actionRate.toFixed(2)} images/s`],
-    ['raw model loop', `${rawRate.toFixed(2)} images/s`],
-    ['ratio action/raw', `${(actionRate / rawRate).toFixed(2)} (target >= 0.9)`],
-    ['objects found (each run)', actionObjects],
-  ]);
-  detector.dispose();
+  const times = new Map(RUNTIMES.map((r) => [r, { action: [] as number[], raw: [] as number[] }]));
+  const objects = new Set<number>();
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const runtime of RUNTIMES) {
+      const a = await timed(() => action(runtime));
+      const r = await timed(() => raw(detectors.get(runtime)!));
+      times.get(runtime)!.action.push(a.seconds);
+      times.get(runtime)!.raw.push(r.seconds);
+      objects.add(a.value).add(r.value);
+    }
+  }
+  if (objects.size !== 1) throw new Error(`objects differ between runs: ${[...objects].join(', ')}`);
+  const rate = (seconds: number[]) => spread(seconds.map((s) => IMAGES / s));
+  const fmt = (s: { median: number; min: number; max: number }) =>
+    `${s.median.toFixed(2)} images/s (min ${s.min.toFixed(2)}, max ${s.max.toFixed(2)})`;
+  const rows: Array<[string, string | number]> = [];
+  for (const runtime of RUNTIMES) {
+    const t = times.get(runtime)!;
+    rows.push([`${runtime}: batch_inference action`, fmt(rate(t.action))]);
+    rows.push([`${runtime}: raw model loop`, fmt(rate(t.raw))]);
+    rows.push([
+      `${runtime}: ratio action/raw`,
+      `${(rate(t.action).median / rate(t.raw).median).toFixed(2)} (target >= 0.9)`,
+    ]);
+  }
+  const onnx = rate(times.get('onnx')!.action).median;
+  const tfjs = rate(times.get('tfjs')!.action).median;
+  rows.push(['action onnx/tfjs', `${(onnx / tfjs).toFixed(2)} (target >= 3)`]);
+  rows.push(['objects found (each run)', [...objects][0]]);
+  report(`batch inference: ${IMAGES} images, batch_size ${BATCH_SIZE}, ${ROUNDS} rounds (medians)`, rows);
+  for (const detector of detectors.values()) await detector.dispose();
   await client.close();
 } finally {
   await server.stop();
   await rm(dir, { recursive: true, force: true });
+  console.log(`\nload average at end: ${loadAverage()}`);
 }

@@ -27,7 +27,7 @@ const IMAGE_SPEC = {
 };
 
 /** People in the first six photos, boxed by hand (pixels of each photo): class 1 = person. */
-const LABELLED: Record<string, Array<[number, number, number, number]>> = {
+export const LABELLED: Record<string, Array<[number, number, number, number]>> = {
   'photo_01.jpg': [[25, 3, 100, 152]],
   'photo_02.jpg': [[5, 5, 140, 153]],
   'photo_03.jpg': [[62, 5, 138, 130]],

@@ -33,18 +33,19 @@ export class BatchInference extends BaseInferenceAction<Params> {
   };
 
   override async execute() {
-    const warning = cpuFallbackWarning(modelConfig(this.params).device);
+    const { device, runtime } = modelConfig(this.params);
+    const warning = cpuFallbackWarning(device);
     if (warning) this.ctx.logger.warning(warning);
 
     this.setProgress(0, 1, this.progress.MODEL_LOAD);
-    const detector = await Detector.load((await this.loadModel(this.params.model)).path);
+    const detector = await Detector.load((await this.loadModel(this.params.model)).path, { runtime });
     this.setProgress(1, 1, this.progress.MODEL_LOAD);
     try {
       const results = await this.infer(detector, this.params.inputs);
       const failed = results.filter((r) => 'error' in r).length;
       return { processed_count: results.length - failed, failed_count: failed, results };
     } finally {
-      detector.dispose();
+      await detector.dispose();
     }
   }
 

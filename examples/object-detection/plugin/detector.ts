@@ -1,19 +1,16 @@
 /**
- * The COCO object detector: a CenterNet (MobileNetV3) TensorFlow.js graph model run on the CPU with
- * the WebAssembly backend. Loads from a model directory (the registered model's extracted archive:
- * the graph's JSON, its weight files and `labels.json`) and returns boxes in the image's pixels.
+ * The COCO object detector: a CenterNet (MobileNetV3) network run on the CPU by ONNX Runtime when
+ * it is installed, else by TensorFlow.js with its WebAssembly backend. Loads from a model directory
+ * (the registered model's extracted archive: the graph's JSON, its weight files, the ONNX
+ * conversion and `labels.json`) and returns boxes in the image's pixels.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { type GraphModel, loadGraphModel } from '@tensorflow/tfjs-converter';
-import * as tf from '@tensorflow/tfjs-core';
-import type { RgbImage } from './image.ts';
-
-/** The graph of a model directory; its weights are the files its manifest names. */
-export const MODEL_FILE = 'centernet.json';
-export const LABELS_FILE = 'labels.json';
+import { join } from 'node:path';
+import { type RgbImage, resizeBilinear } from './image.ts';
+import { LABELS_FILE, type Network, ONNX_FILE, ROW, RUNTIMES, type RuntimeName } from './network.ts';
+import { importOnnxRuntime, loadOnnxNetwork } from './network-onnx.ts';
+import { loadTfjsNetwork } from './network-tfjs.ts';
 
 export interface Box {
   x: number;
@@ -49,32 +46,23 @@ export const DEFAULT_DETECT_OPTIONS: DetectOptions = {
   maxObjects: 100,
 };
 
-let backend: Promise<void> | null = null;
-
-/** One WebAssembly backend per process (TensorFlow.js keeps its engine global). */
-function useWasmBackend(): Promise<void> {
-  backend ??= (async () => {
-    const wasm = createRequire(import.meta.url).resolve(
-      '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm',
-    );
-    setWasmPaths(`${dirname(wasm)}/`);
-    if (!(await tf.setBackend('wasm')))
-      throw new Error('The WebAssembly backend of TensorFlow.js failed to start');
-    await tf.ready();
-  })();
-  return backend;
+export interface LoadOptions {
+  /** Which runtime runs the network; by default the fastest one available (see `RUNTIMES`). */
+  runtime?: RuntimeName;
+  /** ONNX Runtime's threads per inference (default 1: see `OnnxOptions`). */
+  threads?: number;
 }
 
-interface ModelJson {
-  modelTopology: object;
-  weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
-  signature?: { inputs?: Record<string, TensorInfo>; outputs?: Record<string, TensorInfo> };
+/** The runtime to use for the model of `dir`: the one asked for, else the fastest available. */
+async function chooseRuntime(dir: string, asked: RuntimeName | undefined): Promise<RuntimeName> {
+  if (asked !== undefined && !RUNTIMES.includes(asked))
+    throw new Error(`Unknown runtime ${JSON.stringify(asked)} (expected one of ${RUNTIMES.join(', ')})`);
+  const hasOnnx = existsSync(join(dir, ONNX_FILE));
+  if (asked === 'onnx' && !hasOnnx)
+    throw new Error(`The model has no ${ONNX_FILE}: register it again from this version of the plugin`);
+  if (asked) return asked;
+  return hasOnnx && (await importOnnxRuntime()) ? 'onnx' : 'tfjs';
 }
-interface TensorInfo {
-  name: string;
-  tensorShape?: { dim?: Array<{ size: string }> };
-}
-const dims = (t: TensorInfo) => (t.tensorShape?.dim ?? []).map((d) => Number(d.size));
 
 /** Intersection over union of two boxes. */
 export function iou(a: Box, b: Box): number {
@@ -97,53 +85,37 @@ function suppress(sorted: Detection[], threshold: number): Detection[] {
 
 export class Detector {
   private constructor(
-    private readonly model: GraphModel,
+    private readonly network: Network,
     readonly labels: string[],
-    private readonly inputSize: number,
-    private readonly output: string,
   ) {}
 
   /** Loads the model of `dir` (a registered model's extracted archive). */
-  static async load(dir: string): Promise<Detector> {
-    await useWasmBackend();
-    const json = JSON.parse(await readFile(join(dir, MODEL_FILE), 'utf8')) as ModelJson;
+  static async load(dir: string, options: LoadOptions = {}): Promise<Detector> {
     const labels = JSON.parse(await readFile(join(dir, LABELS_FILE), 'utf8')) as string[];
-    const weights = await Promise.all(
-      json.weightsManifest.flatMap((group) => group.paths).map((p) => readFile(join(dir, p))),
-    );
-    const data = Buffer.concat(weights);
-    const input = Object.values(json.signature?.inputs ?? {})[0];
-    // The detections head: [1, N, 6] rows of x1, y1, x2, y2 (input pixels), score, class index.
-    const output = Object.values(json.signature?.outputs ?? {}).find((t) => {
-      const d = dims(t);
-      return d.length === 3 && d[2] === 6;
-    });
-    if (!input || !output) throw new Error(`${MODEL_FILE} has no [1, N, 6] detections output`);
-    const model = await loadGraphModel({
-      load: async () => ({
-        modelTopology: json.modelTopology,
-        weightSpecs: json.weightsManifest.flatMap((group) => group.weights),
-        weightData: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength),
-      }),
-    });
-    return new Detector(model, labels, dims(input)[1], output.name);
+    const runtime = await chooseRuntime(dir, options.runtime);
+    const network =
+      runtime === 'onnx'
+        ? await loadOnnxNetwork(dir, { threads: options.threads })
+        : await loadTfjsNetwork(dir);
+    return new Detector(network, labels);
+  }
+
+  /** The runtime that runs the network. */
+  get runtime(): RuntimeName {
+    return this.network.runtime;
   }
 
   /** The objects of one image, best first. */
   async detect(image: RgbImage, options: DetectOptions = DEFAULT_DETECT_OPTIONS): Promise<Detection[]> {
     const { width, height } = image;
-    const size = this.inputSize;
-    const result = tf.tidy(() => {
-      const pixels = tf.cast(tf.tensor4d(image.data, [1, height, width, 3], 'int32'), 'float32');
-      return this.model.execute(tf.image.resizeBilinear(pixels as tf.Tensor4D, [size, size]), this.output);
-    }) as tf.Tensor;
-    const rows = (await result.array()) as number[][][];
-    result.dispose();
+    const size = this.network.inputSize;
+    const rows = await this.network.run(resizeBilinear(image, size));
 
     const sx = width / size;
     const sy = height / size;
     const candidates: Detection[] = [];
-    for (const [x1, y1, x2, y2, score, index] of rows[0]) {
+    for (let row = 0; row + ROW <= rows.length; row += ROW) {
+      const [x1, y1, x2, y2, score, index] = rows.subarray(row, row + ROW);
       const classId = index + 1;
       if (!(score >= options.confidenceThreshold) || !Number.isInteger(index)) continue;
       if (options.classFilter && !options.classFilter.includes(classId)) continue;
@@ -163,7 +135,7 @@ export class Detector {
     return suppress(candidates, options.nmsThreshold).slice(0, options.maxObjects);
   }
 
-  dispose(): void {
-    this.model.dispose();
+  dispose(): Promise<void> {
+    return this.network.dispose();
   }
 }

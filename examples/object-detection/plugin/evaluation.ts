@@ -6,12 +6,13 @@ import { BaseInferenceAction, type GroundTruthEvent, isObject, z } from 'synapse
 import { Detector } from './detector.ts';
 import { type EvaluatedImage, evaluateDetections, type LabelledBox } from './evaluate.ts';
 import { loadImage } from './image.ts';
-import { detectOptions } from './options.ts';
+import { detectOptions, modelConfig } from './options.ts';
 
 const Params = z.object({
   model: z.int().positive().describe('Id of the registered model'),
   ground_truth_dataset_version: z.int().positive().describe('The labelled set'),
   confidence_threshold: z.number().min(0).max(1).default(0.5).describe('For precision and recall'),
+  model_config: z.looseObject({}).optional().describe('runtime: onnx or tfjs (default: the fastest)'),
 });
 
 /** The event's image: its primary file, else its first file with a URL. */
@@ -38,7 +39,8 @@ export class Evaluation extends BaseInferenceAction<z.infer<typeof Params>> {
   override async execute() {
     const { model, ground_truth_dataset_version: version, confidence_threshold } = this.params;
     this.setProgress(0, 1, this.progress.MODEL_LOAD);
-    const detector = await Detector.load((await this.loadModel(model)).path);
+    const { runtime } = modelConfig(this.params);
+    const detector = await Detector.load((await this.loadModel(model)).path, { runtime });
     this.setProgress(1, 1, this.progress.MODEL_LOAD);
     // Every prediction counts for mAP, so detect at a low threshold and cut later for precision/recall.
     const options = { ...detectOptions({}), confidenceThreshold: 0.05 };
@@ -72,9 +74,9 @@ export class Evaluation extends BaseInferenceAction<z.infer<typeof Params>> {
       });
       const { precision, recall, map_50 } = metrics;
       this.setMetrics({ precision, recall, map_50 }, 'test');
-      return { images: images.length, skipped, ...metrics };
+      return { images: images.length, skipped, runtime: detector.runtime, ...metrics };
     } finally {
-      detector.dispose();
+      await detector.dispose();
     }
   }
 }

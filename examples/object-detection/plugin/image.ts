@@ -46,6 +46,61 @@ export function decodeImage(bytes: Uint8Array): RgbImage {
   throw new Error('Unsupported image format (expected JPEG or PNG)');
 }
 
+/**
+ * The picture scaled to `size` × `size` as floats (0-255, RGB, row by row): bilinear, source
+ * position `out × in / size` (TensorFlow's resize_bilinear without align_corners or half-pixel
+ * centers, as the network was trained with). One implementation for every runtime, so that they
+ * all see the same input.
+ */
+export function resizeBilinear(image: RgbImage, size: number): Float32Array {
+  const { width, height, data } = image;
+  const out = new Float32Array(size * size * 3);
+  // Per output column: the two source columns (as byte offsets) and the weight of the right one.
+  const left = new Int32Array(size);
+  const right = new Int32Array(size);
+  const dx = new Float64Array(size);
+  for (let x = 0; x < size; x++) {
+    const source = (x * width) / size;
+    const x0 = Math.floor(source);
+    left[x] = x0 * 3;
+    right[x] = Math.min(x0 + 1, width - 1) * 3;
+    dx[x] = source - x0;
+  }
+  // Horizontal first, once per source row that an output row needs (consecutive output rows share
+  // them when enlarging), then vertical: the same arithmetic as interpolating each pixel alone.
+  const row = (y: number, into: Float64Array) => {
+    const start = y * width * 3;
+    for (let x = 0, o = 0; x < size; x++) {
+      const l = start + left[x];
+      const r = start + right[x];
+      const fx = dx[x];
+      for (let c = 0; c < 3; c++, o++) into[o] = data[l + c] + (data[r + c] - data[l + c]) * fx;
+    }
+  };
+  let upper = new Float64Array(size * 3);
+  let lower = new Float64Array(size * 3);
+  let upperY = -1;
+  let lowerY = -1;
+  for (let y = 0, o = 0; y < size; y++) {
+    const source = (y * height) / size;
+    const y0 = Math.floor(source);
+    const y1 = Math.min(y0 + 1, height - 1);
+    if (y0 !== upperY) {
+      if (y0 === lowerY) [upper, lower] = [lower, upper];
+      else row(y0, upper);
+      upperY = y0;
+      lowerY = -1;
+    }
+    if (y1 !== lowerY) {
+      row(y1, lower);
+      lowerY = y1;
+    }
+    const dy = source - y0;
+    for (let i = 0; i < size * 3; i++, o++) out[o] = upper[i] + (lower[i] - upper[i]) * dy;
+  }
+  return out;
+}
+
 export const MAX_IMAGE_BYTES = 50 * 1024 * 1024;
 const TIMEOUT_MS = 30_000;
 

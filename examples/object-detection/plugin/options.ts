@@ -4,11 +4,14 @@
  */
 import { isObject } from 'synapse-sdk';
 import { DEFAULT_DETECT_OPTIONS, type DetectOptions } from './detector.ts';
+import { RUNTIMES, type RuntimeName } from './network.ts';
 
 export interface ModelConfig {
   batchSize: number;
   /** What was asked for; the detector runs on the CPU whatever it is (see `cpuFallbackWarning`). */
   device: string;
+  /** The runtime asked for; undefined lets the detector take the fastest one available. */
+  runtime?: RuntimeName;
 }
 
 function number(name: string, value: unknown, fallback: number, min: number, max = Infinity): number {
@@ -60,7 +63,17 @@ export function modelConfig(params: Record<string, unknown>): ModelConfig {
   const device = config.device ?? 'cpu';
   if (typeof device !== 'string')
     throw new Error(`model_config.device must be a string, got ${JSON.stringify(device)}`);
-  return { batchSize: integer('model_config.batch_size', config.batch_size, 1, 1), device };
+  const runtime = config.runtime ?? undefined;
+  if (runtime !== undefined && !RUNTIMES.includes(runtime as RuntimeName)) {
+    throw new Error(
+      `model_config.runtime must be one of ${RUNTIMES.join(', ')}, got ${JSON.stringify(runtime)}`,
+    );
+  }
+  return {
+    batchSize: integer('model_config.batch_size', config.batch_size, 1, 1),
+    device,
+    ...(runtime === undefined ? {} : { runtime: runtime as RuntimeName }),
+  };
 }
 
 /** The warning for a device this CPU-only runtime cannot use, or null for the CPU. */

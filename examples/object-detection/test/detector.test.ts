@@ -29,7 +29,7 @@ beforeAll(async () => {
   photos = await demoPhotos();
 });
 afterAll(async () => {
-  detector?.dispose();
+  await detector?.dispose();
   await rm(dir, { recursive: true, force: true });
 });
 

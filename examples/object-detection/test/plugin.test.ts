@@ -110,8 +110,9 @@ describe('object-detection plugin on the local platform', () => {
       confidence_threshold: 0.3,
     });
     expect(job.status).toBe('SUCCEEDED');
-    const result = job.result as Record<string, number>;
+    const result = job.result as Record<string, number | string>;
     expect(result.images).toBe(6);
+    expect(result.runtime).toBe('onnx'); // the default: installed, and the model carries its file
     // Five of the six labelled people are found at 0.3 (see detector.test.ts), with no false alarm.
     expect(result.recall).toBeGreaterThanOrEqual(0.8);
     expect(result.precision).toBeGreaterThan(0.5);
@@ -121,6 +122,16 @@ describe('object-detection plugin on the local platform', () => {
         categories: { test: { precision: result.precision, recall: result.recall, map_50: result.map_50 } },
       },
     });
+
+    // The same evaluation on TensorFlow.js scores exactly the same.
+    const onTfjs = await run('object-detection', 'test', {
+      model,
+      ground_truth_dataset_version: photos.groundTruthVersion,
+      confidence_threshold: 0.3,
+      model_config: { runtime: 'tfjs' },
+    });
+    expect(onTfjs.status).toBe('SUCCEEDED');
+    expect(onTfjs.result).toEqual({ ...result, runtime: 'tfjs' });
   });
 
   it('runs batch inference over many images; an unreadable one fails alone', async () => {

@@ -31,7 +31,7 @@ afterAll(async () => {
 });
 
 describe('extractRelease', () => {
-  it('links installed dependencies and ignores names that are paths', async () => {
+  it('links installed dependencies, optional ones too, and ignores names that are paths', async () => {
     const dependencies = {
       'jpeg-js': '*',
       '../..': '*',
@@ -43,7 +43,9 @@ describe('extractRelease', () => {
     await writeFile(
       zip,
       zipSync({
-        'package.json': strToU8(JSON.stringify({ name: 'p', dependencies })),
+        'package.json': strToU8(
+          JSON.stringify({ name: 'p', dependencies, optionalDependencies: { pngjs: '*', '../x': '*' } }),
+        ),
         'plugin/a.ts': strToU8('export const a = 1;\n'),
       }),
     );
@@ -61,7 +63,7 @@ describe('extractRelease', () => {
     const extracted = await extractRelease(server.ctx, release!);
     expect(existsSync(join(extracted, 'plugin', 'a.ts'))).toBe(true);
     const modules = join(server.ctx.dataDir, 'plugins', 'node_modules');
-    expect(readdirSync(modules).sort()).toEqual(['jpeg-js', 'synapse-sdk']);
+    expect(readdirSync(modules).sort()).toEqual(['jpeg-js', 'pngjs', 'synapse-sdk']);
     expect(lstatSync(join(modules, 'jpeg-js')).isSymbolicLink()).toBe(true);
     // The server's own state is where it was.
     expect(readdirSync(server.ctx.dataDir)).toEqual(expect.arrayContaining(['db', 'media', 'plugins']));

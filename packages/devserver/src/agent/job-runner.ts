@@ -102,15 +102,17 @@ function installedPackage(name: string): string | null {
 
 /**
  * `<root>/node_modules/<name>` → the installed package, for the SDK and each dependency of the
- * plugin's package.json that this server's environment has (the agent's "image"): the plugin's
- * imports resolve as on the platform with its requirements installed. A dependency missing here
- * fails the run with Node's own message naming the package.
+ * plugin's package.json (optional ones too: npm installs them where they can be) that this
+ * server's environment has (the agent's "image"): the plugin's imports resolve as on the platform
+ * with its requirements installed. A dependency missing here fails the run with Node's own message
+ * naming the package; a missing optional one is the plugin's to handle.
  */
 async function linkDependencies(root: string, pluginDir: string): Promise<void> {
   const manifest = await readFile(join(pluginDir, 'package.json'), 'utf8').then(JSON.parse, () => ({}));
-  const declared = isObject(manifest) && isObject(manifest.dependencies) ? manifest.dependencies : {};
+  const names = (field: string) =>
+    isObject(manifest) && isObject(manifest[field]) ? Object.keys(manifest[field]) : [];
   const modules = join(root, 'node_modules');
-  for (const name of new Set(['synapse-sdk', ...Object.keys(declared)])) {
+  for (const name of new Set(['synapse-sdk', ...names('dependencies'), ...names('optionalDependencies')])) {
     // The names come from an uploaded archive: only npm package names, never a path out of `modules`.
     if (!PACKAGE_NAME.test(name)) continue;
     const target = installedPackage(name);
