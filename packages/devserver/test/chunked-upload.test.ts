@@ -1,9 +1,7 @@
 /**
- * Chunked upload's streaming path over real HTTP: a real file in several chunks, each larger than
- * the server's write batch, lands byte for byte with the checksum `md5sum` computes; malformed
- * chunks (short, long, cut off, without a boundary) are refused with a clear error and leave the
- * upload where it was. The form parser is checked against undici's (Node's own `formData()`)
- * with the body split at every position a socket read could split it.
+ * Chunked upload over real HTTP: a real file in several multi-megabyte chunks lands byte for byte
+ * with the checksum `md5sum` computes; malformed chunks (short, long, cut off, without a boundary)
+ * are refused with a clear error and leave the upload where it was.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -12,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requestJson, useSharedPlatform } from '../../../test-support/harness.ts';
-import { FormStreamParser } from '../src/form-stream.ts';
 
 const h = useSharedPlatform();
 const MiB = 1024 * 1024;
@@ -51,7 +48,7 @@ async function putRaw(url: string, body: Buffer, contentType: string, range: str
 
 describe('chunked upload, streamed to disk', () => {
   it('assembles a multi-chunk upload of a real file with the bytes and md5 of the original', async () => {
-    // 13 MiB in 5 MiB chunks: each chunk spans more than one of the server's 4 MiB writes.
+    // 13 MiB in 5 MiB chunks: several socket reads and disk writes per chunk.
     const bytes = randomBytes(13 * MiB);
     const path = join(dir, 'weights.bin');
     await writeFile(path, bytes);
@@ -94,18 +91,13 @@ describe('chunked upload, streamed to disk', () => {
     const cut = whole.body.subarray(0, whole.body.length - 10);
     expect(await putRaw(url, cut, whole.contentType, range)).toEqual({
       status: 400,
-      body: { detail: 'Multipart form parse error - Unexpected end of form' },
+      body: {
+        detail: 'Multipart form parse error - Part terminated early due to unexpected end of multipart data',
+      },
     });
     expect(await putRaw(url, whole.body, 'multipart/form-data', range)).toEqual({
       status: 400,
-      body: { detail: 'Multipart form parse error - Invalid boundary in multipart: None' },
-    });
-    const oversized = Buffer.from(
-      `--x\r\nContent-Disposition: form-data; name="file"; filename="${'a'.repeat(20_000)}"\r\n\r\n`,
-    );
-    expect(await putRaw(url, oversized, 'multipart/form-data; boundary=x', range)).toEqual({
-      status: 400,
-      body: { detail: 'Multipart form parse error - Part headers too large' },
+      body: { detail: 'Multipart form parse error - Multipart: Boundary not found' },
     });
     const noFile = Buffer.from(
       '--x\r\nContent-Disposition: form-data; name="filename"\r\n\r\nbig.bin\r\n--x--\r\n',
@@ -123,95 +115,5 @@ describe('chunked upload, streamed to disk', () => {
     const done = await requestJson(h.server, 'POST', `chunked_upload/${start.body.id}/`, { md5 });
     expect(done.body).toMatchObject({ checksum: md5, size: bytes.length });
     expect(Buffer.from(await (await fetch(done.body.file)).arrayBuffer()).equals(bytes)).toBe(true);
-  });
-});
-
-describe('FormStreamParser', () => {
-  /** Fields and files as the parser reports them, fed `body` in pieces of `size` bytes. */
-  function parse(body: Buffer, boundary: string, size: number) {
-    const fields: Array<[string, string]> = [];
-    const files: Array<{ name: string; filename: string; data: Buffer[] }> = [];
-    const parser = new FormStreamParser(boundary, {
-      field: (name, value) => fields.push([name, value]),
-      fileStart: (name, filename) => files.push({ name, filename, data: [] }),
-      fileData: (data) => files.at(-1)!.data.push(Buffer.from(data)),
-    });
-    for (let at = 0; at < body.length; at += size) parser.push(body.subarray(at, at + size));
-    parser.end();
-    return { fields, files: files.map((f) => ({ ...f, data: Buffer.concat(f.data) })) };
-  }
-
-  const boundary = 'XyZ-boundary';
-  /** A body with a UTF-8 field, a file part holding `content`, and an empty file part. */
-  const bodyWith = (content: Buffer) =>
-    Buffer.concat([
-      Buffer.from(
-        `--${boundary}\r\nContent-Disposition: form-data; name="filename"\r\n\r\n모델.bin\r\n` +
-          `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="chunk"\r\n` +
-          'Content-Type: application/octet-stream\r\n\r\n',
-      ),
-      content,
-      Buffer.from(
-        `\r\n--${boundary}\r\ncontent-disposition: form-data; name="empty"; filename="e"\r\n\r\n\r\n` +
-          `--${boundary}--\r\n`,
-      ),
-    ]);
-  const expected = (content: Buffer) => ({
-    fields: [['filename', '모델.bin']],
-    files: [
-      { name: 'file', filename: 'chunk', data: content },
-      { name: 'empty', filename: 'e', data: Buffer.alloc(0) },
-    ],
-  });
-  // File bytes full of near-delimiters: CRLF, `--`, delimiter prefixes, a CR before a CRLF.
-  const nearMisses = Buffer.concat([
-    Buffer.from('\r\n--XyZ-boundar\r\n-\r\r\n--XyZ-boundarY'),
-    randomBytes(300),
-    Buffer.from('\r\n--'),
-  ]);
-
-  it('reads what undici reads, however the body is split', async () => {
-    const body = bodyWith(nearMisses);
-    const reference = await new Response(body, {
-      headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
-    }).formData();
-    const file = reference.get('file') as File;
-    const empty = reference.get('empty') as File;
-    const theirs = {
-      fields: [['filename', String(reference.get('filename'))]],
-      files: [
-        { name: 'file', filename: file.name, data: Buffer.from(await file.arrayBuffer()) },
-        { name: 'empty', filename: empty.name, data: Buffer.from(await empty.arrayBuffer()) },
-      ],
-    };
-    expect(theirs).toEqual(expected(nearMisses));
-    for (let size = 1; size <= 80; size++) expect(parse(body, boundary, size)).toEqual(theirs);
-    expect(parse(body, boundary, body.length)).toEqual(theirs);
-  });
-
-  it('takes the boundary without its CRLF, a preamble and an epilogue as RFC 2046 does', () => {
-    // Not delimiters: `--boundary` inside content without the CRLF before it (undici refuses these).
-    const content = Buffer.concat([nearMisses, Buffer.from('Y--XyZ-boundary\r\nZ--XyZ-boundary--')]);
-    const framed = Buffer.concat([Buffer.from('preamble\r\n'), bodyWith(content), Buffer.from('epilogue')]);
-    for (const size of [1, 2, 3, 5, 17, 64, framed.length]) {
-      expect(parse(framed, boundary, size)).toEqual(expected(content));
-    }
-  });
-
-  it('refuses a body that ends early, a bad delimiter and an oversized field', () => {
-    const body = Buffer.from('--b\r\nContent-Disposition: form-data; name="f"\r\n\r\nvalue\r\n--b--');
-    expect(() => parse(body.subarray(0, body.length - 2), 'b', 7)).toThrow(
-      expect.objectContaining({ body: { detail: 'Multipart form parse error - Unexpected end of form' } }),
-    );
-    expect(() => parse(Buffer.from('--b\r\nC'), 'b', 3)).toThrow(/./);
-    expect(() => parse(Buffer.from('--bXX'), 'b', 2)).toThrow(
-      expect.objectContaining({ body: { detail: 'Multipart form parse error - Malformed part delimiter' } }),
-    );
-    const big = Buffer.from(
-      `--b\r\nContent-Disposition: form-data; name="f"\r\n\r\n${'v'.repeat(70_000)}\r\n--b--`,
-    );
-    expect(() => parse(big, 'b', 4096)).toThrow(
-      expect.objectContaining({ body: { detail: 'Multipart form parse error - Field "f" too large' } }),
-    );
   });
 });

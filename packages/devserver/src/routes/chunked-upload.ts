@@ -4,15 +4,16 @@
  * half-written behind.
  */
 import { createHash, type Hash, randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { type FileHandle, mkdir, open, rm, stat, truncate } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
 import { CHUNKED_UPLOAD_STATUS } from 'synapse-core';
 import { apiBase, type DevContext, getOr404, requestBaseUrl } from '../context.ts';
 import type { Doc } from '../db/collection.ts';
-import { badRequest, invalidPk } from '../errors.ts';
-import { FormStreamParser, formBoundary } from '../form-stream.ts';
+import { ApiError, badRequest, invalidPk } from '../errors.ts';
 import type { RouteModule } from './index.ts';
 
 const EXPIRY_MS = 24 * 3600 * 1000;
@@ -35,85 +36,25 @@ function parseRange(header: string | undefined): { start: number; end: number; t
   return { start, end, total };
 }
 
-/** The rest of a request whose chunk is refused, read and dropped so the answer gets through. */
 async function discard(req: FastifyRequest): Promise<void> {
-  for await (const _ of req.raw);
+  for await (const part of req.parts()) if (part.type === 'file') part.file.resume();
 }
 
 /**
- * After a refused part the rest of the body is still read (and dropped), so that the client,
- * still sending, gets the 400; past this much the connection is dropped instead.
+ * The request's multipart parts; a body the parser cannot read (cut off before its closing
+ * boundary, say) is the client's error, a 400 naming what is wrong, not a 500.
  */
-const DRAIN_LIMIT = 64 * 1024 * 1024;
-
-/** Bytes gathered before each disk write: few, large writes, and memory bounded near twice this. */
-const WRITE_BATCH = 4 * 1024 * 1024;
-
-/**
- * The chunk's bytes on their way to disk: hashed as they arrive (on a copy of the running hash,
- * which only moves on once the chunk is known to be whole), gathered into large writes at the
- * chunk's offset, one write in flight while the next batch fills.
- */
-class ChunkWriter {
-  received = 0;
-  readonly hash: Hash;
-  #batch: Buffer[] = [];
-  #batchBytes = 0;
-  #position: number;
-  #written = Promise.resolve();
-  #handle: Promise<FileHandle> | null = null;
-
-  constructor(
-    readonly path: string,
-    readonly append: boolean,
-    start: number,
-    readonly expected: number,
-    hash: Hash,
-  ) {
-    this.#position = start;
-    this.hash = hash.copy();
+async function* parts(req: FastifyRequest) {
+  try {
+    yield* req.parts();
+  } catch (err) {
+    throw asClientError(err);
   }
+}
 
-  add(data: Buffer): void {
-    this.received += data.length;
-    // More bytes than the range announced: refused now, not after reading them all.
-    if (this.received > this.expected) throw badRequest({ detail: 'Invalid Content-Range' });
-    this.hash.update(data);
-    this.#batch.push(data);
-    this.#batchBytes += data.length;
-  }
-
-  get full(): boolean {
-    return this.#batchBytes >= WRITE_BATCH;
-  }
-
-  /** Waits for the write in flight, then starts writing the gathered batch. */
-  async flush(): Promise<void> {
-    await this.#written;
-    if (this.#batchBytes === 0) return;
-    const [batch, bytes, position] = [this.#batch, this.#batchBytes, this.#position];
-    this.#batch = [];
-    this.#batchBytes = 0;
-    this.#position += bytes;
-    this.#handle ??= open(this.path, this.append ? 'r+' : 'w');
-    const handle = await this.#handle;
-    this.#written = handle.writev(batch, position).then(({ bytesWritten }) => {
-      if (bytesWritten !== bytes) throw new Error(`Short write to ${this.path}`);
-    });
-    this.#written.catch(() => {}); // awaited by the next flush or by close
-  }
-
-  /** Writes what is left and closes the file; the first failure of any write is thrown here. */
-  async close(): Promise<void> {
-    try {
-      await this.flush();
-      await this.#written;
-    } finally {
-      const handle = this.#handle;
-      this.#handle = null;
-      await (await handle?.catch(() => null))?.close();
-    }
-  }
+function asClientError(err: unknown): unknown {
+  if (err instanceof ApiError || (err as { statusCode?: number }).statusCode) return err;
+  return badRequest({ detail: `Multipart form parse error - ${(err as Error).message}` });
 }
 
 async function putChunk(ctx: DevContext, req: FastifyRequest, existing: Doc | null) {
@@ -124,59 +65,51 @@ async function putChunk(ctx: DevContext, req: FastifyRequest, existing: Doc | nu
     await discard(req);
     throw badRequest({ detail: 'Offsets do not match', offset });
   }
-  const boundary = formBoundary(req.headers['content-type'] as string | undefined);
   const id = (existing?.id as string) ?? randomUUID();
   const path = partPath(ctx, id);
   await mkdir(join(ctx.dataDir, 'uploads'), { recursive: true });
   const hashes = ctx.state.uploadHashes;
-  const hash = hashes.get(id) ?? (existing ? await md5Of(path) : createHash('md5'));
+  let hash = hashes.get(id) ?? (existing ? await md5Of(path) : createHash('md5'));
   let filename = existing?.filename as string | undefined;
-  // Set by the parser's callbacks (the casts keep TypeScript from narrowing them to null). The
-  // file part's bytes go to `writer` only while the first `file` part is being read.
-  let writer = null as ChunkWriter | null;
-  let current = null as ChunkWriter | null;
-  const parser = new FormStreamParser(boundary, {
-    field(name, value) {
-      if (name === 'filename' && !existing) filename = value;
-    },
-    fileStart(name) {
-      current = null;
-      if (name !== 'file' || writer) return;
-      writer = current = new ChunkWriter(path, !!existing, offset, range.end - range.start + 1, hash);
-    },
-    fileData(data) {
-      current?.add(data);
-    },
-  });
-  // Undoes this chunk's bytes: the file goes back to the previous offset (or away).
-  const undo = () => (existing ? truncate(path, offset) : rm(path, { force: true }));
-  let failure: unknown = null;
-  let drained = 0;
-  for await (const data of req.raw) {
-    if (failure === null) {
-      try {
-        parser.push(data);
-        if (writer?.full) await writer.flush();
-      } catch (err) {
-        failure = err;
-      }
-    } else if ((drained += data.length) > DRAIN_LIMIT) {
-      break; // leaving the loop destroys the connection: no answer for a body this far off
+  let received = -1;
+  for await (const part of parts(req)) {
+    if (part.type === 'field') {
+      if (part.fieldname === 'filename' && !existing) filename = String(part.value);
+      continue;
     }
+    if (part.fieldname !== 'file' || received !== -1) {
+      part.file.resume();
+      continue;
+    }
+    // Hash a copy: the running hash only moves on once the part is known to be whole.
+    const partHash = hash.copy();
+    received = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        received += chunk.length;
+        partHash.update(chunk);
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(
+        part.file,
+        counter,
+        createWriteStream(path, { flags: existing ? 'r+' : 'w', start: offset, highWaterMark: 1024 * 1024 }),
+      );
+    } catch (err) {
+      await truncate(path, offset).catch(() => {});
+      throw asClientError(err);
+    }
+    if (part.file.truncated || received !== range.end - range.start + 1) {
+      await (existing ? truncate(path, offset) : rm(path, { force: true }));
+      throw badRequest({ detail: 'Invalid Content-Range' });
+    }
+    hash = partHash;
   }
-  try {
-    if (failure !== null) throw failure;
-    parser.end();
-    if (!writer) throw badRequest({ file: ['No file was submitted.'] });
-    await writer.close();
-    if (writer.received !== writer.expected) throw badRequest({ detail: 'Invalid Content-Range' });
-  } catch (err) {
-    await writer?.close().catch(() => {});
-    if (writer) await undo().catch(() => {});
-    throw err;
-  }
+  if (received === -1) throw badRequest({ file: ['No file was submitted.'] });
   if (!filename) throw badRequest({ filename: ['This field is required.'] });
-  hashes.set(id, writer.hash);
+  hashes.set(id, hash);
   const values = { filename, offset: range.end + 1, total: range.total, status: 'uploading' };
   const doc = existing
     ? await ctx.collections.chunked_uploads.update(id, values)
