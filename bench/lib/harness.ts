@@ -1,5 +1,6 @@
 /** Shared benchmark plumbing: a devserver in a child process, timing, memory sampling, output. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,10 @@ import { createInterface } from 'node:readline';
 export interface ChildServer {
   url: string;
   token: string;
+  /** The server's data directory (a bench may clean up what a round left there). */
+  dataDir: string;
+  /** The child's process id (to read its CPU time). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -21,6 +26,8 @@ export async function startChildServer(options: { faults?: boolean } = {}): Prom
     );
     return {
       ...child.info,
+      dataDir,
+      pid: child.pid,
       async stop() {
         await child.stop();
         await rm(dataDir, { recursive: true, force: true });
@@ -35,6 +42,7 @@ export async function startChildServer(options: { faults?: boolean } = {}): Prom
 export interface Child<T> {
   /** What the child printed as JSON on its first line of stdout. */
   info: T;
+  pid: number;
   /** Ends the child (SIGTERM) and resolves once it exited. */
   stop(): Promise<void>;
 }
@@ -65,7 +73,7 @@ export async function startChild<T>(
       createInterface({ input: child.stdout! }).once('line', resolve);
       child.once('exit', (code, signal) => reject(new Error(`${script} exited with ${signal ?? code}`)));
     });
-    return { info: JSON.parse(line) as T, stop };
+    return { info: JSON.parse(line) as T, pid: child.pid!, stop };
   } catch (e) {
     await stop();
     throw e;
@@ -99,6 +107,20 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; second
   const start = process.hrtime.bigint();
   const value = await fn();
   return { value, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
+}
+
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. On a
+ * shared machine CPU time says more than wall time about which side does the work.
+ */
+export function processCpuSeconds(pid: number): number {
+  try {
+    // Fields after the command name: utime and stime are the 12th and 13th, in clock ticks.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** Samples RSS while `fn` runs; returns the peak growth over the RSS at the start, in bytes. */
