@@ -20,11 +20,17 @@
  * build's devservers, written there when they stop) override the defaults.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
-import { type ChildServer, loadAverage, report, spread, startChildServer } from './lib/harness.ts';
+import {
+  type ChildServer,
+  loadAverage,
+  processCpuSeconds,
+  report,
+  spread,
+  startChildServer,
+} from './lib/harness.ts';
 import { type ToTaskFixture, toTaskFixture } from './lib/to-task-fixture.ts';
 
 const TASKS = Number(process.env.BENCH_TASKS ?? 2000);
@@ -34,15 +40,6 @@ const DATABASES = (process.env.BENCH_DATABASES ?? 'embedded,postgres').split(','
 const BASE = process.env.BENCH_BASE ? resolve(process.env.BENCH_BASE) : null;
 const PROFILE = process.env.BENCH_PROFILE ? resolve(process.env.BENCH_PROFILE) : null;
 const POSTGRES_SCRIPT = join(import.meta.dirname, '../scripts/postgres.sh');
-const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-
-/** CPU seconds (user + system, every thread) a process used so far. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-}
 
 interface Subject {
   build: string;
@@ -98,11 +95,11 @@ try {
   }
 
   const once = async (s: Subject) => {
-    const cpuBefore = cpuSeconds(s.server.pid);
+    const cpuBefore = processCpuSeconds(s.server.pid);
     const start = process.hrtime.bigint();
     await s.fixture!.rawLoop(CONCURRENCY, TASKS)();
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    const cpu = cpuSeconds(s.server.pid) - cpuBefore;
+    const cpu = processCpuSeconds(s.server.pid) - cpuBefore;
     return { perCpuSecond: TASKS / cpu, perSecond: TASKS / seconds };
   };
   // Warm-up, not measured: JIT, connection pools, each task's first write of its data.

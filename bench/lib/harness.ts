@@ -1,5 +1,6 @@
 /** Shared benchmark plumbing: a devserver in a child process, timing, memory sampling, output. */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,8 @@ import { createInterface } from 'node:readline';
 export interface ChildServer {
   url: string;
   token: string;
+  /** The server's data directory (a bench may clean up what a round left there). */
+  dataDir: string;
   /** The devserver's process id (its CPU time is in /proc/<pid>/stat). */
   pid: number;
   stop(): Promise<void>;
@@ -40,6 +43,7 @@ export async function startChildServer(options: ChildServerOptions = {}): Promis
     );
     return {
       ...child.info,
+      dataDir,
       pid: child.pid,
       async stop() {
         await child.stop();
@@ -120,6 +124,28 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; second
   const start = process.hrtime.bigint();
   const value = await fn();
   return { value, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
+}
+
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc (Linux); NaN elsewhere. On a
+ * shared machine CPU time says more than wall time about which side does the work.
+ */
+export function processCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces and parentheses): utime and stime are
+    // the 12th and 13th, in clock ticks.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond();
+  } catch {
+    return Number.NaN;
+  }
+}
+
+let ticksPerSecond: number | undefined;
+function clockTicksPerSecond(): number {
+  ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  return ticksPerSecond;
 }
 
 /** Samples RSS while `fn` runs; returns the peak growth over the RSS at the start, in bytes. */

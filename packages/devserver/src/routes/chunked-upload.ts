@@ -13,7 +13,7 @@ import type { FastifyRequest } from 'fastify';
 import { CHUNKED_UPLOAD_STATUS } from 'synapse-core';
 import { apiBase, type DevContext, getOr404, requestBaseUrl } from '../context.ts';
 import type { Doc } from '../db/collection.ts';
-import { badRequest, invalidPk } from '../errors.ts';
+import { ApiError, badRequest, invalidPk } from '../errors.ts';
 import type { RouteModule } from './index.ts';
 
 const EXPIRY_MS = 24 * 3600 * 1000;
@@ -40,6 +40,23 @@ async function discard(req: FastifyRequest): Promise<void> {
   for await (const part of req.parts()) if (part.type === 'file') part.file.resume();
 }
 
+/**
+ * The request's multipart parts; a body the parser cannot read (cut off before its closing
+ * boundary, say) is the client's error, a 400 naming what is wrong, not a 500.
+ */
+async function* parts(req: FastifyRequest) {
+  try {
+    yield* req.parts();
+  } catch (err) {
+    throw asClientError(err);
+  }
+}
+
+function asClientError(err: unknown): unknown {
+  if (err instanceof ApiError || (err as { statusCode?: number }).statusCode) return err;
+  return badRequest({ detail: `Multipart form parse error - ${(err as Error).message}` });
+}
+
 async function putChunk(ctx: DevContext, req: FastifyRequest, existing: Doc | null) {
   const range = parseRange(req.headers['content-range'] as string | undefined);
   const offset = existing?.offset ?? 0;
@@ -55,7 +72,7 @@ async function putChunk(ctx: DevContext, req: FastifyRequest, existing: Doc | nu
   let hash = hashes.get(id) ?? (existing ? await md5Of(path) : createHash('md5'));
   let filename = existing?.filename as string | undefined;
   let received = -1;
-  for await (const part of req.parts()) {
+  for await (const part of parts(req)) {
     if (part.type === 'field') {
       if (part.fieldname === 'filename' && !existing) filename = String(part.value);
       continue;
@@ -82,7 +99,7 @@ async function putChunk(ctx: DevContext, req: FastifyRequest, existing: Doc | nu
       );
     } catch (err) {
       await truncate(path, offset).catch(() => {});
-      throw err;
+      throw asClientError(err);
     }
     if (part.file.truncated || received !== range.end - range.start + 1) {
       await (existing ? truncate(path, offset) : rm(path, { force: true }));
