@@ -1,7 +1,7 @@
 /**
  * ToTask's adaptive concurrency against a platform that answers 503 under load (#16): the
  * devserver's fault injector answers 503 (with `Retry-After: 1`) to every task request made while
- * more than one is being handled. The run must back off and finish with every task annotated:
+ * more than one is being handled, and holds the others 10 ms. The run must back off and finish with every task annotated:
  * none failed for load. How the limit moves is adaptive-limit.test.ts; here the real run, on a
  * devserver of its own (its faults would hit the other files' requests on the shared one).
  */
@@ -83,6 +83,9 @@ describe('ToTask against a platform that answers 503 under load', () => {
       headers: { 'Retry-After': '1' },
       body: { detail: 'Overloaded.' },
     });
+    // Every other task request is held 10 ms: requests overlap however fast the platform answers,
+    // so the run meets the load above (a platform quicker than its clients would never be loaded).
+    await h.admin('POST', '_emulator/faults', { hang_ms: 10, count: FAULT_COUNT, path: '/tasks/' });
     const run = new RuntimeContext({ client: h.makeClient(), logger: new NoOpLogger() });
     const params = {
       name: 'adaptive',
