@@ -79,7 +79,8 @@ export class HttpStorage implements StorageProvider {
     // Any answer but a refusal proves the server is there: a base URL need not be a page itself.
     const res = await this.#request('HEAD', '');
     res.body.resume();
-    if (res.statusCode >= 500) throw this.#status(res.statusCode, '');
+    if (res.statusCode === 401 || res.statusCode === 403 || res.statusCode >= 500)
+      throw this.#status(res.statusCode, '');
   }
 
   async write(path: string): Promise<void> {
@@ -94,23 +95,26 @@ export class HttpStorage implements StorageProvider {
     }
     const length = Number(res.headers['content-length']);
     if (Number.isFinite(length) && length > this.#maxBytes) {
-      res.body.destroy();
+      // Dropped unread: the connection is closed rather than drained of a body too large.
+      res.body.on('error', () => {}).destroy();
       throw new StorageError(`${this.label}: ${path} is larger than ${this.#maxBytes} bytes`, 'invalid');
     }
     // Counted as it streams too: a server may send no length, or more than it announced.
     let seen = 0;
     const limit = this.#maxBytes;
     const label = this.label;
+    const body = res.body;
     const bounded = new Transform({
       transform(chunk: Buffer, _encoding, done) {
         seen += chunk.length;
-        if (seen > limit)
-          done(new StorageError(`${label}: ${path} is larger than ${limit} bytes`, 'invalid'));
+        if (seen > limit) done(new StorageError(`${label}: ${path} is larger than ${limit} bytes`, 'invalid'));
         else done(null, chunk);
       },
     });
-    res.body.on('error', (err) => bounded.destroy(this.#network(err, path)));
-    return res.body.pipe(bounded);
+    body.on('error', (err) => bounded.destroy(this.#network(err, path)));
+    // A reader that stops early, or a body too large, ends the response (and its connection) too.
+    bounded.on('close', () => body.destroy());
+    return body.pipe(bounded);
   }
 
   async exists(path: string): Promise<boolean> {
