@@ -107,7 +107,8 @@ export class HttpStorage implements StorageProvider {
     const bounded = new Transform({
       transform(chunk: Buffer, _encoding, done) {
         seen += chunk.length;
-        if (seen > limit) done(new StorageError(`${label}: ${path} is larger than ${limit} bytes`, 'invalid'));
+        if (seen > limit)
+          done(new StorageError(`${label}: ${path} is larger than ${limit} bytes`, 'invalid'));
         else done(null, chunk);
       },
     });
