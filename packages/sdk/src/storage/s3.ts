@@ -2,20 +2,11 @@
  * The S3-compatible providers (`amazon_s3`, `minio`, `digital_ocean`): a bucket, read and written
  * with the AWS SDK v3. Keys are paths relative to the bucket's root, like the platform's Python
  * SDK reads them (`bucket_name`, `access_key`, `secret_key`, `region_name`, `endpoint_url`).
+ * The AWS SDK is loaded on first use: importing it costs a third of a second, which every
+ * importer of synapse-sdk would pay otherwise.
  */
 import { Readable } from 'node:stream';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  type GetObjectCommandOutput,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  type ListObjectsV2CommandOutput,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { GetObjectCommandOutput, ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
 import {
   redactedCause,
   type StorageEntry,
@@ -41,49 +32,63 @@ export interface S3StorageOptions {
 const PART_SIZE = 8 * 1024 * 1024;
 const PARTS_IN_FLIGHT = 2;
 
+type S3Sdk = typeof import('@aws-sdk/client-s3');
+
 export class S3Storage implements StorageProvider {
   readonly writable = true;
-  readonly #client: S3Client;
+  readonly #options: S3StorageOptions;
   readonly #bucket: string;
   readonly #secrets: string[];
+  #sdk?: Promise<{ s3: S3Sdk; client: S3Client }>;
 
   constructor(
     options: S3StorageOptions,
     readonly label: string,
   ) {
+    this.#options = options;
     this.#bucket = options.bucket;
     this.#secrets = [options.accessKey, options.secretKey];
-    this.#client = new S3Client({
-      region: options.region || 'us-east-1',
-      endpoint: options.endpoint,
-      // Servers other than AWS seldom have a DNS name per bucket.
-      forcePathStyle: options.endpoint !== undefined,
-      credentials: { accessKeyId: options.accessKey, secretAccessKey: options.secretKey },
-      // Checksums only where S3 requires them: S3-compatible servers differ in the newer ones.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      maxAttempts: 3,
-      requestHandler: {
-        connectionTimeout: options.connectTimeoutMs ?? 5_000,
-        requestTimeout: options.requestTimeoutMs ?? 60_000,
-      },
-    });
+  }
+
+  /** The SDK and this storage's client, made on first use. */
+  #connect(): Promise<{ s3: S3Sdk; client: S3Client }> {
+    const o = this.#options;
+    this.#sdk ??= import('@aws-sdk/client-s3').then((s3) => ({
+      s3,
+      client: new s3.S3Client({
+        region: o.region || 'us-east-1',
+        endpoint: o.endpoint,
+        // Servers other than AWS seldom have a DNS name per bucket.
+        forcePathStyle: o.endpoint !== undefined,
+        credentials: { accessKeyId: o.accessKey, secretAccessKey: o.secretKey },
+        // Checksums only where S3 requires them: S3-compatible servers differ in the newer ones.
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+        maxAttempts: 3,
+        requestHandler: {
+          connectionTimeout: o.connectTimeoutMs ?? 5_000,
+          requestTimeout: o.requestTimeoutMs ?? 60_000,
+        },
+      }),
+    }));
+    return this.#sdk;
   }
 
   async check(): Promise<void> {
-    await this.#send(new HeadBucketCommand({ Bucket: this.#bucket }), '');
+    await this.#send((s3) => new s3.HeadBucketCommand({ Bucket: this.#bucket }), '');
   }
 
   async write(path: string, data: string | Uint8Array | Readable): Promise<void> {
     const key = this.#key(path);
     if (!(data instanceof Readable)) {
-      await this.#send(new PutObjectCommand({ Bucket: this.#bucket, Key: key, Body: data }), key);
+      await this.#send((s3) => new s3.PutObjectCommand({ Bucket: this.#bucket, Key: key, Body: data }), key);
       return;
     }
     // A stream of unknown length goes up in parts (one part is one PutObject); memory stays
     // at PART_SIZE × PARTS_IN_FLIGHT whatever the size.
+    const [{ client }, { Upload }] = await Promise.all([this.#connect(), import('@aws-sdk/lib-storage')]);
     const upload = new Upload({
-      client: this.#client,
+      client,
       params: { Bucket: this.#bucket, Key: key, Body: data },
       partSize: PART_SIZE,
       queueSize: PARTS_IN_FLIGHT,
@@ -99,7 +104,7 @@ export class S3Storage implements StorageProvider {
   async read(path: string): Promise<Readable> {
     const key = this.#key(path);
     const out = await this.#send<GetObjectCommandOutput>(
-      new GetObjectCommand({ Bucket: this.#bucket, Key: key }),
+      (s3) => new s3.GetObjectCommand({ Bucket: this.#bucket, Key: key }),
       key,
     );
     if (!(out.Body instanceof Readable))
@@ -111,7 +116,7 @@ export class S3Storage implements StorageProvider {
     const key = this.#key(path);
     if (key === '') return false;
     try {
-      await this.#send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }), key);
+      await this.#send((s3) => new s3.HeadObjectCommand({ Bucket: this.#bucket, Key: key }), key);
       return true;
     } catch (err) {
       if (err instanceof StorageError && err.code === 'not_found') return false;
@@ -125,12 +130,13 @@ export class S3Storage implements StorageProvider {
     let token: string | undefined;
     do {
       const page = await this.#send<ListObjectsV2CommandOutput>(
-        new ListObjectsV2Command({
-          Bucket: this.#bucket,
-          Prefix,
-          Delimiter: options.recursive === false ? '/' : undefined,
-          ContinuationToken: token,
-        }),
+        (s3) =>
+          new s3.ListObjectsV2Command({
+            Bucket: this.#bucket,
+            Prefix,
+            Delimiter: options.recursive === false ? '/' : undefined,
+            ContinuationToken: token,
+          }),
         folder,
       );
       for (const object of page.Contents ?? []) {
@@ -146,7 +152,7 @@ export class S3Storage implements StorageProvider {
 
   async remove(path: string): Promise<void> {
     const key = this.#key(path);
-    await this.#send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: key }), key);
+    await this.#send((s3) => new s3.DeleteObjectCommand({ Bucket: this.#bucket, Key: key }), key);
   }
 
   locate(path: string): string {
@@ -155,7 +161,9 @@ export class S3Storage implements StorageProvider {
   }
 
   async close(): Promise<void> {
-    this.#client.destroy();
+    const sdk = this.#sdk;
+    this.#sdk = undefined;
+    if (sdk) (await sdk).client.destroy();
   }
 
   #key(path: string): string {
@@ -171,9 +179,10 @@ export class S3Storage implements StorageProvider {
   }
 
   /** One command; its output type is the caller's to name (the client's overloads do not carry through). */
-  async #send<Output = unknown>(command: { input: unknown }, key: string): Promise<Output> {
+  async #send<Output = unknown>(command: (s3: S3Sdk) => { input: unknown }, key: string): Promise<Output> {
+    const { s3, client } = await this.#connect();
     try {
-      return (await this.#client.send(command as never)) as Output;
+      return (await client.send(command(s3) as never)) as Output;
     } catch (err) {
       throw this.#error(err, key);
     }

@@ -8,9 +8,9 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Client, type ConnectConfig, type SFTPWrapper, type Stats } from 'ssh2';
+import type { Client, ConnectConfig, SFTPWrapper, Stats } from 'ssh2';
 import {
   redactedCause,
   type StorageEntry,
@@ -94,7 +94,11 @@ export class SftpStorage implements StorageProvider {
     try {
       const out = sftp.createWriteStream(partial);
       // The handle is closed after 'finish'; renaming before that could move an open file.
-      const closed = new Promise((resolve) => out.once('close', resolve));
+      const closed = new Promise((resolve, reject) => {
+        out.once('close', resolve);
+        out.once('error', reject);
+      });
+      closed.catch(() => {}); // pipeline reports the same error when it comes first
       await pipeline(data instanceof Readable ? data : Readable.from([data]), out);
       await closed;
       await call((done) => sftp.ext_openssh_rename(partial, file, done)).catch(async () => {
@@ -115,7 +119,15 @@ export class SftpStorage implements StorageProvider {
     });
     if ((info.mode & S_IFMT) !== S_IFREG)
       throw new StorageError(`${this.label}: no file ${path}`, 'not_found');
-    return sftp.createReadStream(file);
+    const source = sftp.createReadStream(file);
+    const out = new PassThrough();
+    // Once every byte is through, a failure to close the remote handle (the session ended
+    // meanwhile) no longer matters to the reader; before that it is the reader's error.
+    source.on('error', (err: Error) => {
+      if (!out.writableFinished) out.destroy(this.#error(err, path));
+    });
+    out.on('close', () => source.destroy());
+    return source.pipe(out);
   }
 
   async exists(path: string): Promise<boolean> {
@@ -223,6 +235,8 @@ export class SftpStorage implements StorageProvider {
       keepaliveInterval: 15_000,
       keepaliveCountMax: 3,
     };
+    // Loaded on first use, like the AWS SDK: most importers of synapse-sdk never open a session.
+    const { Client } = await import('ssh2');
     const client = new Client();
     const session = await new Promise<Session>((resolve, reject) => {
       client.once('error', (err) => reject(this.#error(err, '')));

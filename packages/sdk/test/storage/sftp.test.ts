@@ -87,6 +87,18 @@ describe.skipIf(unavailable)('sftp storage on a real OpenSSH server', () => {
     expect((await logins()) - before).toBe(1);
   });
 
+  it('closes right after a read without an error left behind', async () => {
+    const writer = open(server.configuration);
+    await writer.write('closing/file.txt', 'x'.repeat(100_000));
+    // The remote handle closes after the last byte; a session ended meanwhile must not turn
+    // that into an error nobody listens to (vitest fails the file on one).
+    for (let round = 0; round < 8; round++) {
+      const storage = openStorage(record(server.configuration));
+      expect((await text(await storage.read('closing/file.txt'))).length).toBe(100_000);
+      await storage.close();
+    }
+  });
+
   it('takes the private key itself as well as the path of its file', async () => {
     const { private_key } = server.configuration as { private_key: string };
     const storage = open({ ...server.configuration, private_key: await readFile(private_key, 'utf8') });
