@@ -33,7 +33,7 @@ export interface SftpStorageOptions {
   connectTimeoutMs?: number;
 }
 
-/** SFTP status codes (draft-ietf-secsh-filexfer-02 §7) that mean something here. */
+/** SFTP status codes (draft-ietf-secsh-filexfer-02, section 7) that mean something here. */
 const NO_SUCH_FILE = 2;
 const PERMISSION_DENIED = 3;
 
