@@ -143,32 +143,34 @@ export class SftpStorage implements StorageProvider {
 
   async *list(prefix: string, options: { recursive?: boolean } = {}): AsyncIterable<StorageEntry> {
     const { sftp, file: start } = await this.#resolve(prefix);
-    const walk = async function* (
-      this: SftpStorage,
-      dir: string,
-      relative: string,
-    ): AsyncGenerator<StorageEntry> {
-      let entries: Array<{ filename: string; attrs: Stats }>;
-      try {
-        entries = await call((done) => sftp.readdir(dir, done));
-      } catch (err) {
-        // A prefix that is no folder lists nothing, as a local folder does.
-        if ((err as { code?: unknown }).code === NO_SUCH_FILE && dir === start) return;
-        throw this.#error(err, relative);
-      }
-      // Sorted per folder: listings are stable from run to run.
-      entries.sort((a, b) => (a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0));
-      for (const { filename, attrs } of entries) {
-        if (filename === '.' || filename === '..') continue;
-        const path = relative ? `${relative}/${filename}` : filename;
-        const type = attrs.mode & S_IFMT;
-        if (type === S_IFREG) yield { path, size: attrs.size };
-        else if (type === S_IFDIR && options.recursive !== false)
-          yield* walk.call(this, posix.join(dir, filename), path);
-        // Symbolic links are not followed: one could lead out of the root.
-      }
-    };
-    yield* walk.call(this, start, storagePath(prefix, this.label));
+    // A prefix that is no folder lists nothing, as a local folder does.
+    const info = await call<Stats>((done) => sftp.stat(start, done)).catch(() => undefined);
+    if (!info || (info.mode & S_IFMT) !== S_IFDIR) return;
+    yield* this.#walk(sftp, start, storagePath(prefix, this.label), options.recursive !== false);
+  }
+
+  async *#walk(
+    sftp: SFTPWrapper,
+    dir: string,
+    relative: string,
+    recursive: boolean,
+  ): AsyncGenerator<StorageEntry> {
+    const entries = await call<Array<{ filename: string; attrs: Stats }>>((done) =>
+      sftp.readdir(dir, done),
+    ).catch((err) => {
+      throw this.#error(err, relative);
+    });
+    // Sorted per folder: listings are stable from run to run.
+    entries.sort((a, b) => (a.filename < b.filename ? -1 : a.filename > b.filename ? 1 : 0));
+    for (const { filename, attrs } of entries) {
+      if (filename === '.' || filename === '..') continue;
+      const path = relative ? `${relative}/${filename}` : filename;
+      const type = attrs.mode & S_IFMT;
+      if (type === S_IFREG) yield { path, size: attrs.size };
+      else if (type === S_IFDIR && recursive)
+        yield* this.#walk(sftp, posix.join(dir, filename), path, recursive);
+      // Symbolic links are not followed: one could lead out of the root.
+    }
   }
 
   async remove(path: string): Promise<void> {

@@ -72,6 +72,7 @@ describe.skipIf(unavailable)('sftp storage on a real OpenSSH server', () => {
       { path: 'runs/2.txt', size: 3 },
     ]);
     expect(await collect(storage.list('nothing/here'))).toEqual([]);
+    expect(await collect(storage.list('runs/2.txt'))).toEqual([]);
     await storage.write('runs/2.txt', Readable.from(['two']));
     expect(await text(await storage.read('runs/2.txt'))).toBe('two');
     await storage.remove('runs/2.txt');
