@@ -4,6 +4,7 @@
  * provider values are supported, and the configuration keys each reads, are listed in PROVIDERS.
  */
 import type { Storage } from 'synapse-core';
+import { NotFoundError } from '../clients/errors.ts';
 import { HttpStorage } from './http.ts';
 import { LocalStorage } from './local.ts';
 import { StorageError, type StorageProvider, storageLabel } from './provider.ts';
@@ -141,4 +142,28 @@ export function openStorage(storage: Storage): StorageProvider {
       'invalid',
     );
   return open((storage.configuration ?? {}) as Record<string, unknown>, label);
+}
+
+/**
+ * The provider of the platform's storage `id`, reached and its credentials proven (`check`): what
+ * an action opens at its start, so a storage that is unreachable or refuses the credentials fails
+ * the run there, named, before any work. The caller closes it.
+ */
+export async function connectStorage(
+  client: { getStorage(storageId: number): Promise<Storage> },
+  id: number,
+): Promise<StorageProvider> {
+  const record = await client.getStorage(id).catch((err: unknown) => {
+    if (err instanceof NotFoundError)
+      throw new StorageError(`storage ${id}: no such storage on the platform`, 'not_found', { cause: err });
+    throw err;
+  });
+  const storage = openStorage(record);
+  try {
+    await storage.check();
+    return storage;
+  } catch (err) {
+    await storage.close().catch(() => {});
+    throw err;
+  }
 }

@@ -11,7 +11,7 @@ import { buffer, text } from 'node:stream/consumers';
 import type { Storage } from 'synapse-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { installStorageServer, useStorageServer } from '../../../../test-support/storage-servers.ts';
-import { openStorage, StorageError, type StorageProvider } from '../../src/index.ts';
+import { connectStorage, openStorage, StorageError, type StorageProvider } from '../../src/index.ts';
 import { closedPort, useSharedPlatform } from '../helpers.ts';
 import { collect, expectNoSecret, patternStream } from './support.ts';
 
@@ -109,6 +109,7 @@ describe.skipIf(unavailable)('S3-compatible storage on a real server', () => {
         () => storage.check(),
         () => storage.read('a.txt'),
         () => storage.write('a.txt', 'x'),
+        () => storage.write('a.bin', Readable.from([Buffer.alloc(10)])),
       ]) {
         const err = await attempt().catch((e: unknown) => e);
         expect(err).toBeInstanceOf(StorageError);
@@ -156,6 +157,35 @@ describe.skipIf(unavailable)('S3-compatible storage on a real server', () => {
     expect(JSON.stringify(results)).not.toContain(
       (server.configuration as { secret_key: string }).secret_key,
     );
+  });
+
+  it('connects an action to a storage by id, failing at once and by name when it cannot', async () => {
+    const { secret_key } = server.configuration as Record<string, string>;
+    const { storages } = await h.admin('POST', '_emulator/fixtures', {
+      storages: [
+        { name: 'good', category: 'external', provider: 'minio', configuration: server.configuration },
+        {
+          name: 'stale-key',
+          category: 'external',
+          provider: 'minio',
+          configuration: { ...server.configuration, secret_key: `${secret_key}-rotated` },
+        },
+      ],
+    });
+    const good = await connectStorage(h.client, storages[0]);
+    opened.push(good);
+    await good.write('connected.txt', 'yes');
+    expect(await good.exists('connected.txt')).toBe(true);
+    const err = await connectStorage(h.client, storages[1]).catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'refused',
+      message: `storage ${storages[1]} "stale-key" (minio): the server refused the credentials or access to bucket synapse-test`,
+    });
+    expectNoSecret(err, [secret_key!]);
+    await expect(connectStorage(h.client, 987_654_321)).rejects.toMatchObject({
+      code: 'not_found',
+      message: 'storage 987654321: no such storage on the platform',
+    });
   });
 
   it('names the configuration key that is missing, not its neighbours’ values', () => {
