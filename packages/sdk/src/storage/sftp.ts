@@ -88,7 +88,9 @@ export class SftpStorage implements StorageProvider {
 
   async write(path: string, data: string | Uint8Array | Readable): Promise<void> {
     const { sftp, file } = await this.#resolve(path);
-    await this.#mkdirs(sftp, posix.dirname(file));
+    await this.#mkdirs(sftp, posix.dirname(file)).catch((err) => {
+      throw this.#error(err, path);
+    });
     // Written aside and renamed: a reader never sees half a file, and a failed write leaves none.
     const partial = `${file}.partial-${randomUUID().slice(0, 8)}`;
     try {

@@ -73,6 +73,12 @@ describe.skipIf(unavailable)('sftp storage on a real OpenSSH server', () => {
     ]);
     expect(await collect(storage.list('nothing/here'))).toEqual([]);
     expect(await collect(storage.list('runs/2.txt'))).toEqual([]);
+    await expect(storage.write('runs/2.txt/inner.txt', 'x')).rejects.toMatchObject({
+      code: 'invalid',
+      message: expect.stringMatching(
+        /^storage 52 "sftp-exports" \(sftp\): \/.*\/runs\/2\.txt is a file, not a folder$/,
+      ),
+    });
     await storage.write('runs/2.txt', Readable.from(['two']));
     expect(await text(await storage.read('runs/2.txt'))).toBe('two');
     await storage.remove('runs/2.txt');
