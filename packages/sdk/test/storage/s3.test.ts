@@ -131,6 +131,12 @@ describe.skipIf(unavailable)('S3-compatible storage on a real server', () => {
       /^storage 41 "exports" \(minio\): the server could not be reached \(/,
     );
     expectNoSecret(err, [access_key!, secret_key!]);
+    await expect(
+      open({ ...server.configuration, bucket_name: 'no-such-bucket' }).check(),
+    ).rejects.toMatchObject({
+      code: 'not_found',
+      message: 'storage 41 "exports" (minio): no bucket no-such-bucket',
+    });
   });
 
   it('opens a storage record of the local platform as the client fetches it', async () => {
