@@ -42,17 +42,36 @@ export interface StorageServer {
   dir: string;
 }
 
+/** Starts a server of this kind (its software installed); `stop` ends it and removes its folder. */
+export async function startStorageServer(
+  kind: StorageServerKind,
+): Promise<StorageServer & { stop(): Promise<void> }> {
+  const script = join(scripts, `${kind}-server.sh`);
+  const dir = await mkdtemp(join(tmpdir(), `synapse-${kind}-`));
+  const stop = async () => {
+    await run(script, ['stop', dir]);
+  };
+  try {
+    const { stdout } = await run(script, ['start', dir, String(await freePort())]);
+    return { configuration: JSON.parse(stdout.trim().split('\n').pop()!), dir, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
 /** A server of this kind, started before the file's tests and stopped after them. */
 export function useStorageServer(kind: StorageServerKind): StorageServer {
   const server = {} as StorageServer;
-  const script = join(scripts, `${kind}-server.sh`);
+  let stop: (() => Promise<void>) | undefined;
   beforeAll(async () => {
-    server.dir = await mkdtemp(join(tmpdir(), `synapse-${kind}-`));
-    const { stdout } = await run(script, ['start', server.dir, String(await freePort())]);
-    server.configuration = JSON.parse(stdout.trim().split('\n').pop()!);
+    const started = await startStorageServer(kind);
+    server.configuration = started.configuration;
+    server.dir = started.dir;
+    stop = started.stop;
   });
   afterAll(async () => {
-    if (server.dir) await run(script, ['stop', server.dir]);
+    await stop?.();
   });
   return server;
 }

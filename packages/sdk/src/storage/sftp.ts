@@ -37,6 +37,9 @@ export interface SftpStorageOptions {
 const NO_SUCH_FILE = 2;
 const PERMISSION_DENIED = 3;
 
+/** Files up to this size are read in one call rather than streamed. */
+const SMALL_FILE = 256 * 1024;
+
 const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
@@ -87,22 +90,35 @@ export class SftpStorage implements StorageProvider {
   }
 
   async write(path: string, data: string | Uint8Array | Readable): Promise<void> {
-    const { sftp, file } = await this.#resolve(path);
+    const { sftp, file } = await this.#resolve(path, 'entry');
     await this.#mkdirs(sftp, posix.dirname(file)).catch((err) => {
       throw this.#error(err, path);
     });
     // Written aside and renamed: a reader never sees half a file, and a failed write leaves none.
     const partial = `${file}.partial-${randomUUID().slice(0, 8)}`;
     try {
-      const out = sftp.createWriteStream(partial);
-      // The handle is closed after 'finish'; renaming before that could move an open file.
-      const closed = new Promise((resolve, reject) => {
-        out.once('close', resolve);
-        out.once('error', reject);
-      });
-      closed.catch(() => {}); // pipeline reports the same error when it comes first
-      await pipeline(data instanceof Readable ? data : Readable.from([data]), out);
-      await closed;
+      if (data instanceof Readable) {
+        const out = sftp.createWriteStream(partial);
+        // The handle is closed after 'finish'; renaming before that could move an open file.
+        const closed = new Promise((resolve, reject) => {
+          out.once('close', resolve);
+          out.once('error', reject);
+        });
+        closed.catch(() => {}); // pipeline reports the same error when it comes first
+        await pipeline(data, out);
+        await closed;
+      } else {
+        // Bytes in hand go in one call: a stream's machinery costs more than a small file's transfer.
+        await call((done) =>
+          sftp.writeFile(
+            partial,
+            typeof data === 'string'
+              ? Buffer.from(data)
+              : Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+            done,
+          ),
+        );
+      }
       await call((done) => sftp.ext_openssh_rename(partial, file, done)).catch(async () => {
         // Servers without OpenSSH's rename refuse to rename onto an existing file.
         await call((done) => sftp.unlink(file, done)).catch(() => {});
@@ -121,6 +137,14 @@ export class SftpStorage implements StorageProvider {
     });
     if ((info.mode & S_IFMT) !== S_IFREG)
       throw new StorageError(`${this.label}: no file ${path}`, 'not_found');
+    // A small file comes in one call (the size is known here); a stream's machinery costs more
+    // than its transfer.
+    if (info.size <= SMALL_FILE) {
+      const bytes = await call<Buffer>((done) => sftp.readFile(file, done)).catch((err) => {
+        throw this.#error(err, path);
+      });
+      return Readable.from([bytes]);
+    }
     const source = sftp.createReadStream(file);
     const out = new PassThrough();
     // Once every byte is through, a failure to close the remote handle (the session ended
@@ -176,7 +200,7 @@ export class SftpStorage implements StorageProvider {
   }
 
   async remove(path: string): Promise<void> {
-    const { sftp, file } = await this.#resolve(path);
+    const { sftp, file } = await this.#resolve(path, 'entry');
     await call((done) => sftp.unlink(file, done)).catch((err) => {
       if ((err as { code?: unknown }).code !== NO_SUCH_FILE) throw this.#error(err, path);
     });
@@ -283,14 +307,20 @@ export class SftpStorage implements StorageProvider {
     return session;
   }
 
-  /** The session and the server path for `path`, after checking it stays in the root. */
-  async #resolve(path: string): Promise<Session & { file: string }> {
+  /**
+   * The session and the server path for `path`, after checking it stays in the root. `write` and
+   * `remove` change the entry itself (a rename or unlink replaces a symbolic link, it does not
+   * follow it), so for them only the folder must lead nowhere else, and a folder this provider
+   * has already checked and made (or found) is not asked about again.
+   */
+  async #resolve(path: string, use: 'follow' | 'entry' = 'follow'): Promise<Session & { file: string }> {
     const relative = storagePath(path, this.label);
     const session = await this.#connect();
     const file = posix.join(session.rootReal, relative);
+    if (use === 'entry' && this.#folders.has(posix.dirname(file))) return { ...session, file };
     // The deepest part of the path that exists, resolved by the server: a link anywhere on it
     // is followed there.
-    let existing = file;
+    let existing = use === 'entry' && relative !== '' ? posix.dirname(file) : file;
     for (;;) {
       const real = await call<string>((done) => session.sftp.realpath(existing, done)).catch(() => undefined);
       if (real !== undefined) {
