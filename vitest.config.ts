@@ -2,12 +2,13 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   // The suite runs the packages' TypeScript sources, not a build (their `synapse-source` exports),
-  // before Vite's default server conditions.
-  ssr: { resolve: { conditions: ['synapse-source', 'module', 'node', 'development|production'] } },
+  // then what Node itself resolves. Not `module`: it names bundler-only builds that Node cannot
+  // load (the AWS SDK's `dist-es`, whose imports have no file extensions).
+  ssr: { resolve: { conditions: ['synapse-source', 'node', 'development|production'] } },
   // Global setup (the shared local platform) is loaded by vitest's own `__vitest__` environment:
   // the same sources there, or it would run whatever stale build `dist/` holds (or fail without one).
   environments: {
-    __vitest__: { resolve: { conditions: ['synapse-source', 'module', 'node', 'development|production'] } },
+    __vitest__: { resolve: { conditions: ['synapse-source', 'node', 'development|production'] } },
   },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],

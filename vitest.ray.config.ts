@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 /** `npm run test:ray`: the Ray suite, against its own local Ray head (scripts/ray.sh). */
 export default defineConfig({
   // The sources, as in vitest.config.ts.
-  ssr: { resolve: { conditions: ['synapse-source', 'module', 'node', 'development|production'] } },
+  ssr: { resolve: { conditions: ['synapse-source', 'node', 'development|production'] } },
   test: {
     include: ['packages/sdk/test-ray/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/.tmp/**'],

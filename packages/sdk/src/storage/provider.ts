@@ -5,6 +5,7 @@
  * never leave it; messages name the storage (id, name, provider), never its credentials.
  */
 import type { Readable } from 'node:stream';
+import { redactText, SecretSet } from '../redact.ts';
 
 /** One file under the root. */
 export interface StorageEntry {
@@ -42,6 +43,8 @@ export type StorageErrorCode =
   | 'not_found'
   | 'unsafe_path'
   | 'read_only'
+  /** The storage cannot do this at all (an HTTP server has no listing). */
+  | 'unsupported'
   | 'invalid';
 
 /** A storage operation that failed; the message names the storage and the path, never a secret. */
@@ -54,6 +57,24 @@ export class StorageError extends Error {
   ) {
     super(message, options);
   }
+}
+
+/**
+ * What a provider keeps of a library's error as the `cause` of its own: the name, code and
+ * message, with every secret of the storage and anything credential-shaped masked, and nothing else (a library's error can
+ * carry the request it failed on, headers and signatures included).
+ */
+export function redactedCause(err: unknown, secrets: readonly string[]): Error {
+  const known = new SecretSet(secrets);
+  const scrub = (text: string) => redactText(text, { known });
+  const source = err as { name?: unknown; code?: unknown; message?: unknown } | null | undefined;
+  const cause = new Error(scrub(String(source?.message ?? err)));
+  cause.name = scrub(typeof source?.name === 'string' ? source.name : 'Error');
+  if (typeof source?.code === 'string' || typeof source?.code === 'number')
+    Object.assign(cause, { code: typeof source.code === 'string' ? scrub(source.code) : source.code });
+  // The stack would show the library's frames under a message that is already ours.
+  cause.stack = `${cause.name}: ${cause.message}`;
+  return cause;
 }
 
 /** At most this many path segments, and characters in a path: a bound on hostile names. */

@@ -99,7 +99,9 @@ describe('file_system storage', () => {
         configuration: {},
         is_default: false,
       }),
-    ).toThrow('storage 9 "x" (ftp): provider "ftp" is not supported (supported: file_system)');
+    ).toThrow(
+      'storage 9 "x" (ftp): provider "ftp" is not supported (supported: file_system, amazon_s3, minio, digital_ocean, sftp, http, https)',
+    );
     expect(() =>
       openStorage({
         id: 10,
