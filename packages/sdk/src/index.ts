@@ -3,6 +3,7 @@
 export { isObject } from 'synapse-core';
 export { z } from 'zod';
 export { loadEntrypoint, STOCK_EXPORT_ADAPTERS } from './actions/entrypoint.ts';
+export * from './actions/export/index.ts';
 export * from './actions/inference/index.ts';
 export * from './actions/pre-annotation/index.ts';
 export {
@@ -17,7 +18,6 @@ export * from './clients/index.ts';
 export * from './environment.ts';
 export * from './executors/index.ts';
 export * from './formats/index.ts';
-export * from './storage/index.ts';
 export * from './plugins/index.ts';
 export {
   isSecretKey,
@@ -31,3 +31,4 @@ export {
 } from './redact.ts';
 export * from './serve/index.ts';
 export { RayServeBackend, type RayServeBackendOptions } from './serve/ray/backend.ts';
+export * from './storage/index.ts';
