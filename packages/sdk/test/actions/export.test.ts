@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rectanglesPng } from '../../../devserver/src/png.ts';
+import { listAll } from '../../src/clients/pagination.ts';
 import {
   BaseExporter,
   BaseLogger,
@@ -21,7 +22,7 @@ import {
   fromYolo,
   RuntimeContext,
 } from '../../src/index.ts';
-import type { LoggerRecord } from '../../src/plugins/logging/index.ts';
+import { JobLogger, type LoggerRecord } from '../../src/plugins/logging/index.ts';
 import { useSharedPlatform } from '../helpers.ts';
 
 const h = useSharedPlatform();
@@ -301,6 +302,65 @@ describe('export of tasks to COCO, YOLO and VOC', () => {
     // The platform format writes any data as it is: nothing failed, so no error list.
     expect(JSON.parse(await text('again(2)/json/d.json'))).toEqual({ objects: 'none' });
     expect(await readdir(join(storageDir, 'again(2)'))).toEqual(['json', 'origin_files']);
+  });
+});
+
+describe('the job record', () => {
+  it('holds the progress, the metrics and the export_* events the platform UI reads', async () => {
+    const { project } = await photoProject([
+      {
+        name: 'j1.png',
+        width: 12,
+        height: 12,
+        meta: true,
+        data: { objects: [box('o', 1, 1, 1, 2, 2, 'car')] },
+      },
+      { name: 'j2.png', width: 12, height: 12, meta: true, data: { objects: 'bad' } },
+    ]);
+    const [jobId] = (await fixtures({ jobs: [{ status: 'RUNNING', action: 'export', agent: 1, plugin_release: 1 }] })).jobs as unknown as [
+      string,
+    ];
+    const logger = new JobLogger(h.client, jobId, { echo: false });
+    await DatasetExportAction.dispatch(
+      { storage, name: 'job', target: 'task', filter: { project }, format: 'coco' },
+      new RuntimeContext({ client: h.client, logger, jobId }),
+    );
+    await logger.finish();
+    const job = await h.client.getJob(jobId);
+    expect(job.progress_record).toMatchObject({
+      record: { categories: { dataset_conversion: { proportion: 100, percent: 100 } } },
+      current_progress: { overall: 100, category: 'dataset_conversion' },
+    });
+    expect(job.metrics_record).toEqual({
+      record: {
+        categories: {
+          data_file: { stand_by: 0, success: 1, failed: 1 },
+          original_file: { stand_by: 0, success: 2, failed: 0 },
+        },
+        steps: {
+          data_file: { stand_by: 0, success: 1, failed: 1 },
+          original_file: { stand_by: 0, success: 2, failed: 0 },
+        },
+      },
+    });
+    const logs = await (await listAll<any>(h.client, 'logs/', { job: jobId })).toArray();
+    const events = logs.map((l) => l.event);
+    expect(events.filter((e) => e === 'export_data_file')).toHaveLength(2);
+    expect(events.filter((e) => e === 'export_original_file')).toHaveLength(2);
+    const failed = logs.find((l) => l.event === 'export_data_file' && l.data.status === 'failed');
+    expect(failed.data).toEqual({
+      target_id: expect.any(Number),
+      data_file_info: '{"file_name":"j2.json"}',
+      status: 'failed',
+      error: "'objects' is not a list",
+      created: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/),
+    });
+    expect(logs.find((l) => l.event === 'export_completed').data).toMatchObject({
+      exported_count: 1,
+      failed_count: 1,
+      total_count: 2,
+      output_path: join(storageDir, 'job'),
+    });
   });
 });
 

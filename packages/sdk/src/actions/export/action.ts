@@ -43,7 +43,7 @@ export interface ExportResult extends Partial<OrchestratorResult> {
 /** Most `<name>(n)` folders tried before giving up (a bound, not a limit anyone should reach). */
 const MAX_FOLDER_SUFFIX = 10_000;
 
-export abstract class BaseExportAction<P extends ExportParams = ExportParams> extends BaseAction<
+export class BaseExportAction<P extends ExportParams = ExportParams> extends BaseAction<
   P,
   ExportResult,
   ExportContext<P>
