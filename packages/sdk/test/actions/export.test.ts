@@ -175,7 +175,7 @@ describe('export of tasks to COCO, YOLO and VOC', () => {
     const { logger, exec } = run({ name: 'coco', filter: { project }, format: 'coco' });
     const result = await exec();
     expect(result).toMatchObject({ success: true, exported_count: 3, failed_count: 1, total_count: 4 });
-    expect(result.output_path).toBe(join(storageDir, 'coco'));
+    expect(result.output_path).toBe('coco');
     const coco = JSON.parse(await text('coco/annotations.json'));
     expect(coco.images).toEqual([
       { id: 1, file_name: 'a.png', width: 64, height: 48 },
@@ -285,9 +285,9 @@ describe('export of tasks to COCO, YOLO and VOC', () => {
     const second = await run({ name: 'again', filter: { project }, format: 'platform' }).exec();
     const third = await run({ name: 'again', filter: { project }, format: 'platform' }).exec();
     expect([first.output_path, second.output_path, third.output_path]).toEqual([
-      join(storageDir, 'again'),
-      join(storageDir, 'again(1)'),
-      join(storageDir, 'again(2)'),
+      'again',
+      'again(1)',
+      'again(2)',
     ]);
     // The platform format: each item's data as JSON, its original file beside.
     expect(JSON.parse(await text('again(1)/json/a.json'))).toEqual({
@@ -359,7 +359,8 @@ describe('the job record', () => {
       exported_count: 1,
       failed_count: 1,
       total_count: 2,
-      output_path: join(storageDir, 'job'),
+      output_path: 'job',
+      location: join(storageDir, 'job'),
     });
   });
 });

@@ -150,7 +150,8 @@ export class BaseExportAction<P extends ExportParams = ExportParams> extends Bas
       exported_count: context.exported,
       failed_count: context.failed,
       total_count: context.total,
-      ...(context.outputPath !== null ? { output_path: context.storage!.locate(context.outputPath) } : {}),
+      // The folder in the storage (stable, whatever holds the storage); the event says where that is.
+      ...(context.outputPath !== null ? { output_path: context.outputPath } : {}),
     };
   }
 
@@ -317,7 +318,8 @@ class FinalizeStep extends BaseStep<ExportContext<any>> {
       exported_count: ctx.exported,
       failed_count: ctx.failed,
       total_count: ctx.total,
-      output_path: where,
+      output_path: ctx.outputPath,
+      location: where,
     });
     await ctx.storage!.close();
     return new StepResult();

@@ -332,6 +332,8 @@ export function configuredClasses(configuration: Record<string, unknown>): Class
  */
 export class DatasetExportAction extends BaseExportAction<DatasetExportParams> {
   static override paramsSchema = datasetExportParamsSchema;
+  /** The exporter of the formats; a plugin sets its own subclass to override its hooks. */
+  static exporter: typeof DatasetExporter = DatasetExporter;
 
   constructor(params: DatasetExportParams, ctx: RuntimeContext, options: ExporterOptions = {}) {
     super(params, ctx, options);
@@ -343,7 +345,8 @@ export class DatasetExportAction extends BaseExportAction<DatasetExportParams> {
     pathRoot: string,
   ): BaseExporter<DatasetExportParams> {
     if (this.params.format === 'platform') return super.createExporter(context, items, pathRoot);
-    return new DatasetExporter(context, items, pathRoot, this.params, {
+    const Exporter = (this.constructor as typeof DatasetExportAction).exporter;
+    return new Exporter(context, items, pathRoot, this.params, {
       ...this.exporterOptions,
       classes: () => this.resolveClasses(),
     });
