@@ -317,9 +317,9 @@ describe('the job record', () => {
       },
       { name: 'j2.png', width: 12, height: 12, meta: true, data: { objects: 'bad' } },
     ]);
-    const [jobId] = (await fixtures({ jobs: [{ status: 'RUNNING', action: 'export', agent: 1, plugin_release: 1 }] })).jobs as unknown as [
-      string,
-    ];
+    const [jobId] = (
+      await fixtures({ jobs: [{ status: 'RUNNING', action: 'export', agent: 1, plugin_release: 1 }] })
+    ).jobs as unknown as [string];
     const logger = new JobLogger(h.client, jobId, { echo: false });
     await DatasetExportAction.dispatch(
       { storage, name: 'job', target: 'task', filter: { project }, format: 'coco' },
