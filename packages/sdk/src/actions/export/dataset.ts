@@ -6,7 +6,7 @@
  * - `coco`: `annotations.json` (images, annotations, categories), `images/<file>`;
  * - `yolo`: `labels/<stem>.txt`, `data.yaml`, `images/<file>`;
  * - `voc`: `Annotations/<stem>.xml`, `JPEGImages/<file>`;
- * - `platform`: each item's data as `json/<stem>.json`, `origin_files/<file>` (the §14 default).
+ * - `platform`: each item's data as `json/<stem>.json`, `origin_files/<file>` (the default of plugins.md §14).
  *
  * The COCO file is streamed: its images go out as items arrive, its annotations to a scratch file
  * copied in after them, so no dataset is ever held in memory. What a format cannot hold (an
