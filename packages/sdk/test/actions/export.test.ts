@@ -4,9 +4,11 @@
  * (COCO, YOLO and VOC through the SDK's own readers, which are checked against pycocotools and
  * supervision in test/formats).
  */
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rectanglesPng } from '../../../devserver/src/png.ts';
 import { listAll } from '../../src/clients/pagination.ts';
@@ -26,6 +28,23 @@ import { JobLogger, type LoggerRecord } from '../../src/plugins/logging/index.ts
 import { useSharedPlatform } from '../helpers.ts';
 
 const h = useSharedPlatform();
+const sh = promisify(execFile);
+const ROOT = join(import.meta.dirname, '../../../..');
+const VENV_PYTHON = join(ROOT, '.venv-oracles/bin/python');
+
+/** A Python >= 3.10 for the independent readers' virtualenv (as the install script looks). */
+function findPython(): string | null {
+  for (const candidate of ['python3.12', 'python3.11', 'python3.13', 'python3.10', 'python3']) {
+    try {
+      execFileSync(candidate, ['-c', 'import sys; sys.exit(sys.version_info < (3, 10))'], {
+        stdio: 'ignore',
+      });
+      return candidate;
+    } catch {}
+  }
+  return null;
+}
+const python = findPython();
 
 class Recorder extends BaseLogger {
   records: LoggerRecord[] = [];
@@ -229,6 +248,45 @@ describe('export of tasks to COCO, YOLO and VOC', () => {
       expect.objectContaining({ data_file_info: '{"file_name":"d.json"}', error: "'objects' is not a list" }),
     ]);
   });
+
+  // Skipped (vitest says so) only where no Python >= 3.10 exists for the independent readers.
+  it.skipIf(!python)(
+    'writes a COCO file pycocotools and supervision read: the boxes the platform holds',
+    async () => {
+      // Once per checkout (scripts/python-oracles.sh), as test/formats/oracles.test.ts does.
+      await sh('bash', [join(ROOT, 'scripts/python-oracles.sh'), 'install'], { timeout: 900_000 });
+      await run({ name: 'oracle', filter: { project }, format: 'coco' }).exec();
+      const script = [
+        'import contextlib, io, json, sys, warnings',
+        "warnings.filterwarnings('ignore')",
+        'from pycocotools.coco import COCO',
+        'from pycocotools.cocoeval import COCOeval',
+        'import supervision as sv',
+        'path, images = sys.argv[1], sys.argv[2]',
+        'with contextlib.redirect_stdout(io.StringIO()):',
+        '    gt = COCO(path)',
+        "    dets = [dict(image_id=a['image_id'], category_id=a['category_id'], bbox=a['bbox'], score=1.0) for a in gt.dataset['annotations']]",
+        "    e = COCOeval(gt, gt.loadRes(dets), 'bbox'); e.evaluate(); e.accumulate(); e.summarize()",
+        'ds = sv.DetectionDataset.from_coco(images_directory_path=images, annotations_path=path)',
+        'boxes = {p.split("/")[-1]: [[float(v) for v in xyxy] + [ds.classes[int(c)]] for xyxy, c in zip(d.xyxy, d.class_id)] for p, _, d in ds}',
+        "print(json.dumps({'ap': e.stats[0], 'boxes': boxes}))",
+      ].join('\n');
+      const dir = join(storageDir, 'oracle');
+      const { stdout } = await sh(VENV_PYTHON, [
+        '-c',
+        script,
+        join(dir, 'annotations.json'),
+        join(dir, 'images'),
+      ]);
+      const read = JSON.parse(stdout);
+      expect(read.ap).toBe(1);
+      // supervision's boxes are float32 corners: 1e-6 px plus float32's resolution at 64 px.
+      const near = (v: number) => expect.closeTo(v, 4);
+      expect(read.boxes['a.png']).toEqual([[near(2.5), near(3.25), near(12.5), near(23.25), 'car']]);
+      expect(read.boxes['b.png']).toEqual([[near(0), near(0), near(33), near(21), 'person']]);
+      expect(read.boxes['c.png']).toEqual([[near(1), near(1), near(6), near(6), 'car']]);
+    },
+  );
 
   it('writes YOLO label files and data.yaml, and VOC XML, readable back', async () => {
     const yolo = await run({
