@@ -22,6 +22,7 @@ import {
   fromCoco,
   fromVocFiles,
   fromYolo,
+  isRunStopped,
   RuntimeContext,
 } from '../../src/index.ts';
 import { JobLogger, type LoggerRecord } from '../../src/plugins/logging/index.ts';
@@ -643,5 +644,54 @@ describe('streaming', () => {
     // one just listed; a loop that collected the listing first would be N ahead.
     expect(listed).toBe(N);
     expect(maxAhead).toBeLessThanOrEqual(9);
+  });
+});
+
+describe('a stop', () => {
+  it('ends the export between items and leaves no half-written COCO file', async () => {
+    const N = 300;
+    const [collection] = (await fixtures({ data_collections: [{ name: 'Stop' }] })).data_collections;
+    const [project] = (await fixtures({ projects: [{ title: 'Stop', data_collection: collection }] }))
+      .projects;
+    const units = (
+      await fixtures({
+        data_units: Array.from({ length: N }, (_, i) => ({
+          data_collection: collection,
+          meta: { width: 50, height: 50 },
+          files: {
+            image_1: { url: `${h.server.url}/media/none/${i}.png`, file_name_original: `s_${i}.png` },
+          },
+        })),
+      })
+    ).data_units as number[];
+    await fixtures({
+      tasks: units.map((unit) => ({
+        project,
+        data_unit: unit,
+        data: { objects: [box('o', 1, 1, 1, 2, 2, 'c')] },
+      })),
+    });
+    const controller = new AbortController();
+    const ctx = new RuntimeContext({ client: h.client, logger: new Recorder(), signal: controller.signal });
+    let saved = 0;
+    const log = ctx.log.bind(ctx);
+    ctx.log = (event, data, file) => {
+      if (event === 'export_data_file' && ++saved === 30) controller.abort();
+      log(event, data, file);
+    };
+    const params = {
+      storage,
+      name: 'stopped',
+      target: 'task',
+      filter: { project },
+      save_original_file: false,
+    };
+    const err = await DatasetExportAction.dispatch(params, ctx).catch((e: unknown) => e);
+    expect(isRunStopped(err)).toBe(true);
+    // The items being saved finished; no new one started.
+    expect(saved).toBeGreaterThanOrEqual(30);
+    expect(saved).toBeLessThan(N);
+    const left = await readdir(join(storageDir, 'stopped')).catch(() => []);
+    expect(left.filter((f) => f.startsWith('annotations.json'))).toEqual([]);
   });
 });

@@ -280,6 +280,9 @@ class ConvertDataStep extends ExportStep {
     await exporter.exportItemsLoop();
     return new StepResult();
   }
+  override async rollback(ctx: ExportContext<any>): Promise<void> {
+    await ctx.exporter?.abort();
+  }
 }
 
 class SaveFilesStep extends ExportStep {

@@ -60,6 +60,8 @@ export interface ExportErrorList {
 /** What the steps after `convert_data` need of the run's exporter. */
 export interface ExporterRun {
   finish(): Promise<void>;
+  /** Ends what the run left open (a file being streamed, scratch files) after a failure or a stop. */
+  abort(): Promise<void>;
   summary(): { exported_count: number; failed_count: number; total_count: number };
 }
 

@@ -291,6 +291,18 @@ export class DatasetExporter extends BaseExporter<DatasetExportParams> {
     return { images, written, scratchDir, scratch, first: true, firstAnnotation: true };
   }
 
+  /** The COCO file being streamed is cut off (the storage keeps no half of it) and its scratch removed. */
+  override async abort(): Promise<void> {
+    this.#headPool?.close();
+    const coco = await this.#coco?.catch(() => null);
+    if (!coco) return;
+    // Without an error: the storage's write sees a premature close and removes its partial file.
+    coco.images.destroy();
+    coco.scratch.destroy();
+    await coco.written.catch(() => {});
+    await rm(coco.scratchDir, { recursive: true, force: true });
+  }
+
   override async additionalFileSaving(): Promise<void> {
     this.#headPool?.close();
     const classes = (await this.classes()) ?? this.#discovered.entries();

@@ -336,6 +336,12 @@ export class BaseExporter<P extends ExportParams = ExportParams> {
       this.ctx.setMetrics({ ...this.originalMetrics }, ORIGINAL_FILE_METRICS);
   }
 
+  /**
+   * After a failure or a stop: ends what the export left open, so no half-written file stays
+   * (files already written stay: the folder is the run's own). Default nothing.
+   */
+  async abort(): Promise<void> {}
+
   /** After the loop: the additional files, then `error_file_list.json` when anything failed. */
   async finish(): Promise<void> {
     await this.additionalFileSaving(this.pathRoot);
