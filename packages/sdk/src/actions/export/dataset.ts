@@ -88,6 +88,7 @@ interface Converted {
 export class ClassDiscovery {
   readonly byId = new Map<number, string>();
   #names = new Set<string>();
+  #entries: ClassEntry[] | null = null;
 
   add(objects: unknown): void {
     if (!Array.isArray(objects)) return;
@@ -105,11 +106,14 @@ export class ClassDiscovery {
       if (this.#names.has(name)) name = `${name} (${id})`;
       this.#names.add(name);
       this.byId.set(id, name);
+      this.#entries = null;
     }
   }
 
+  /** The classes by id; the same list until a new class is seen (asked for once per item). */
   entries(): ClassEntry[] {
-    return [...this.byId].sort(([a], [b]) => a - b).map(([id, name]) => ({ id, name }));
+    this.#entries ??= [...this.byId].sort(([a], [b]) => a - b).map(([id, name]) => ({ id, name }));
+    return this.#entries;
   }
 }
 

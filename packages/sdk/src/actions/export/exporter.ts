@@ -74,6 +74,11 @@ export function fileStemOf(name: string): string {
   return dot > 0 ? name.slice(0, dot) : name;
 }
 
+/** An item whose conversion hooks threw: it fails alone, with this message. */
+class ConversionFailed {
+  constructor(readonly message: string) {}
+}
+
 export class BaseExporter<P extends ExportParams = ExportParams> {
   readonly ctx: ExportContext<P>;
   readonly exportItems: AsyncIterable<ExportItem>;
@@ -285,24 +290,25 @@ export class BaseExporter<P extends ExportParams = ExportParams> {
   }
 
   /** The item's conversion; a hook that throws makes it an item whose data file failed. */
-  async #convert(item: ExportItem): Promise<ExportItem | { failed: string }> {
+  async #convert(item: ExportItem): Promise<ExportItem | ConversionFailed> {
     try {
       return await this.afterConvert(await this.convertData(await this.beforeConvert(item)));
     } catch (err) {
-      return { failed: errorText(err) };
+      return new ConversionFailed(errorText(err));
     }
   }
 
   async #save(
     item: ExportItem,
-    converted: ExportItem | { failed: string },
+    converted: ExportItem | ConversionFailed,
     saveOriginals: boolean,
   ): Promise<void> {
     let ok: boolean;
-    if ('failed' in converted) {
+    const failed = converted instanceof ConversionFailed;
+    if (failed) {
       const name = `${fileStemOf(this.originalName(item))}.json`;
-      this.errors.json_file_name.push([name, converted.failed]);
-      this.logFile('export_data_file', 'data_file_info', item.id, name, converted.failed);
+      this.errors.json_file_name.push([name, converted.message]);
+      this.logFile('export_data_file', 'data_file_info', item.id, name, converted.message);
       ok = false;
     } else {
       ok = (await this.saveAsJson(converted, this.jsonDir, this.errors.json_file_name)) === 'success';
@@ -310,7 +316,7 @@ export class BaseExporter<P extends ExportParams = ExportParams> {
     this.#count(this.dataMetrics, ok);
     if (saveOriginals) {
       const original = await this.saveOriginalFile(
-        'failed' in converted ? item : converted,
+        failed ? item : converted,
         this.originDir,
         this.errors.origin_file_name,
       );
