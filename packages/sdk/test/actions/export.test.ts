@@ -477,6 +477,36 @@ describe('targets and bad input', () => {
     expect(coco.categories).toEqual([{ id: 4, name: 'sign', supercategory: '' }]);
   });
 
+  it('lists with expand=data unless the action config says data_expand: false', async () => {
+    const [project] = (await fixtures({ projects: [{ title: 'Expand' }] })).projects;
+    const listed = async () => {
+      const recorded: Array<{ method: string; path: string; query: Record<string, unknown> }> = await h.admin(
+        'GET',
+        '_emulator/requests',
+      );
+      return recorded
+        .filter((r) => r.path === '/sdk/assignments/' && String(r.query.project) === String(project))
+        .map((r) => r.query.expand ?? null);
+    };
+    const params = { name: 'expand', target: 'assignment' as const, filter: { project } };
+    await run(params).exec();
+    expect(await listed()).toEqual(['data']);
+    // The plugin's config.yaml (the working directory a plugin runs in) turns it off.
+    const dir = await mkdtemp(join(root, 'plugin-'));
+    await writeFile(
+      join(dir, 'config.yaml'),
+      'name: x\nversion: 1.0.0\ncategory: export\nactions:\n  export:\n    entrypoint: plugin.x.X\n    data_expand: false\n',
+    );
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      await run(params).exec();
+    } finally {
+      process.chdir(cwd);
+    }
+    expect(await listed()).toEqual(['data', null]);
+  });
+
   it('ends with "No results found for export" and exported_count 0 when nothing matches', async () => {
     const { logger, exec } = run({ name: 'none', filter: { project: 999_999 } });
     expect(await exec()).toEqual({ exported_count: 0 });

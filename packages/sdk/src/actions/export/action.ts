@@ -20,6 +20,7 @@ import {
   type StepRegistry,
   StepResult,
 } from '../../plugins/steps/index.ts';
+import { readWorkingConfig } from '../../plugins/working-config.ts';
 import { openStorage, type StorageProvider, storagePath } from '../../storage/index.ts';
 import {
   DATA_FILE_METRICS,
@@ -59,10 +60,10 @@ export class BaseExportAction<P extends ExportParams = ExportParams> extends Bas
   /** A stop ends the item loop: the items being saved finish, no new one starts. */
   static override stoppable = true;
   /**
-   * The action config's `data_expand`: false lists the records without `expand=data` (a plugin
-   * that reads each record's data itself). Set it with `static override dataExpand = false`.
+   * Whether the records are listed with `expand=data`: the class's own answer when it sets one,
+   * else the action config's `data_expand` (false: a plugin that reads each record's data itself).
    */
-  static dataExpand = true;
+  static dataExpand?: boolean;
 
   readonly exporterOptions: ExporterOptions;
   #context: ExportContext<P> | null = null;
@@ -80,13 +81,23 @@ export class BaseExportAction<P extends ExportParams = ExportParams> extends Bas
   /** The records to export, streamed, and the platform's count of them. */
   async getFilteredResults(filters: Record<string, unknown>): Promise<[AsyncIterable<ExportItem>, number]> {
     const { items, count } = await listTarget(this.client, this.params.target, filters, {
-      dataExpand: (this.constructor as typeof BaseExportAction).dataExpand,
+      dataExpand: this.dataExpand(),
       signal: this.ctx.signal,
     });
     async function* converted(): AsyncGenerator<ExportItem> {
       for await (const record of items) yield exportItem(record);
     }
     return [converted(), count];
+  }
+
+  /** `static dataExpand`, else `actions.<name>.data_expand` of the plugin's `./config.yaml` (default true). */
+  dataExpand(): boolean {
+    const own = (this.constructor as typeof BaseExportAction).dataExpand;
+    if (own !== undefined) return own;
+    const actions = readWorkingConfig().actions;
+    const name = this.ctx.actionName ?? (this.constructor as typeof BaseExportAction).actionName;
+    const config = isObject(actions) ? actions[name] : undefined;
+    return !(isObject(config) && config.data_expand === false);
   }
 
   /** The storage `id` of the platform, opened (not yet checked). */
