@@ -8,7 +8,8 @@
  * and the peak RSS growth of each (medians with min and max), the ratio and the load average.
  * Targets: ratio ≥ 0.8; the action's RSS growth < 100 MB.
  *
- *   npx tsx bench/export.ts          (BENCH_TASKS=<n>, default 10000; BENCH_RUNS=<rounds>, default 3)
+ *   npx tsx bench/export.ts          (BENCH_TASKS=<n>, default 10000; BENCH_RUNS=<rounds>, default 3;
+ *                                     BENCH_NODE_ARGS="--cpu-prof" adds flags to each run's process)
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -198,6 +199,8 @@ if (process.argv[2] === '--child') {
         const out = execFileSync(
           process.execPath,
           [
+            // e.g. BENCH_NODE_ARGS=--cpu-prof to profile the runs
+            ...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
             '--conditions=synapse-source',
             '--import',
             'tsx',

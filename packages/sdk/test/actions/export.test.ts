@@ -17,12 +17,14 @@ import {
   BaseLogger,
   DatasetExportAction,
   type DatasetExportParams,
+  DEFAULT_EXPORT_CONCURRENCY,
   type ExportContext,
   type ExportItem,
   fromCoco,
   fromVocFiles,
   fromYolo,
   isRunStopped,
+  READ_AHEAD_ITEMS,
   RuntimeContext,
 } from '../../src/index.ts';
 import { JobLogger, type LoggerRecord } from '../../src/plugins/logging/index.ts';
@@ -568,8 +570,17 @@ describe('targets and bad input', () => {
     expect(originals).toMatchObject({ exported_count: 1, failed_count: 1, total_count: 2 });
     const listed = JSON.parse(await text('missing/error_file_list.json'));
     expect(listed.json_file_name).toEqual([]);
+    // Both data units hold a `p3.png`: the second item's files get its id, neither overwrites the other.
+    const [, second] = (await h.client.listTasks({ project: project2 }))[0].map((t) => t.id);
     expect(listed.origin_file_name).toEqual([
-      ['p3.png', expect.stringMatching(/^HTTP 40\d \(http:\/\/127\.0\.0\.1:\d+\/media\/missing\/p3\.png\)$/)],
+      [
+        `p3_${second}.png`,
+        expect.stringMatching(/^HTTP 40\d \(http:\/\/127\.0\.0\.1:\d+\/media\/missing\/p3\.png\)$/),
+      ],
+    ]);
+    expect((await readdir(join(storageDir, 'missing/json'))).sort()).toEqual([
+      'p3.json',
+      `p3_${second}.json`,
     ]);
 
     class Picky extends DatasetExportAction {
@@ -670,10 +681,11 @@ describe('streaming', () => {
     expect(coco.images).toHaveLength(N);
     expect(coco.annotations).toHaveLength(N);
     expect(coco.categories.map((c: any) => c.id)).toEqual([1, 2, 3]);
-    // The items in memory at once: the ones being saved (at most the concurrency cap, 8) and the
-    // one just listed; a loop that collected the listing first would be N ahead.
+    // The items in memory at once: a page read ahead (100), the ones being saved (at most the
+    // concurrency cap, 8) and the one being converted; a loop that collected the listing first
+    // would be N ahead.
     expect(listed).toBe(N);
-    expect(maxAhead).toBeLessThanOrEqual(9);
+    expect(maxAhead).toBeLessThanOrEqual(READ_AHEAD_ITEMS + DEFAULT_EXPORT_CONCURRENCY + 1);
   });
 });
 

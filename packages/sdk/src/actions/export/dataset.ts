@@ -70,6 +70,18 @@ interface CocoStream {
   scratch: WriteStream;
   first: boolean;
   firstAnnotation: boolean;
+  /** Text not yet written, gathered so each write carries many items, not one. */
+  pendingImages: string[];
+  pendingAnnotations: string[];
+  pendingBytes: number;
+}
+
+/** Gathered text past this many characters is written out. */
+const COCO_WRITE_CHUNK = 256 * 1024;
+
+/** Writes `text` to `stream`, waiting while its buffer is full. */
+async function writeOut(stream: NodeJS.WritableStream, text: string): Promise<void> {
+  if (text !== '' && !stream.write(text)) await once(stream, 'drain');
 }
 
 /** The converted form of one item the dataset exporter saves. */
@@ -274,14 +286,25 @@ export class DatasetExporter extends BaseExporter<DatasetExportParams> {
     // Items are saved a few at a time: the first one opens the file, the others wait for it.
     this.#coco ??= this.#openCoco();
     const coco = await this.#coco;
-    const image = `${coco.first ? '' : ','}\n${entry.image}`;
+    coco.pendingImages.push(`${coco.first ? '' : ','}\n${entry.image}`);
     coco.first = false;
-    if (!coco.images.write(image)) await once(coco.images, 'drain');
+    coco.pendingBytes += entry.image.length;
     if (entry.annotations) {
-      const text = `${coco.firstAnnotation ? '' : ','}\n${entry.annotations}`;
+      coco.pendingAnnotations.push(`${coco.firstAnnotation ? '' : ','}\n${entry.annotations}`);
       coco.firstAnnotation = false;
-      if (!coco.scratch.write(text)) await once(coco.scratch, 'drain');
+      coco.pendingBytes += entry.annotations.length;
     }
+    if (coco.pendingBytes >= COCO_WRITE_CHUNK) await this.#flushCoco(coco);
+  }
+
+  /** The gathered text out to the COCO file and the scratch file (taken first: saves run concurrently). */
+  async #flushCoco(coco: CocoStream): Promise<void> {
+    const images = coco.pendingImages.join('');
+    const annotations = coco.pendingAnnotations.join('');
+    coco.pendingImages = [];
+    coco.pendingAnnotations = [];
+    coco.pendingBytes = 0;
+    await Promise.all([writeOut(coco.images, images), writeOut(coco.scratch, annotations)]);
   }
 
   async #openCoco(): Promise<CocoStream> {
@@ -292,7 +315,17 @@ export class DatasetExporter extends BaseExporter<DatasetExportParams> {
     written.catch(() => images.destroy());
     const scratchDir = await mkdtemp(join(tmpdir(), 'synapse-export-'));
     const scratch = createWriteStream(join(scratchDir, 'annotations.json'));
-    return { images, written, scratchDir, scratch, first: true, firstAnnotation: true };
+    return {
+      images,
+      written,
+      scratchDir,
+      scratch,
+      first: true,
+      firstAnnotation: true,
+      pendingImages: [],
+      pendingAnnotations: [],
+      pendingBytes: 0,
+    };
   }
 
   /** The COCO file being streamed is cut off (the storage keeps no half of it) and its scratch removed. */
@@ -321,6 +354,7 @@ export class DatasetExporter extends BaseExporter<DatasetExportParams> {
     this.#coco ??= this.#openCoco();
     const coco = await this.#coco;
     try {
+      await this.#flushCoco(coco);
       coco.scratch.end();
       await once(coco.scratch, 'close');
       coco.images.write('\n],"annotations":[');

@@ -19,6 +19,7 @@ import {
   type ExportParams,
   ORIGINAL_FILE_METRICS,
 } from './context.ts';
+import { readAhead } from './read-ahead.ts';
 import type { ExportItem } from './targets.ts';
 
 export type ExportStatus = 'success' | 'failed';
@@ -38,6 +39,8 @@ export interface ExporterOptions {
 }
 
 export const DEFAULT_EXPORT_CONCURRENCY = 8;
+/** Items listed ahead of the export: a page (the listings' page size), fetched while the last is saved. */
+export const READ_AHEAD_ITEMS = 100;
 const DEFAULT_DOWNLOAD_TIMEOUT_SECONDS = 30;
 const DEFAULT_MAX_ORIGINAL_BYTES = 1024 ** 3;
 
@@ -91,6 +94,7 @@ export class BaseExporter<P extends ExportParams = ExportParams> {
   readonly dataMetrics: ExportCounts = { stand_by: 0, success: 0, failed: 0 };
   readonly originalMetrics: ExportCounts = { stand_by: 0, success: 0, failed: 0 };
   #pool: DownloadPool | null = null;
+  readonly #usedNames = { data: new Set<string>(), original: new Set<string>() };
   #seen = 0;
   #exported = 0;
 
@@ -144,7 +148,7 @@ export class BaseExporter<P extends ExportParams = ExportParams> {
     dir: string,
     errorList: Array<[string, string]>,
   ): Promise<ExportStatus> {
-    const name = this.originalName(result);
+    const name = this.uniqueName('original', this.originalName(result), result.id);
     let error = '';
     try {
       const url = result.files?.url;
@@ -175,7 +179,7 @@ export class BaseExporter<P extends ExportParams = ExportParams> {
     dir: string,
     errorList: Array<[string, string]>,
   ): Promise<ExportStatus> {
-    const name = `${fileStemOf(this.originalName(result))}.json`;
+    const name = this.uniqueName('data', `${fileStemOf(this.originalName(result))}.json`, result.id);
     let error = '';
     if (result.data === null || result.data === undefined) {
       error = 'data is Null';
@@ -215,6 +219,21 @@ export class BaseExporter<P extends ExportParams = ExportParams> {
     return String(result.id);
   }
 
+  /**
+   * `name`, or `<stem>_<id><ext>` when an earlier item of this run took it: two data units with one
+   * file name must not overwrite each other's files in silence.
+   */
+  uniqueName(kind: 'data' | 'original', name: string, id: number): string {
+    const used = this.#usedNames[kind];
+    let unique = name;
+    if (used.has(unique)) {
+      const stem = fileStemOf(name);
+      unique = `${stem}_${id}${name.slice(stem.length)}`;
+    }
+    used.add(unique);
+    return unique;
+  }
+
   /** Writes a file under `pathRoot` in the storage. */
   write(path: string, data: Parameters<NonNullable<ExportContext['storage']>['write']>[1]): Promise<void> {
     return this.ctx.storage!.write(storagePath(`${this.pathRoot}/${path}`, this.ctx.storage!.label), data);
@@ -249,7 +268,7 @@ export class BaseExporter<P extends ExportParams = ExportParams> {
 
   /**
    * The loop: conversion in listing order (a format numbering its images numbers them the same
-   * every run), saving `concurrency` items at a time, the listing read one page ahead at most.
+   * every run), saving `concurrency` items at a time, the listing read a page ahead at most.
    */
   async exportItemsLoop(): Promise<void> {
     const saveOriginals = this.params.save_original_file;
@@ -263,7 +282,7 @@ export class BaseExporter<P extends ExportParams = ExportParams> {
     const inFlight = new Set<Promise<void>>();
     let fatal: unknown = null;
     try {
-      for await (const item of this.exportItems) {
+      for await (const item of readAhead(this.exportItems, READ_AHEAD_ITEMS)) {
         if (this.ctx.signal.aborted || fatal !== null) break;
         this.#seen++;
         const converted = await this.#convert(item);
@@ -306,7 +325,7 @@ export class BaseExporter<P extends ExportParams = ExportParams> {
     let ok: boolean;
     const failed = converted instanceof ConversionFailed;
     if (failed) {
-      const name = `${fileStemOf(this.originalName(item))}.json`;
+      const name = this.uniqueName('data', `${fileStemOf(this.originalName(item))}.json`, item.id);
       this.errors.json_file_name.push([name, converted.message]);
       this.logFile('export_data_file', 'data_file_info', item.id, name, converted.message);
       ok = false;

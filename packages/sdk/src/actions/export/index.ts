@@ -32,8 +32,10 @@ export {
   type ExportSummary,
   JSON_DIR,
   ORIGIN_FILES_DIR,
+  READ_AHEAD_ITEMS,
 } from './exporter.ts';
 export { IMAGE_HEAD_BYTES, type ImageSize, imageSizeOf } from './image-size.ts';
+export { readAhead } from './read-ahead.ts';
 export {
   EXPORT_TARGETS,
   type ExportFile,
