@@ -214,12 +214,16 @@ export class DatasetExporter extends BaseExporter<DatasetExportParams> {
     const image = coco.images[0];
     if (!image) return { fileName: item.fileName, problems, leftOut: true };
     const imageId = ++this.#imageId;
-    const annotations = coco.annotations.map((a) =>
-      JSON.stringify({ ...a, id: ++this.#annotationId, image_id: imageId }),
-    );
+    // The converter's objects are fresh: renumbered in place, not copied (this runs per item).
+    image.id = imageId;
+    const annotations = coco.annotations.map((a) => {
+      a.id = ++this.#annotationId;
+      a.image_id = imageId;
+      return JSON.stringify(a);
+    });
     return {
       fileName: item.fileName,
-      coco: { image: JSON.stringify({ ...image, id: imageId }), annotations: annotations.join(',') },
+      coco: { image: JSON.stringify(image), annotations: annotations.join(',') },
       problems,
       leftOut: false,
     };
