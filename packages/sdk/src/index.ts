@@ -3,6 +3,7 @@
 export { isObject } from 'synapse-core';
 export { z } from 'zod';
 export { loadEntrypoint, STOCK_EXPORT_ADAPTERS } from './actions/entrypoint.ts';
+export * from './actions/export/index.ts';
 export * from './actions/inference/index.ts';
 export * from './actions/post-annotation/index.ts';
 export * from './actions/pre-annotation/index.ts';

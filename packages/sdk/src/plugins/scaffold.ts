@@ -153,11 +153,16 @@ export async function scaffoldPlugin(
       : []),
     ...categoryFiles.map((f): [string, string, boolean] => [f, join(opts.category, f), false]),
   ];
-  for (const [target, source, rendered] of files) {
+  // A category's own file replaces the base file of that name (an action whose test needs a platform).
+  const own = new Set(categoryFiles);
+  const chosen = files.filter(
+    ([target, source]) => !own.has(target) || source === join(opts.category, target),
+  );
+  for (const [target, source, rendered] of chosen) {
     const path = join(dir, target);
     const text = await readFile(join(TEMPLATES, source), 'utf8');
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, rendered ? render(text, values) : text);
   }
-  return { dir, code, files: files.map(([target]) => target) };
+  return { dir, code, files: chosen.map(([target]) => target) };
 }

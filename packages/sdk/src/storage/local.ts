@@ -2,6 +2,7 @@
  * The `file_system` provider: a folder on this machine (`configuration.location`). A path that
  * reaches outside the folder through a symbolic link is refused like `..` is.
  */
+import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { lstat, mkdir, opendir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
@@ -30,7 +31,7 @@ export class LocalStorage implements StorageProvider {
     const file = await this.#file(path, 'write');
     await mkdir(dirname(file), { recursive: true });
     // Written aside and renamed: a reader never sees half a file, and a failed write leaves none.
-    const partial = `${file}.partial-${process.pid}-${Date.now()}`;
+    const partial = `${file}.partial-${randomUUID()}`;
     try {
       const source = data instanceof Readable ? data : Readable.from([data]);
       await pipeline(source, createWriteStream(partial));

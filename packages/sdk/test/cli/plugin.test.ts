@@ -49,6 +49,9 @@ beforeAll(async () => {
   root = await mkdtemp(join(TMP, 'plugins-'));
   // The pre-annotation template's sample submits to task 1.
   await h.admin('POST', '_emulator/fixtures', { tasks: [{ id: 1, project: 1, data_unit: 1 }] });
+  // The export template's sample exports project 2 (its own test loads the same on its platform).
+  for (const data of JSON.parse(await readFile(join(TEMPLATES, 'export/test/fixtures.json'), 'utf8')))
+    await h.admin('POST', '_emulator/fixtures', data);
   for (const category of PLUGIN_CATEGORIES) {
     samples[category] = JSON.parse(await readFile(join(TEMPLATES, category, 'test/sample.json'), 'utf8'));
     if (category !== FULL_RUN)

@@ -54,6 +54,11 @@ export interface SafeDownloadOptions {
   signal?: AbortSignal;
   /** Keep-alive connections shared by many downloads (a bulk operation's); without it, none. */
   pool?: DownloadPool;
+  /**
+   * Return the first `maxBytes` of a larger body (a file's head, e.g. an image's size) instead of
+   * refusing it; the rest is never read.
+   */
+  truncate?: boolean;
 }
 
 export interface SafeDownloadResult {
@@ -225,11 +230,16 @@ function requestOnce(
   });
 }
 
-async function readBounded(res: IncomingMessage, maxBytes: number, shown: string): Promise<Buffer> {
+async function readBounded(
+  res: IncomingMessage,
+  maxBytes: number,
+  shown: string,
+  truncate = false,
+): Promise<Buffer> {
   const tooLarge = () =>
     new SafeFetchError(shown, 'size', `file exceeds the size limit of ${maxBytes} bytes`);
   const declared = Number(res.headers['content-length']);
-  if (Number.isFinite(declared) && declared > maxBytes) {
+  if (!truncate && Number.isFinite(declared) && declared > maxBytes) {
     res.destroy();
     throw tooLarge();
   }
@@ -239,7 +249,9 @@ async function readBounded(res: IncomingMessage, maxBytes: number, shown: string
     size += chunk.byteLength;
     if (size > maxBytes) {
       res.destroy();
-      throw tooLarge();
+      if (!truncate) throw tooLarge();
+      chunks.push(chunk.subarray(0, chunk.byteLength - (size - maxBytes)));
+      break;
     }
     chunks.push(chunk);
   }
@@ -301,7 +313,7 @@ export async function safeDownload(input: string, options: SafeDownloadOptions):
       throw new SafeFetchError(shown, 'status', `HTTP ${status}`);
     }
     try {
-      const body = await readBounded(res, options.maxBytes, shown);
+      const body = await readBounded(res, options.maxBytes, shown, options.truncate);
       const type = res.headers['content-type'];
       return { url: shown, status, contentType: type ?? null, body };
     } catch (err) {

@@ -1,36 +1,26 @@
-import { BaseAction, z } from 'synapse-sdk';
+import { DatasetExportAction, DatasetExporter, type ExportItem, isObject } from 'synapse-sdk';
 
-const Params = z.object({
-  name: z.string().min(1).describe('Export name'),
-  items: z
-    .array(z.record(z.string(), z.unknown()))
-    .describe('Items to export (normally fetched from the backend)'),
-});
-
-/** Converts each item with `convert`; an item that fails is counted and logged, not fatal. */
-export class ExportAction extends BaseAction<z.infer<typeof Params>> {
-  static override paramsSchema = Params;
-  static override progressCategories = { dataset_conversion: { proportion: 100 } };
-
-  override async execute() {
-    const { items } = this.params;
-    let exported = 0;
-    for (const [i, item] of items.entries()) {
-      const id = item.id ?? i;
-      try {
-        await this.convert(item);
-        this.log('export_item', { id });
-        exported++;
-      } catch (err) {
-        this.log('export_item_failed', { id, error: (err as Error).message });
-      }
-      this.setProgress(i + 1, items.length, 'dataset_conversion');
-    }
-    return { exported_count: exported, failed_count: items.length - exported, total_count: items.length };
+/**
+ * Your exporter: the SDK's, which writes the dataset in the run's `format` (COCO by default;
+ * `yolo`, `voc` or `platform`). Override its hooks to shape what is exported: `beforeConvert`,
+ * `convertData`, `afterConvert`, `saveAsJson`, `saveOriginalFile`, `additionalFileSaving`.
+ */
+export class Exporter extends DatasetExporter {
+  /** Leaves out a detector's boxes below the run's `extra_params.min_confidence` (default: keep all). */
+  override beforeConvert(item: ExportItem): ExportItem {
+    const min = Number(this.params.extra_params?.min_confidence ?? 0);
+    if (!isObject(item.data) || !Array.isArray(item.data.objects) || min <= 0) return item;
+    const objects = item.data.objects.filter(
+      (o) => !isObject(o) || !isObject(o.properties) || Number(o.properties.confidence ?? 1) >= min,
+    );
+    return { ...item, data: { ...item.data, objects } };
   }
+}
 
-  /** One item in your export format: write its files here. Throw to count the item as failed. */
-  async convert(item: Record<string, unknown>): Promise<void> {
-    if (item.id === undefined) throw new Error('the item has no id');
-  }
+/**
+ * Exports a target's records (`task`, `assignment` or `ground_truth`, with `filter`) to the
+ * storage `storage`, in the folder `name` (`name(1)`, ... when it exists).
+ */
+export class ExportAction extends DatasetExportAction {
+  static override exporter = Exporter;
 }
