@@ -26,10 +26,14 @@ export default function setup() {
   const tempDir = mkdtempSync(join(systemTemp, 'synapse-test-tmp-'));
   // Others may pass through (not list): the local PostgreSQL runs as its own user in a folder here.
   chmodSync(tempDir, 0o711);
-  // The TypeScript loaders (the SDK's source loader, tsx for published-package tests) keep their
-  // transform caches in the temp folder, per user: the run's processes share the machine's, or
-  // each run would compile every source again.
-  const caches = [`synapse-sources-${process.getuid?.() ?? 0}`, `tsx-${process.getuid?.() ?? 0}`];
+  // Caches kept in the temp folder: the TypeScript loaders' transforms (the SDK's source loader;
+  // tsx for published-package tests), per user, and the devserver's empty-database template. The
+  // run's processes share the machine's, or each run would compile every source and run initdb again.
+  const caches = [
+    `synapse-sources-${process.getuid?.() ?? 0}`,
+    `tsx-${process.getuid?.() ?? 0}`,
+    'synapse-devserver',
+  ];
   for (const cache of caches) {
     mkdirSync(join(systemTemp, cache), { recursive: true, mode: 0o700 });
     symlinkSync(join(systemTemp, cache), join(tempDir, cache));
