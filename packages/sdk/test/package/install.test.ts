@@ -26,6 +26,7 @@ const execFileAsync = promisify(execFile);
 const ROOT = join(import.meta.dirname, '../../../..');
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
 const EXPORT_SAMPLE = join(ROOT, 'packages/sdk/templates/export/test/sample.json');
+const EXPORT_FIXTURES = join(ROOT, 'packages/sdk/templates/export/test/fixtures.json');
 const MINUTES = 60_000;
 
 let tmp: string;
@@ -419,29 +420,64 @@ export const wrong: z.infer<typeof Params> = { name: 42 };
       );
       await sh('npm', ['test'], plugin);
 
+      // The sample exports its project: the records the template's own test loads, here under the
+      // ids this platform gives them (its demo seed holds some of theirs).
+      const login = await savedConfig();
+      const ids: Record<string, Record<number, number>> = {};
+      const refs: Record<string, string> = {
+        data_collection: 'data_collections',
+        project: 'projects',
+        data_unit: 'data_units',
+      };
+      for (const step of JSON.parse(await readFile(EXPORT_FIXTURES, 'utf8')) as Record<string, any[]>[]) {
+        const [[kind, records]] = Object.entries(step);
+        const body = records.map(({ id: _id, ...record }) => {
+          for (const [key, family] of Object.entries(refs))
+            if (typeof record[key] === 'number') record[key] = ids[family]![record[key]];
+          return record;
+        });
+        const loaded = await fetch(new URL('_emulator/fixtures', `${login.host.replace(/\/$/, '')}/`), {
+          method: 'POST',
+          headers: {
+            'Synapse-Access-Token': `Token ${login.access_token}`,
+            'Content-Type': 'application/json',
+          },
+          body: JSON.stringify({ [kind!]: body }),
+        });
+        expect(loaded.status, await loaded.clone().text()).toBeLessThan(300);
+        const created = ((await loaded.json()) as Record<string, number[]>)[kind!]!;
+        ids[kind!] = Object.fromEntries(records.map((r, n) => [r.id, created[n]!]));
+      }
       const sample = JSON.parse(await readFile(EXPORT_SAMPLE, 'utf8'));
-      const params = JSON.stringify(sample.params);
+      sample.params.filter.project = ids.projects![sample.params.filter.project];
+      // One export folder per run (a second run into the same name writes `<name>(1)`).
+      const exportRun = (name: string) => ({
+        params: JSON.stringify({ ...sample.params, name }),
+        result: { ...sample.result, output_path: name },
+      });
       // In this process, in a task worker and in a job process: each from the compiled SDK, the
       // plugin's action still TypeScript.
       for (const mode of ['local', 'task', 'job']) {
+        const run = exportRun(`${sample.params.name}-${mode}`);
         const { stdout } = await sh(
           'npx',
-          ['synapse', 'plugin', 'run', 'export', '--params', params, '--mode', mode],
+          ['synapse', 'plugin', 'run', 'export', '--params', run.params, '--mode', mode],
           plugin,
         );
-        expect(lastJson(stdout), mode).toEqual(sample.result);
+        expect(lastJson(stdout), mode).toEqual(run.result);
       }
 
       const published = lastJson((await sh('npx', ['synapse', 'plugin', 'publish', '--yes'], plugin)).stdout);
       expect(published.release_id).toEqual(expect.any(Number));
 
       // On the platform, followed to its end: the result on stdout, the job's id on stderr.
+      const remote = exportRun(`${sample.params.name}-platform`);
       const onPlatform = await sh(
         'npx',
-        ['synapse', 'plugin', 'run', 'export', '--params', params, '--on-platform'],
+        ['synapse', 'plugin', 'run', 'export', '--params', remote.params, '--on-platform'],
         plugin,
       );
-      expect(lastJson(onPlatform.stdout)).toEqual(sample.result);
+      expect(lastJson(onPlatform.stdout)).toEqual(remote.result);
       const jobId = /Job (\S+) submitted/.exec(onPlatform.stderr)?.[1];
       expect(onPlatform.stderr).toContain(`Job ${jobId} SUCCEEDED.`);
 
@@ -449,7 +485,7 @@ export const wrong: z.infer<typeof Params> = { name: 42 };
       expect(host).toBe(devUrl);
       const client = new BackendClient(host, { accessToken: access_token });
       try {
-        expect(await client.getJob(jobId!)).toMatchObject({ status: 'SUCCEEDED', result: sample.result });
+        expect(await client.getJob(jobId!)).toMatchObject({ status: 'SUCCEEDED', result: remote.result });
       } finally {
         await client.close();
       }
