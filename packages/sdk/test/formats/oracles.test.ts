@@ -14,12 +14,13 @@
  * extent (3 units in the last place, about 2.4e-4 px at 660 px). Its YOLO writer rounds to five
  * decimals of the image's extent: the reverse YOLO import is compared to that.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findPython, installOracles, ORACLES_PYTHON } from '../../../../test-support/oracles.ts';
 import {
   fromCoco,
   fromVocFiles,
@@ -32,21 +33,6 @@ import {
 import { CLASSES, generateDataset } from './dataset.ts';
 
 const run = promisify(execFile);
-const ROOT = join(import.meta.dirname, '../../../..');
-const VENV_PYTHON = join(ROOT, '.venv-oracles/bin/python');
-
-/** A Python >= 3.10 to make the virtualenv with (the install script looks the same way). */
-function findPython(): string | null {
-  for (const candidate of ['python3.12', 'python3.11', 'python3.13', 'python3.10', 'python3']) {
-    try {
-      execFileSync(candidate, ['-c', 'import sys; sys.exit(sys.version_info < (3, 10))'], {
-        stdio: 'ignore',
-      });
-      return candidate;
-    } catch {}
-  }
-  return null;
-}
 const python = findPython();
 
 type Box = [number, number, number, number, string];
@@ -157,7 +143,7 @@ describe.skipIf(!python)(
 
     beforeAll(async () => {
       // Once per checkout; a no-op when .venv-oracles/ is complete.
-      await run('bash', [join(ROOT, 'scripts/python-oracles.sh'), 'install'], { timeout: 900_000 });
+      await installOracles();
       dir = await mkdtemp(join(tmpdir(), 'synapse-oracles-'));
       const coco = toCoco(items, { classes: CLASSES });
       const yolo = toYolo(items, { classes: CLASSES });
@@ -188,7 +174,7 @@ describe.skipIf(!python)(
         }),
       );
       // A hang guard, not a timing: the script reads a dozen small files.
-      const { stdout } = await run(VENV_PYTHON, [join(import.meta.dirname, 'oracles.py'), dir], {
+      const { stdout } = await run(ORACLES_PYTHON, [join(import.meta.dirname, 'oracles.py'), dir], {
         timeout: 300_000,
         maxBuffer: 64 * 1024 * 1024,
       });
