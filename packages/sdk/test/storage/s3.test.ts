@@ -11,7 +11,16 @@ import { buffer, text } from 'node:stream/consumers';
 import type { Storage } from 'synapse-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { installStorageServer, useStorageServer } from '../../../../test-support/storage-servers.ts';
-import { connectStorage, openStorage, StorageError, type StorageProvider } from '../../src/index.ts';
+import {
+  connectStorage,
+  DatasetExportAction,
+  fromCoco,
+  NoOpLogger,
+  openStorage,
+  RuntimeContext,
+  StorageError,
+  type StorageProvider,
+} from '../../src/index.ts';
 import { closedPort, useSharedPlatform } from '../helpers.ts';
 import { collect, expectNoSecret, patternStream } from './support.ts';
 
@@ -207,5 +216,54 @@ describe.skipIf(unavailable)('S3-compatible storage on a real server', () => {
       'storage 41 "exports" (digital_ocean): configuration.bucket_name is missing or not a string',
     );
     expectNoSecret(err, [secret_key!]);
+  });
+
+  it('takes an export: the dataset action writes COCO into the bucket, boxes as the platform holds them', async () => {
+    const load = (body: Record<string, unknown[]>): Promise<Record<string, number[]>> =>
+      h.admin('POST', '_emulator/fixtures', body);
+    const [storage] = (
+      await load({ storages: [{ name: 'bucket', provider: 'minio', configuration: server.configuration }] })
+    ).storages;
+    const [collection] = (await load({ data_collections: [{ name: 'S3 export' }] })).data_collections;
+    const [project] = (await load({ projects: [{ title: 'S3 export', data_collection: collection }] }))
+      .projects;
+    const box = { x: 1.25, y: 2.5, width: 10.125, height: 4 };
+    const [unit] = (
+      await load({
+        data_units: [
+          {
+            data_collection: collection,
+            meta: { width: 64, height: 48 },
+            files: {
+              image_1: { url: 'http://127.0.0.1/s3.png', file_name_original: 's3.png', is_primary: true },
+            },
+          },
+        ],
+      })
+    ).data_units;
+    const objects = [{ id: 'o1', class_id: 3, type: 'bbox', coordinates: box, properties: { label: 'car' } }];
+    await load({ tasks: [{ project, data_unit: unit, data: { objects } }] });
+
+    const ctx = new RuntimeContext({ client: h.makeClient(), logger: new NoOpLogger() });
+    const params = {
+      name: 's3-export',
+      storage,
+      target: 'task',
+      filter: { project },
+      format: 'coco',
+      save_original_file: false,
+    };
+    expect(await DatasetExportAction.dispatch(params, ctx)).toMatchObject({
+      exported_count: 1,
+      failed_count: 0,
+    });
+
+    const bucket = open(server.configuration);
+    const coco = JSON.parse(await text(await bucket.read('s3-export/annotations.json')));
+    const [item] = fromCoco(coco).items;
+    expect(item).toMatchObject({
+      fileName: 's3.png',
+      objects: [{ class_id: 3, type: 'bbox', coordinates: box }],
+    });
   });
 });
