@@ -205,7 +205,9 @@ describe('object-detection plugin on the local platform', () => {
           got.forEach((box, i) => {
             expect(box[4], `${format} ${file}`).toBe(want[i]![4]);
             for (let k = 0; k < 4; k++)
-              expect(Math.abs((box[k] as number) - (want[i]![k] as number))).toBeLessThan(1e-6 + 3 * 2 ** -15);
+              expect(Math.abs((box[k] as number) - (want[i]![k] as number))).toBeLessThan(
+                1e-6 + 3 * 2 ** -15,
+              );
           });
         }
       }
