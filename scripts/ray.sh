@@ -41,7 +41,10 @@ case "${1:-}" in
     # runs in its own session so `stop` can end exactly this head (`ray stop` would end every
     # Ray process on the machine). Ray's temp dir is short: unix socket paths are limited.
     tmp="/tmp/ray-$dash_port"
-    PATH="$venv/bin:$PATH" setsid "$venv/bin/ray" start --head --block --disable-usage-stats \
+    # The head's processes (Python's multiprocessing, the Node replicas) keep their temp files
+    # there too, so `stop` removes everything the head wrote.
+    mkdir -p "$tmp"
+    TMPDIR="$tmp" PATH="$venv/bin:$PATH" setsid "$venv/bin/ray" start --head --block --disable-usage-stats \
       --node-ip-address 127.0.0.1 --dashboard-host 127.0.0.1 --dashboard-port "$dash_port" \
       --port "$gcs_port" --ray-client-server-port "$client_port" --dashboard-agent-listen-port "$agent_port" \
       --num-cpus "${RAY_NUM_CPUS:-2}" --temp-dir "$tmp" \
@@ -69,6 +72,7 @@ case "${1:-}" in
     for _ in $(seq 1 40); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.5; done
     kill -KILL -- "-$pid" 2>/dev/null || true
     rm -f "$state/head.pid"
+    rm -rf "/tmp/ray-$dash_port"
     ;;
   *) echo "usage: $0 install|start|status|stop" >&2; exit 2 ;;
 esac

@@ -46,14 +46,23 @@ process.on('message', (raw) => {
       (res) => send({ type: 'response', id, ...res }),
       (e) => send({ type: 'response', id, status: 500, body: { detail: String(e) } }),
     );
-  } else if (msg.type === 'stop') {
-    void (async () => {
-      await instance?.disposeModels?.().catch(() => {});
-      process.disconnect?.();
-      process.exit(0);
-    })();
-  }
+  } else if (msg.type === 'stop') void stop();
 });
 
-// The gateway went away: nothing will ask for work again.
-process.on('disconnect', () => process.exit(0));
+/**
+ * Ends the replica after releasing its models, which removes the folders they were downloaded
+ * to: asked to stop, the gateway gone (nothing will ask for work again), or SIGTERM (how Ray's
+ * ingress ends its Node process when Serve removes the replica).
+ */
+function stop(): Promise<void> {
+  stopping ??= (async () => {
+    await instance?.disposeModels?.().catch(() => {});
+    if (process.connected) process.disconnect();
+    process.exit(0);
+  })();
+  return stopping;
+}
+let stopping: Promise<void> | undefined;
+
+process.on('disconnect', () => void stop());
+process.on('SIGTERM', () => void stop());
