@@ -148,6 +148,30 @@ export function fileStem(fileName: string): string | null {
   return dot > 0 ? base.slice(0, dot) : base;
 }
 
+/**
+ * Where an item's file goes in a per-image format (`<dir>/<stem><extension>`), with its display
+ * name; null, with the problem recorded, when its name is not a plain relative file name or its
+ * file is already another item's.
+ */
+export function itemFile(
+  item: DatasetItem,
+  dir: string,
+  extension: string,
+  kind: string,
+  files: Record<string, string>,
+  problems: FormatProblem[],
+): { name: string; path: string } | null {
+  const name = typeof item?.fileName === 'string' && item.fileName !== '' ? item.fileName : '(no file name)';
+  const stem = fileStem(name);
+  const path = `${dir}/${stem}${extension}`;
+  if (stem !== null && !(path in files)) return { name, path };
+  problems.push({
+    item: name,
+    message: `${name}: ${stem === null ? 'not a plain relative file name' : `its ${kind} ${path} is another item's`}; item left out`,
+  });
+  return null;
+}
+
 /** The image size of an item, or the problem that it has none. */
 export function imageSize(item: DatasetItem, format: string): { width: number; height: number } | string {
   const { width, height } = item;

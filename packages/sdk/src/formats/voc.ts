@@ -23,7 +23,7 @@ import {
   type DatasetItem,
   type FormatLimits,
   type FormatProblem,
-  fileStem,
+  itemFile,
   limitItems,
   objectId,
   type Point,
@@ -129,17 +129,9 @@ export function toVoc(
   const files: Record<string, string> = {};
   const leftOutProperties = new Map<string, number>();
   for (const item of limitItems(items, limits, problems)) {
-    const name =
-      typeof item?.fileName === 'string' && item.fileName !== '' ? item.fileName : '(no file name)';
-    const stem = fileStem(name);
-    const path = `${VOC_ANNOTATIONS_DIR}/${stem}.xml`;
-    if (stem === null || path in files) {
-      problems.push({
-        item: name,
-        message: `${name}: ${stem === null ? 'not a plain relative file name' : `its XML file ${path} is another item's`}; item left out`,
-      });
-      continue;
-    }
+    const file = itemFile(item, VOC_ANNOTATIONS_DIR, '.xml', 'XML file', files, problems);
+    if (!file) continue;
+    const { name, path } = file;
     const xml = itemXml(item, name, classes, options, limits, problems, leftOutProperties);
     if (xml !== null) files[path] = xml;
   }

@@ -25,6 +25,7 @@ import {
   type FormatProblem,
   fileStem,
   imageSize,
+  itemFile,
   limitItems,
   objectId,
   type ReadItem,
@@ -77,17 +78,9 @@ export function toYolo(
   const files: Record<string, string> = {};
   const leftOutProperties = new Map<string, number>();
   for (const item of limitItems(items, limits, problems)) {
-    const name =
-      typeof item?.fileName === 'string' && item.fileName !== '' ? item.fileName : '(no file name)';
-    const stem = fileStem(name);
-    const path = `${YOLO_LABELS_DIR}/${stem}.txt`;
-    if (stem === null || path in files) {
-      problems.push({
-        item: name,
-        message: `${name}: ${stem === null ? 'not a plain relative file name' : `its label file ${path} is another item's`}; item left out`,
-      });
-      continue;
-    }
+    const file = itemFile(item, YOLO_LABELS_DIR, '.txt', 'label file', files, problems);
+    if (!file) continue;
+    const { name, path } = file;
     const size = imageSize(item, FORMAT);
     if (typeof size === 'string') {
       problems.push({ item: name, message: `${name}: ${size}; item left out` });
