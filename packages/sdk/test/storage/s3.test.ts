@@ -5,9 +5,9 @@
  * an unreachable server named without their secrets, and a storage record of the local platform
  * opened as it is fetched.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { buffer, text } from 'node:stream/consumers';
+import { text } from 'node:stream/consumers';
 import type { Storage } from 'synapse-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { installStorageServer, useStorageServer } from '../../../../test-support/storage-servers.ts';
@@ -22,7 +22,7 @@ import {
   type StorageProvider,
 } from '../../src/index.ts';
 import { closedPort, useSharedPlatform } from '../helpers.ts';
-import { collect, expectNoSecret, patternStream } from './support.ts';
+import { collect, expectNoSecret, expectRunsBack, patternStream } from './support.ts';
 
 const unavailable = await installStorageServer('s3');
 if (unavailable) console.warn(`S3 storage tests skipped: ${unavailable}`);
@@ -56,22 +56,7 @@ describe.skipIf(unavailable)('S3-compatible storage on a real server', () => {
     await storage.write('runs/1/big.bin', big.stream);
     await storage.write('runs/1/a/one.json', '{"x":1}');
     await storage.write('runs/2.txt', new Uint8Array([1, 2, 3]));
-    const back = await buffer(await storage.read('runs/1/big.bin'));
-    expect(back.length).toBe(size);
-    expect(createHash('sha256').update(back).digest('hex')).toBe(big.sha256);
-    expect(await text(await storage.read('runs/1/a/./one.json'))).toBe('{"x":1}');
-    expect(await storage.exists('runs/2.txt')).toBe(true);
-    expect(await storage.exists('runs/1')).toBe(false);
-    expect(await storage.exists('runs/none.txt')).toBe(false);
-    expect(await collect(storage.list('runs'))).toEqual([
-      { path: 'runs/1/a/one.json', size: 7 },
-      { path: 'runs/1/big.bin', size },
-      { path: 'runs/2.txt', size: 3 },
-    ]);
-    expect(await collect(storage.list('runs', { recursive: false }))).toEqual([
-      { path: 'runs/2.txt', size: 3 },
-    ]);
-    expect(await collect(storage.list('nothing/here'))).toEqual([]);
+    await expectRunsBack(storage, big.sha256, size);
     // A file written again is replaced.
     await storage.write('runs/2.txt', Readable.from(['two']));
     expect(await text(await storage.read('runs/2.txt'))).toBe('two');

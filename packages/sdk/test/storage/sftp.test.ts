@@ -4,18 +4,18 @@
  * leave the root, refused credentials and an unreachable server named without their secrets, and
  * a storage record of the local platform opened as it is fetched.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { buffer, text } from 'node:stream/consumers';
+import { text } from 'node:stream/consumers';
 import { utils } from 'ssh2';
 import type { Storage } from 'synapse-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { installStorageServer, useStorageServer } from '../../../../test-support/storage-servers.ts';
 import { openStorage, StorageError, type StorageProvider } from '../../src/index.ts';
 import { closedPort, useSharedPlatform } from '../helpers.ts';
-import { collect, expectNoSecret, patternStream } from './support.ts';
+import { collect, expectNoSecret, expectRunsBack, patternStream } from './support.ts';
 
 const unavailable = await installStorageServer('sftp');
 if (unavailable) console.warn(`SFTP storage tests skipped: ${unavailable}`);
@@ -56,22 +56,7 @@ describe.skipIf(unavailable)('sftp storage on a real OpenSSH server', () => {
     // The files are where the server keeps them (the listing below shows nothing half-written).
     const root = (server.configuration as { root_path: string }).root_path;
     expect(await readFile(join(root, 'runs/1/a/one.json'), 'utf8')).toBe('{"x":1}');
-    const back = await buffer(await storage.read('runs/1/big.bin'));
-    expect(back.length).toBe(size);
-    expect(createHash('sha256').update(back).digest('hex')).toBe(big.sha256);
-    expect(await text(await storage.read('runs/1/a/./one.json'))).toBe('{"x":1}');
-    expect(await storage.exists('runs/2.txt')).toBe(true);
-    expect(await storage.exists('runs/1')).toBe(false);
-    expect(await storage.exists('runs/none.txt')).toBe(false);
-    expect(await collect(storage.list('runs'))).toEqual([
-      { path: 'runs/1/a/one.json', size: 7 },
-      { path: 'runs/1/big.bin', size },
-      { path: 'runs/2.txt', size: 3 },
-    ]);
-    expect(await collect(storage.list('runs', { recursive: false }))).toEqual([
-      { path: 'runs/2.txt', size: 3 },
-    ]);
-    expect(await collect(storage.list('nothing/here'))).toEqual([]);
+    await expectRunsBack(storage, big.sha256, size);
     expect(await collect(storage.list('runs/2.txt'))).toEqual([]);
     await expect(storage.write('runs/2.txt/inner.txt', 'x')).rejects.toMatchObject({
       code: 'invalid',
