@@ -8,6 +8,8 @@
 # few actions, which `start` spends creating a user, its access key, a policy allowing s3:* and
 # the bucket. A wrong key or secret is then refused (InvalidAccessKeyId, SignatureDoesNotMatch).
 set -euo pipefail
+# shellcheck source=server-session.sh
+. "$(dirname "$0")/server-session.sh"
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv="$root/.venv-moto"
 pin="moto[server]==5.2.5"
@@ -65,27 +67,11 @@ case "$cmd" in
       >"$dir/moto.log" 2>&1 </dev/null &
     echo $! >"$dir/session.pid"
     # Waits for the port without a request: every request could count as one of the setup actions.
-    for _ in $(seq 1 200); do
-      if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-        "$venv/bin/python" -c "$setup" "http://127.0.0.1:$port" synapse-test
-        exit 0
-      fi
-      kill -0 "$(cat "$dir/session.pid")" 2>/dev/null || break
-      sleep 0.1
-    done
-    echo "moto_server did not start; see $dir/moto.log" >&2
-    tail -n 20 "$dir/moto.log" >&2
-    exit 1
+    wait_for_port "$dir" "$port" 200 moto_server "$dir/moto.log" \
+      "$venv/bin/python" -c "$setup" "http://127.0.0.1:$port" synapse-test
     ;;
   stop)
-    dir=${2:?state directory}
-    if [ -f "$dir/session.pid" ]; then
-      pid=$(cat "$dir/session.pid")
-      kill -TERM -- "-$pid" 2>/dev/null || true
-      for _ in $(seq 1 20); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -KILL -- "-$pid" 2>/dev/null || true
-    fi
-    rm -rf "$dir"
+    stop_session "${2:?state directory}"
     ;;
   *) echo "usage: $0 install | start DIR PORT | stop DIR" >&2; exit 2 ;;
 esac

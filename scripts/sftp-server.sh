@@ -9,6 +9,8 @@
 # can only log its own user in, by key, to SFTP only (ForceCommand internal-sftp). The files live
 # in DIR/files, the storage's root_path.
 set -euo pipefail
+# shellcheck source=server-session.sh
+. "$(dirname "$0")/server-session.sh"
 cmd=${1:?install|start|stop}
 sshd=/usr/sbin/sshd
 
@@ -59,28 +61,12 @@ EOF
     # ends exactly this server.
     setsid "${run[@]}" "$sshd" -D -e -f "$dir/sshd_config" >"$dir/sshd.log" 2>&1 </dev/null &
     echo $! >"$dir/session.pid"
-    for _ in $(seq 1 100); do
-      if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-        printf '{"host":"127.0.0.1","port":%s,"username":"%s","private_key":"%s","root_path":"%s"}\n' \
-          "$port" "$user" "$dir/client_key" "$dir/files"
-        exit 0
-      fi
-      kill -0 "$(cat "$dir/session.pid")" 2>/dev/null || break
-      sleep 0.1
-    done
-    echo "sshd did not start; see $dir/sshd.log" >&2
-    tail -n 20 "$dir/sshd.log" >&2
-    exit 1
+    wait_for_port "$dir" "$port" 100 sshd "$dir/sshd.log" \
+      printf '{"host":"127.0.0.1","port":%s,"username":"%s","private_key":"%s","root_path":"%s"}\n' \
+      "$port" "$user" "$dir/client_key" "$dir/files"
     ;;
   stop)
-    dir=${2:?state directory}
-    if [ -f "$dir/session.pid" ]; then
-      pid=$(cat "$dir/session.pid")
-      kill -TERM -- "-$pid" 2>/dev/null || true
-      for _ in $(seq 1 20); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -KILL -- "-$pid" 2>/dev/null || true
-    fi
-    rm -rf "$dir"
+    stop_session "${2:?state directory}"
     ;;
   *) echo "usage: $0 install | start DIR PORT | stop DIR" >&2; exit 2 ;;
 esac
